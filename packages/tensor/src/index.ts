@@ -1,1 +1,18 @@
-export {};
+// @aitm/tensor: tensors, reverse-mode autograd, a float64 CPU reference backend and a
+// WebGPU backend with hand-written WGSL kernels.
+
+import './backends.js';
+
+export { Tensor, type NestedArray, type TensorLike } from './tensor.js';
+export type { DType, TypedArray } from './dtype.js';
+export type { Shape } from './shape.js';
+export { broadcastShapes, sizeOf, fmtShape } from './shape.js';
+export * from './creation.js';
+export * from './ops/index.js';
+export { noGrad, isGradEnabled } from './autograd.js';
+export { tidy, keep, memory, type MemoryReport } from './memory.js';
+export { gradcheck, type GradcheckOptions, type GradcheckResult } from './gradcheck.js';
+export { Generator, manualSeed, defaultGenerator } from './random.js';
+export { setBackend, getBackendName } from './backends.js';
+export type { BackendName, KernelTable, Kernel, KernelInput, TensorMeta } from './backend.js';
+export { defineOp, runOp, opRegistry, type OpDef, type GradRule, type GradContext } from './op.js';

@@ -1,0 +1,105 @@
+// Small seeded PRNG (xoshiro128**, seeded through splitmix32) so shuffling and synthetic data
+// are reproducible across runs and platforms without a dependency.
+
+/** MurmurHash3's fmix32 finalizer: a bijective, well-mixed 32-bit hash (unsigned result). */
+export function hash32(x: number): number {
+  let z = x | 0;
+  z = Math.imul(z ^ (z >>> 16), 0x85ebca6b);
+  z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35);
+  return (z ^ (z >>> 16)) >>> 0;
+}
+
+const GOLDEN = 0x9e3779b9;
+
+/** Combines several integers into one 32-bit seed (order matters), e.g. (worldSeed, salt). */
+export function mixSeeds(...parts: number[]): number {
+  let h = 0x243f6a88;
+  for (const p of parts) h = hash32(h + GOLDEN + hash32(p));
+  return h;
+}
+
+/**
+ * xoshiro128** (Blackman & Vigna, 2018): 128-bit state, period 2^128 - 1, passes BigCrush;
+ * plenty for shuffles and simulation (not cryptographic). Seeding is splitmix32-style: state
+ * word k is hash32(seed + (k+1) * golden ratio), so nearby seeds give unrelated streams; the
+ * forbidden all-zero state is guarded against.
+ */
+export class Rng {
+  private s0: number;
+  private s1: number;
+  private s2: number;
+  private s3: number;
+  private spareNormal = NaN;
+
+  constructor(seed: number) {
+    const x = seed | 0;
+    this.s0 = hash32(x + GOLDEN);
+    this.s1 = hash32(x + 2 * GOLDEN);
+    this.s2 = hash32(x + 3 * GOLDEN);
+    this.s3 = hash32(x + 4 * GOLDEN);
+    if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1;
+  }
+
+  /** Generator with an explicit state (for checking against the reference implementation). */
+  static fromState(s0: number, s1: number, s2: number, s3: number): Rng {
+    const r = new Rng(0);
+    r.s0 = s0 | 0;
+    r.s1 = s1 | 0;
+    r.s2 = s2 | 0;
+    r.s3 = s3 | 0;
+    return r;
+  }
+
+  /** Next uniform 32-bit unsigned integer. */
+  nextU32(): number {
+    const result = Math.imul(rotl(Math.imul(this.s1, 5), 7), 9) >>> 0;
+    const t = this.s1 << 9;
+    this.s2 ^= this.s0;
+    this.s3 ^= this.s1;
+    this.s1 ^= this.s2;
+    this.s0 ^= this.s3;
+    this.s2 ^= t;
+    this.s3 = rotl(this.s3, 11);
+    return result;
+  }
+
+  /** Uniform float in [0, 1) with 32 random bits. */
+  float(): number {
+    return this.nextU32() / 4294967296;
+  }
+
+  /** Uniform integer in [0, n) for 0 < n <= 2^32 (multiply-shift; bias below 2^-32 * n, negligible here). */
+  int(n: number): number {
+    return Math.floor(this.float() * n);
+  }
+
+  /** Standard normal draw (Box-Muller; the second value of each pair is cached). */
+  normal(): number {
+    if (!Number.isNaN(this.spareNormal)) {
+      const v = this.spareNormal;
+      this.spareNormal = NaN;
+      return v;
+    }
+    let u = 0;
+    while (u === 0) u = this.float(); // log(0) guard
+    const r = Math.sqrt(-2 * Math.log(u));
+    const theta = 2 * Math.PI * this.float();
+    this.spareNormal = r * Math.sin(theta);
+    return r * Math.cos(theta);
+  }
+
+  /** In-place Fisher-Yates shuffle. */
+  shuffle<T extends { length: number; [i: number]: number }>(a: T): T {
+    for (let i = a.length - 1; i > 0; i--) {
+      const j = this.int(i + 1);
+      const tmp = a[i];
+      a[i] = a[j];
+      a[j] = tmp;
+    }
+    return a;
+  }
+}
+
+function rotl(x: number, k: number): number {
+  return (x << k) | (x >>> (32 - k));
+}

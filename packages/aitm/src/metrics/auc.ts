@@ -1,0 +1,58 @@
+// Exact ROC AUC (Mann-Whitney U via ranks, ties given their average rank), matching
+// sklearn.metrics.roc_auc_score on binary labels.
+
+/**
+ * ROC AUC of `scores` against binary `labels` (a label > 0.5 counts as positive).
+ *
+ * Rank-based: all scores are sorted, each tie group gets the average of the ranks it spans,
+ * and AUC = (sumRanksPos - nPos(nPos+1)/2) / (nPos * nNeg). This equals the probability that a
+ * random positive outscores a random negative, a tie counting 1/2.
+ *
+ * Returns NaN when either class is absent (AUC is undefined; sklearn raises instead). Callers
+ * such as per-epoch evaluation on tiny splits can then report NaN instead of crashing.
+ * Throws on length mismatch or a NaN score (NaN has no place in an ordering).
+ *
+ * Cost: O(n log n). Positives and negatives are sorted separately with the native numeric
+ * typed-array sort (much faster than a comparator sort of indices), then merged tie group by
+ * tie group, which is the same as sorting everything together.
+ */
+export function auc(scores: ArrayLike<number>, labels: ArrayLike<number>): number {
+  const n = scores.length;
+  if (labels.length !== n) {
+    throw new Error(`auc: ${n} scores but ${labels.length} labels`);
+  }
+  let nPos = 0;
+  for (let i = 0; i < n; i++) {
+    if (Number.isNaN(scores[i])) throw new Error(`auc: score ${i} is NaN`);
+    if (labels[i] > 0.5) nPos++;
+  }
+  const nNeg = n - nPos;
+  if (nPos === 0 || nNeg === 0) return NaN;
+
+  const pos = new Float64Array(nPos);
+  const neg = new Float64Array(nNeg);
+  for (let i = 0, p = 0, q = 0; i < n; i++) {
+    if (labels[i] > 0.5) pos[p++] = scores[i];
+    else neg[q++] = scores[i];
+  }
+  pos.sort();
+  neg.sort();
+
+  // Walk both sorted lists in ascending order, one tie group (equal score) at a time.
+  let sumRanksPos = 0;
+  let rank = 0; // number of items already ranked (ranks are 1-based)
+  let i = 0;
+  let j = 0;
+  while (i < nPos) {
+    const v = j < nNeg && neg[j] < pos[i] ? neg[j] : pos[i];
+    let groupPos = 0;
+    let groupNeg = 0;
+    while (i < nPos && pos[i] === v) { i++; groupPos++; }
+    while (j < nNeg && neg[j] === v) { j++; groupNeg++; }
+    const size = groupPos + groupNeg;
+    // Ranks rank+1 .. rank+size, average rank + (size+1)/2.
+    sumRanksPos += groupPos * (rank + (size + 1) / 2);
+    rank += size;
+  }
+  return (sumRanksPos - (nPos * (nPos + 1)) / 2) / (nPos * nNeg);
+}

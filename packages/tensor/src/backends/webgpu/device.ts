@@ -1,0 +1,99 @@
+// Opens a WebGPU device through Dawn (the `webgpu` npm package) with the adapter's
+// full limits, because the WebGPU defaults are far smaller than what tensor kernels need.
+import { create, globals } from 'webgpu';
+
+export interface AdapterReport {
+  vendor: string;
+  architecture: string;
+  description: string;
+  device: string;
+  /** The optional features that were found and enabled on the device. */
+  features: string[];
+  /** True for CPU implementations such as llvmpipe/lavapipe or SwiftShader. */
+  isSoftware: boolean;
+}
+
+/** The limits requested from the adapter (its own maxima, not the WebGPU defaults). */
+export interface RuntimeLimits {
+  maxBufferSize: number;
+  maxStorageBufferBindingSize: number;
+  maxStorageBuffersPerShaderStage: number;
+  maxComputeWorkgroupStorageSize: number;
+  maxComputeInvocationsPerWorkgroup: number;
+  maxComputeWorkgroupSizeX: number;
+  maxComputeWorkgroupSizeY: number;
+  maxComputeWorkgroupSizeZ: number;
+  maxComputeWorkgroupsPerDimension: number;
+  minUniformBufferOffsetAlignment: number;
+  minStorageBufferOffsetAlignment: number;
+}
+
+const LIMIT_NAMES: (keyof RuntimeLimits)[] = [
+  'maxBufferSize',
+  'maxStorageBufferBindingSize',
+  'maxStorageBuffersPerShaderStage',
+  'maxComputeWorkgroupStorageSize',
+  'maxComputeInvocationsPerWorkgroup',
+  'maxComputeWorkgroupSizeX',
+  'maxComputeWorkgroupSizeY',
+  'maxComputeWorkgroupSizeZ',
+  'maxComputeWorkgroupsPerDimension',
+  'minUniformBufferOffsetAlignment',
+  'minStorageBufferOffsetAlignment',
+];
+
+const OPTIONAL_FEATURES: GPUFeatureName[] = ['shader-f16', 'timestamp-query', 'subgroups'];
+
+const NO_ADAPTER_HELP =
+  'WebGPU: no GPU adapter found. Dawn needs a Vulkan driver. Without a GPU, install the ' +
+  'software one (Mesa lavapipe, Mesa >= 24): on Debian 12, `apt-get install libvulkan1` and ' +
+  '`apt-get install -t bookworm-backports mesa-vulkan-drivers` (see .ci/install-vulkan.sh). ' +
+  'Set XDG_RUNTIME_DIR=/tmp to silence Mesa warnings.';
+
+// Dawn crashes the process at random if the object create() returns is garbage
+// collected while devices live, so one instance is kept for the whole process.
+let gpuInstance: GPU | undefined;
+
+function gpu(): GPU {
+  if (!gpuInstance) {
+    // GPUBufferUsage, GPUMapMode, ... are plain constants Dawn exports. globalThis.navigator
+    // is deliberately not set: with it Node cannot exit.
+    Object.assign(globalThis, globals);
+    gpuInstance = create([]);
+  }
+  return gpuInstance;
+}
+
+export interface OpenedDevice {
+  device: GPUDevice;
+  adapter: AdapterReport;
+  limits: RuntimeLimits;
+}
+
+export async function openDevice(powerPreference?: GPUPowerPreference): Promise<OpenedDevice> {
+  const adapter = await gpu().requestAdapter(powerPreference ? { powerPreference } : undefined);
+  if (!adapter) throw new Error(NO_ADAPTER_HELP);
+
+  const requiredLimits: Record<string, number> = {};
+  for (const name of LIMIT_NAMES) requiredLimits[name] = adapter.limits[name];
+  const requiredFeatures = OPTIONAL_FEATURES.filter((f) => adapter.features.has(f));
+  const device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
+
+  const limits = {} as RuntimeLimits;
+  for (const name of LIMIT_NAMES) limits[name] = device.limits[name];
+
+  const info = adapter.info;
+  const text = `${info.vendor} ${info.architecture} ${info.description}`;
+  return {
+    device,
+    limits,
+    adapter: {
+      vendor: info.vendor,
+      architecture: info.architecture,
+      description: info.description,
+      device: info.device,
+      features: requiredFeatures,
+      isSoftware: info.isFallbackAdapter === true || /llvmpipe|lavapipe|swiftshader|software/i.test(text),
+    },
+  };
+}

@@ -1,0 +1,88 @@
+// Records many commands into one command encoder and submits them together: a submit
+// costs far more than a dispatch, so the runtime submits only when it must.
+
+/** Commands per submit before the batch is flushed anyway (bounds memory held by one batch). */
+export const MAX_BATCH_COMMANDS = 256;
+
+/** Each dispatch's uniforms get their own slot; 256 is the usual minUniformBufferOffsetAlignment. */
+export const UNIFORM_SLOT_BYTES = 256;
+
+/**
+ * Uniform parameters of all dispatches in the batch live in one GPU buffer, at 256-byte
+ * aligned slots. They are gathered on the CPU and written with a single queue.writeBuffer
+ * just before the submit. Reusing the same buffer for the next batch is safe: the queue
+ * runs that later write after the earlier submit has finished with the buffer.
+ */
+export class CommandBatch {
+  private encoder: GPUCommandEncoder | null = null;
+  private commands = 0;
+  private uniformSlots = 0;
+  private readonly slotBytes: number;
+  private readonly staging: Uint8Array<ArrayBuffer>;
+  private readonly uniformBuffer: GPUBuffer;
+
+  constructor(
+    private readonly device: GPUDevice,
+    minUniformBufferOffsetAlignment: number,
+  ) {
+    this.slotBytes = Math.max(UNIFORM_SLOT_BYTES, minUniformBufferOffsetAlignment);
+    this.staging = new Uint8Array(this.slotBytes * MAX_BATCH_COMMANDS);
+    this.uniformBuffer = device.createBuffer({
+      label: 'uniforms',
+      size: this.staging.byteLength,
+      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+    });
+  }
+
+  get isEmpty(): boolean {
+    return this.commands === 0;
+  }
+
+  get isFull(): boolean {
+    return this.commands >= MAX_BATCH_COMMANDS;
+  }
+
+  /** Copies `bytes` into the next slot; returns the binding for a bind group entry. */
+  uniformBinding(bytes: Uint8Array): GPUBufferBinding {
+    const offset = this.uniformSlots++ * this.slotBytes;
+    this.staging.set(bytes, offset);
+    return { buffer: this.uniformBuffer, offset, size: UNIFORM_SLOT_BYTES };
+  }
+
+  dispatch(label: string, pipeline: GPUComputePipeline, bindGroup: GPUBindGroup, grid: [number, number, number]): void {
+    // One pass per dispatch costs next to nothing and lets validation messages name the op.
+    const pass = this.current().beginComputePass({ label });
+    pass.setPipeline(pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(grid[0], grid[1], grid[2]);
+    pass.end();
+    this.commands++;
+  }
+
+  copy(src: GPUBuffer, srcOffset: number, dst: GPUBuffer, dstOffset: number, bytes: number): void {
+    this.current().copyBufferToBuffer(src, srcOffset, dst, dstOffset, bytes);
+    this.commands++;
+  }
+
+  /** Writes the uniforms and submits; returns false when there was nothing to submit. */
+  submit(): boolean {
+    if (!this.encoder) return false;
+    const encoder = this.encoder;
+    this.encoder = null;
+    if (this.uniformSlots > 0) {
+      this.device.queue.writeBuffer(this.uniformBuffer, 0, this.staging, 0, this.uniformSlots * this.slotBytes);
+    }
+    this.commands = 0;
+    this.uniformSlots = 0;
+    this.device.queue.submit([encoder.finish()]);
+    return true;
+  }
+
+  destroy(): void {
+    this.uniformBuffer.destroy();
+  }
+
+  private current(): GPUCommandEncoder {
+    return (this.encoder ??= this.device.createCommandEncoder());
+  }
+}

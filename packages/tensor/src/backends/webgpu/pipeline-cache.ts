@@ -1,0 +1,62 @@
+// Compiles each (WGSL source, entry point) once. Compilation is the slow part of a
+// first dispatch, and its errors are checked asynchronously so dispatch() can stay sync.
+
+export interface CachedPipeline {
+  pipeline: GPUComputePipeline;
+  layout: GPUBindGroupLayout;
+}
+
+/** Receives a pipeline failure together with the sequence number of the dispatch that created it. */
+export type PipelineErrorSink = (seq: number, error: Error) => void;
+
+export class PipelineCache {
+  private readonly cache = new Map<string, CachedPipeline>();
+  private readonly pending = new Set<Promise<void>>();
+  created = 0;
+
+  constructor(
+    private readonly device: GPUDevice,
+    private readonly onError: PipelineErrorSink,
+  ) {}
+
+  get(label: string, code: string, entryPoint: string, seq: number): CachedPipeline {
+    const key = `${entryPoint}\u0000${code}`;
+    const hit = this.cache.get(key);
+    if (hit) return hit;
+
+    // The scope catches shader and pipeline errors here, so they are reported with the
+    // compiler's messages instead of as a generic uncaptured error.
+    this.device.pushErrorScope('validation');
+    const module = this.device.createShaderModule({ label, code });
+    const pipeline = this.device.createComputePipeline({ label, layout: 'auto', compute: { module, entryPoint } });
+    const entry = { pipeline, layout: pipeline.getBindGroupLayout(0) };
+    const check = this.device
+      .popErrorScope()
+      .then(async (error) => {
+        if (!error) return;
+        this.cache.delete(key); // the next dispatch of this shader tries (and reports) again
+        this.onError(seq, await describeFailure(label, module, error));
+      })
+      .catch((e: unknown) => this.onError(seq, new Error(`WebGPU: checking pipeline for op "${label}": ${e}`)));
+    this.pending.add(check);
+    void check.finally(() => this.pending.delete(check));
+
+    this.cache.set(key, entry);
+    this.created++;
+    return entry;
+  }
+
+  /** Resolves once every pipeline created so far has been checked. */
+  async settled(): Promise<void> {
+    await Promise.all([...this.pending]);
+  }
+}
+
+async function describeFailure(label: string, module: GPUShaderModule, error: GPUError): Promise<Error> {
+  const info = await module.getCompilationInfo();
+  const lines = info.messages
+    .filter((m) => m.type === 'error')
+    .map((m) => `  line ${m.lineNum}:${m.linePos}: ${m.message}`);
+  if (lines.length === 0) return new Error(`WebGPU: pipeline for op "${label}" is invalid: ${error.message}`);
+  return new Error(`WebGPU: WGSL for op "${label}" failed to compile:\n${lines.join('\n')}`);
+}

@@ -1,0 +1,300 @@
+// The WebGPU runtime: one device, pooled buffers, cached pipelines and batched command
+// submission, with GPU errors turned into JavaScript Errors that name the failing op.
+import { BufferPool, type GpuBuffer } from './buffer-pool.js';
+import { openDevice, type AdapterReport, type RuntimeLimits } from './device.js';
+import { CommandBatch, UNIFORM_SLOT_BYTES } from './encoder.js';
+import { PipelineCache } from './pipeline-cache.js';
+
+export type { AdapterReport, RuntimeLimits } from './device.js';
+export type { GpuBuffer } from './buffer-pool.js';
+export { sizeClass } from './buffer-pool.js';
+export { MAX_BATCH_COMMANDS } from './encoder.js';
+export { WORKGROUP_ID_WGSL } from './wgsl.js';
+
+export interface DispatchSpec {
+  /** The op name, used in error messages and as the label of GPU objects. */
+  label: string;
+  /** Full WGSL source. Pipelines are cached by (code, entryPoint). */
+  code: string;
+  /** Defaults to 'main'. */
+  entryPoint?: string;
+  /**
+   * Bound at @group(0) @binding(0..n-1) in order, each as its requested byteLength
+   * rounded up to 4 bytes, so arrayLength() counts only real elements. The pipeline
+   * layout is derived from the shader ('auto'): every binding must be used by the shader.
+   */
+  buffers: GpuBuffer[];
+  /** If given, bound at @binding(n) as var<uniform>; at most 256 bytes. */
+  uniforms?: ArrayBuffer | ArrayBufferView;
+  /** A number is a 1-D count that may be split into 2-D: see WORKGROUP_ID_WGSL. */
+  workgroups: number | [number, number, number];
+}
+
+export interface RuntimeStats {
+  /** Event counters since create() or resetCounters(). */
+  dispatches: number;
+  submits: number;
+  /** Waits for the GPU: one per read(). */
+  syncs: number;
+  pipelines: number;
+  /** Buffers handed out by alloc()/upload() and not yet released, and their GPU sizes. */
+  liveBuffers: number;
+  liveBytes: number;
+  /** Idle buffers kept for reuse (storage and read staging). */
+  pooledBuffers: number;
+  pooledBytes: number;
+}
+
+export class GpuRuntime {
+  readonly device: GPUDevice;
+  readonly adapter: AdapterReport;
+  readonly limits: Readonly<RuntimeLimits>;
+  private readonly pool: BufferPool;
+  private readonly pipelines: PipelineCache;
+  private readonly batch: CommandBatch;
+  private counters = { dispatches: 0, submits: 0, syncs: 0, pipelinesAtReset: 0 };
+
+  // Errors: WebGPU reports them through events and promises, detached from the call that
+  // caused them. Each is tagged with the sequence number of the dispatch being recorded,
+  // and the earliest one is reported, since later errors are usually its consequences.
+  private seq = 0;
+  private currentLabel: string | undefined;
+  private firstError: { seq: number; error: Error } | undefined;
+  private lostReason: string | undefined;
+  private destroyed = false;
+
+  static async create(opts: { powerPreference?: GPUPowerPreference } = {}): Promise<GpuRuntime> {
+    const { device, adapter, limits } = await openDevice(opts.powerPreference);
+    return new GpuRuntime(device, adapter, limits);
+  }
+
+  private constructor(device: GPUDevice, adapter: AdapterReport, limits: RuntimeLimits) {
+    this.device = device;
+    this.adapter = adapter;
+    this.limits = limits;
+    this.pool = new BufferPool(device, limits.maxBufferSize);
+    // A broken pipeline is the root cause of anything its own dispatch triggers, hence seq - 0.5.
+    this.pipelines = new PipelineCache(device, (seq, error) => this.recordError(seq - 0.5, error));
+    this.batch = new CommandBatch(device, limits.minUniformBufferOffsetAlignment);
+
+    // Dawn raises these synchronously inside the failing call, so currentLabel names the op.
+    device.addEventListener('uncapturederror', (event) => {
+      event.preventDefault(); // reported through read()/checkErrors(); stops Dawn printing it too
+      const where = this.currentLabel === undefined ? 'while submitting commands' : `in op "${this.currentLabel}"`;
+      const kind = event.error.constructor.name.replace(/^GPU/, '').replace(/Error$/, '').toLowerCase();
+      this.recordError(this.seq, new Error(`WebGPU ${kind} error ${where}: ${event.error.message}`));
+    });
+    void device.lost.then((info) => {
+      this.lostReason ??= info.message || info.reason;
+    });
+  }
+
+  /** A buffer of at least byteLength bytes (zero allowed) with undefined contents. */
+  alloc(byteLength: number): GpuBuffer {
+    this.assertUsable();
+    return this.labelled('alloc', () => this.pool.alloc(byteLength));
+  }
+
+  /** Returns b to the pool; commands already recorded that use it still see their data. */
+  release(b: GpuBuffer): void {
+    this.pool.release(b);
+  }
+
+  upload(data: ArrayBufferView): GpuBuffer {
+    this.assertUsable();
+    const bytes = bytesOf(data);
+    const b = this.labelled('upload', () => this.pool.allocForWrite(bytes.byteLength));
+    if (bytes.byteLength > 0) {
+      // writeBuffer needs a multiple of 4 bytes.
+      const padded = bytes.byteLength % 4 === 0 ? bytes : padTo4(bytes);
+      this.labelled('upload', () => this.device.queue.writeBuffer(b.buffer, 0, padded));
+    }
+    return b;
+  }
+
+  /** Records a compute dispatch. Nothing runs until a flush (read(), or a full batch). */
+  dispatch(spec: DispatchSpec): void {
+    this.assertUsable();
+    const { label } = spec;
+    const grid = this.grid(spec);
+    if (grid[0] * grid[1] * grid[2] === 0) return;
+    for (const b of spec.buffers) this.assertLive(b, label);
+    const uniforms = spec.uniforms === undefined ? undefined : bytesOf(spec.uniforms);
+    if (uniforms && uniforms.byteLength > UNIFORM_SLOT_BYTES) {
+      throw new RangeError(`WebGPU op "${label}": uniforms are ${uniforms.byteLength} bytes, at most ${UNIFORM_SLOT_BYTES}`);
+    }
+
+    const seq = ++this.seq;
+    this.labelled(label, () => {
+      const { pipeline, layout } = this.pipelines.get(label, spec.code, spec.entryPoint ?? 'main', seq);
+      const entries: GPUBindGroupEntry[] = spec.buffers.map((b, binding) => ({
+        binding,
+        resource: { buffer: b.buffer, size: paddedLength(b.byteLength) },
+      }));
+      if (uniforms) entries.push({ binding: entries.length, resource: this.batch.uniformBinding(uniforms) });
+      // A bind group per dispatch: layout 'auto' rules out dynamic offsets. Caching them is a later step.
+      const bindGroup = this.device.createBindGroup({ label, layout, entries });
+      this.batch.dispatch(label, pipeline, bindGroup, grid);
+    });
+    this.counters.dispatches++;
+    if (this.batch.isFull) this.flush();
+  }
+
+  /** Records a buffer copy, in order with dispatches. Sizes and offsets must be multiples of 4. */
+  copy(src: GpuBuffer, dst: GpuBuffer, bytes: number, srcOffset = 0, dstOffset = 0): void {
+    this.assertUsable();
+    this.assertLive(src, 'copy');
+    this.assertLive(dst, 'copy');
+    if (bytes % 4 !== 0 || srcOffset % 4 !== 0 || dstOffset % 4 !== 0) {
+      throw new RangeError('WebGPU copy: byte count and offsets must be multiples of 4');
+    }
+    if (srcOffset + bytes > paddedLength(src.byteLength) || dstOffset + bytes > paddedLength(dst.byteLength)) {
+      throw new RangeError('WebGPU copy: range outside the buffers');
+    }
+    if (bytes === 0) return;
+    this.labelled('copy', () => this.batch.copy(src.buffer, srcOffset, dst.buffer, dstOffset, bytes));
+    if (this.batch.isFull) this.flush();
+  }
+
+  /** Submits what is recorded. */
+  flush(): void {
+    this.assertUsable();
+    if (this.batch.submit()) this.counters.submits++;
+    this.pool.submitted();
+  }
+
+  /** Submits pending work and copies the buffer back: one wait for the GPU. */
+  async read(b: GpuBuffer, byteLength?: number, byteOffset = 0): Promise<ArrayBuffer> {
+    this.assertUsable();
+    this.assertLive(b, 'read');
+    const length = byteLength ?? b.byteLength - byteOffset;
+    if (byteOffset < 0 || length < 0 || byteOffset + length > b.byteLength) {
+      throw new RangeError(`WebGPU read: bytes ${byteOffset}..${byteOffset + length} outside a ${b.byteLength}-byte buffer`);
+    }
+    if (length === 0) {
+      this.flush();
+      await this.throwRecordedError();
+      return new ArrayBuffer(0);
+    }
+    // Copies need 4-byte alignment: copy the enclosing aligned range, then slice.
+    const start = Math.floor(byteOffset / 4) * 4;
+    const size = paddedLength(byteOffset + length) - start;
+    const staging = this.pool.takeStaging(size);
+    this.labelled('read', () => this.batch.copy(b.buffer, start, staging, 0, size));
+    this.flush();
+    this.counters.syncs++;
+    try {
+      await staging.mapAsync(GPUMapMode.READ, 0, size);
+    } catch (e) {
+      this.assertUsable();
+      await this.throwRecordedError();
+      throw e;
+    }
+    const out = staging.getMappedRange(0, size).slice(byteOffset - start, byteOffset - start + length);
+    staging.unmap();
+    this.pool.returnStaging(staging);
+    // The data is only trustworthy if nothing failed on the way.
+    await this.throwRecordedError();
+    return out;
+  }
+
+  /** Submits pending work and rejects with the first GPU error since the last report, if any. */
+  async checkErrors(): Promise<void> {
+    this.flush();
+    // An empty error scope resolves once the device has processed every earlier call, so
+    // their errors have been delivered. It does not wait for the GPU to execute anything.
+    this.device.pushErrorScope('validation');
+    await this.device.popErrorScope();
+    await this.throwRecordedError();
+  }
+
+  stats(): RuntimeStats {
+    const c = this.counters;
+    return {
+      dispatches: c.dispatches,
+      submits: c.submits,
+      syncs: c.syncs,
+      pipelines: this.pipelines.created - c.pipelinesAtReset,
+      liveBuffers: this.pool.liveCount,
+      liveBytes: this.pool.liveBytes,
+      pooledBuffers: this.pool.pooledCount,
+      pooledBytes: this.pool.pooledBytes,
+    };
+  }
+
+  resetCounters(): void {
+    this.counters = { dispatches: 0, submits: 0, syncs: 0, pipelinesAtReset: this.pipelines.created };
+  }
+
+  /** Frees the GPU memory of idle pooled buffers. */
+  trimPool(): void {
+    if (this.lostReason === undefined) this.flush();
+    this.pool.trim();
+  }
+
+  /** Destroys the device (unsubmitted commands are dropped) so Node can exit. */
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.lostReason ??= 'the runtime was destroyed';
+    this.pool.trim();
+    this.batch.destroy();
+    this.device.destroy();
+  }
+
+  private recordError(seq: number, error: Error): void {
+    if (!this.firstError || seq < this.firstError.seq) this.firstError = { seq, error };
+  }
+
+  private async throwRecordedError(): Promise<void> {
+    await this.pipelines.settled();
+    const error = this.firstError?.error;
+    this.firstError = undefined; // reported once, so the runtime stays usable afterwards
+    if (error) throw error;
+    this.assertUsable();
+  }
+
+  private assertUsable(): void {
+    if (this.lostReason !== undefined) throw new Error(`WebGPU device lost: ${this.lostReason}`);
+  }
+
+  private assertLive(b: GpuBuffer, label: string): void {
+    if (!this.pool.isLive(b)) throw new Error(`WebGPU op "${label}": uses a buffer that was released`);
+  }
+
+  /** Runs fn with `label` as the op that GPU errors raised meanwhile are attributed to. */
+  private labelled<T>(label: string, fn: () => T): T {
+    this.currentLabel = label;
+    try {
+      return fn();
+    } finally {
+      this.currentLabel = undefined;
+    }
+  }
+
+  private grid(spec: DispatchSpec): [number, number, number] {
+    const max = this.limits.maxComputeWorkgroupsPerDimension;
+    const w = spec.workgroups;
+    const grid: [number, number, number] = typeof w === 'number' ? [Math.min(w, max), Math.ceil(w / max), 1] : [...w];
+    if (grid.some((n) => !Number.isInteger(n) || n < 0 || n > max)) {
+      throw new RangeError(`WebGPU op "${spec.label}": cannot dispatch ${JSON.stringify(w)} workgroups (at most ${max} per dimension)`);
+    }
+    return grid;
+  }
+}
+
+function paddedLength(byteLength: number): number {
+  return Math.max(4, Math.ceil(byteLength / 4) * 4);
+}
+
+// @webgpu/types wants ArrayBuffer-backed views; Dawn also copies from a SharedArrayBuffer.
+function bytesOf(data: ArrayBuffer | ArrayBufferView): Uint8Array<ArrayBuffer> {
+  const view = ArrayBuffer.isView(data) ? new Uint8Array(data.buffer, data.byteOffset, data.byteLength) : new Uint8Array(data);
+  return view as Uint8Array<ArrayBuffer>;
+}
+
+function padTo4(bytes: Uint8Array): Uint8Array<ArrayBuffer> {
+  const padded = new Uint8Array(paddedLength(bytes.byteLength));
+  padded.set(bytes);
+  return padded;
+}

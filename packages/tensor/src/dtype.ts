@@ -1,0 +1,47 @@
+// Element types: float32 (the default, both backends), float64 (CPU only: the reference
+// oracle) and int32 (indices). Maps each to the typed array that stores it.
+
+export type DType = 'float32' | 'float64' | 'int32';
+export type TypedArray = Float32Array | Float64Array | Int32Array;
+
+export const DTYPES: readonly DType[] = ['float32', 'float64', 'int32'];
+
+export function isFloat(dtype: DType): boolean {
+  return dtype !== 'int32';
+}
+
+export function bytesPerElement(dtype: DType): number {
+  return dtype === 'float64' ? 8 : 4;
+}
+
+export function allocArray(dtype: DType, size: number): TypedArray {
+  switch (dtype) {
+    case 'float32':
+      return new Float32Array(size);
+    case 'float64':
+      return new Float64Array(size);
+    case 'int32':
+      return new Int32Array(size);
+  }
+}
+
+/** Copies (and converts) `src` into a new typed array of `dtype`. */
+export function toTypedArray(src: ArrayLike<number>, dtype: DType): TypedArray {
+  const out = allocArray(dtype, src.length);
+  if (dtype === 'int32') {
+    for (let i = 0; i < src.length; i++) {
+      const v = src[i]!;
+      // Truncation toward zero, like PyTorch's float -> int cast.
+      out[i] = Math.trunc(v);
+    }
+  } else {
+    out.set(src);
+  }
+  return out;
+}
+
+export function dtypeOfArray(a: TypedArray): DType {
+  if (a instanceof Float64Array) return 'float64';
+  if (a instanceof Int32Array) return 'int32';
+  return 'float32';
+}

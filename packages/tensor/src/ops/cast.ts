@@ -1,0 +1,24 @@
+// Dtype conversion (and copying): float -> int truncates toward zero like PyTorch.
+// The gradient of a float -> float cast is the gradient cast back.
+
+import { isFloat, toTypedArray, type DType } from '../dtype.js';
+import { defineOp, runOp } from '../op.js';
+import type { Tensor } from '../tensor.js';
+
+export const castOp = defineOp<{ dtype: DType }>({
+  name: 'cast',
+  infer: ([x], { dtype }) => ({ shape: x!.shape, dtype }),
+  kernels: { cpu: (_b, [x], out) => toTypedArray(x!.data, out.dtype) },
+  grad: (dy, { inputs: [x] }) => [isFloat(x!.dtype) && isFloat(dy.dtype) ? cast(dy, x!.dtype, true) : null],
+});
+
+/** Converts to `dtype`; returns `x` itself when the dtype already matches, unless `copy`. */
+export function cast(x: Tensor, dtype: DType, copy = false): Tensor {
+  if (x.dtype === dtype && !copy) return x;
+  return runOp(castOp, [x], { dtype });
+}
+
+/** A copy with its own storage (gradients flow through it). */
+export function clone(x: Tensor): Tensor {
+  return cast(x, x.dtype, true);
+}

@@ -1,0 +1,206 @@
+// Elementwise ops, defined by ONE table each for unary and binary ops: per op the CPU
+// function, the WGSL expression the WebGPU backend compiles, and the gradient rule.
+// Binary ops broadcast NumPy-style; their gradients are summed back to each input's shape.
+
+import type { DType } from '../dtype.js';
+import { isFloat } from '../dtype.js';
+import { broadcastShapes } from '../shape.js';
+import type { TensorMeta } from '../backend.js';
+import { defineOp, runOp, type OpDef } from '../op.js';
+import type { Tensor, TensorLike } from '../tensor.js';
+import { scalarLike } from '../creation.js';
+import { mapBroadcast, mapUnary } from '../backends/cpu/kernels.js';
+import { sumTo } from './reduce.js';
+
+/** Two scalar parameters every unary op may use (exponent, slope, clamp bounds). */
+export interface UnaryAttrs {
+  readonly a: number;
+  readonly b: number;
+}
+
+interface UnarySpec {
+  /** The function on one element (JS doubles; stored back in the output dtype). */
+  readonly cpu: (x: number, a: number, b: number) => number;
+  /** The same as a WGSL expression of `x` (f32) and the parameters `p.a`, `p.b`. */
+  readonly wgsl: string;
+  /** dL/dx from x, y = f(x), dy; or 'none' for piecewise-constant functions. */
+  readonly grad: ((x: Tensor, y: Tensor, dy: Tensor, attrs: UnaryAttrs) => Tensor) | 'none';
+  /** Whether int32 inputs are accepted (the result keeps the input dtype). */
+  readonly ints?: boolean;
+}
+
+const stableSigmoid = (x: number): number => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)));
+
+export const UNARY = {
+  neg: { cpu: (x) => -x, wgsl: '-x', grad: (_x, _y, dy) => neg(dy), ints: true },
+  exp: { cpu: Math.exp, wgsl: 'exp(x)', grad: (_x, y, dy) => mul(dy, y) },
+  log: { cpu: Math.log, wgsl: 'log(x)', grad: (x, _y, dy) => div(dy, x) },
+  sqrt: { cpu: Math.sqrt, wgsl: 'sqrt(x)', grad: (_x, y, dy) => div(dy, mul(y, 2)) },
+  abs: { cpu: Math.abs, wgsl: 'abs(x)', grad: (x, _y, dy) => mul(dy, sign(x)), ints: true },
+  sign: { cpu: Math.sign, wgsl: 'sign(x)', grad: 'none', ints: true },
+  sigmoid: {
+    cpu: stableSigmoid,
+    // The select keeps exp's argument <= 0, so large |x| cannot overflow to inf/inf.
+    wgsl: 'select(exp(x) / (1.0 + exp(x)), 1.0 / (1.0 + exp(-x)), x >= 0.0)',
+    grad: (_x, y, dy) => mul(dy, mul(y, sub(1, y))),
+  },
+  tanh: { cpu: Math.tanh, wgsl: 'tanh(clamp(x, -15.0, 15.0))', grad: (_x, y, dy) => mul(dy, sub(1, mul(y, y))) },
+  relu: { cpu: (x) => (x > 0 ? x : 0), wgsl: 'max(x, 0.0)', grad: (x, _y, dy) => mul(dy, gt(x, 0)), ints: true },
+  leakyRelu: {
+    cpu: (x, a) => (x > 0 ? x : a * x),
+    wgsl: 'select(p.a * x, x, x > 0.0)',
+    grad: (x, _y, dy, { a }) => {
+      const pos = gt(x, 0);
+      return mul(dy, add(pos, mul(sub(1, pos), a)));
+    },
+  },
+  pow: {
+    cpu: (x, a) => Math.pow(x, a),
+    // WGSL pow is undefined for x < 0; integer exponents are the common case, so handle the sign.
+    wgsl: 'select(pow(abs(x), p.a) * select(1.0, -1.0, (i32(p.a) % 2) != 0), pow(x, p.a), x >= 0.0 || p.a != round(p.a))',
+    grad: (x, _y, dy, { a }) => mul(dy, mul(pow(x, a - 1), a)),
+  },
+  clamp: {
+    cpu: (x, a, b) => Math.min(Math.max(x, a), b),
+    wgsl: 'clamp(x, p.a, p.b)',
+    // PyTorch passes the gradient where min <= x <= max (bounds included).
+    grad: (x, _y, dy, { a, b }) => mul(dy, mul(ge(x, a), le(x, b))),
+    ints: true,
+  },
+} satisfies Record<string, UnarySpec>;
+
+export type UnaryName = keyof typeof UNARY;
+
+function unaryInfer(name: string, ints: boolean) {
+  return ([x]: readonly TensorMeta[]): { shape: readonly number[]; dtype: DType } => {
+    if (!ints && !isFloat(x!.dtype)) throw new Error(`${name}: expected a floating-point tensor, got ${x!.dtype}`);
+    return { shape: x!.shape, dtype: x!.dtype };
+  };
+}
+
+function defineUnary(name: UnaryName): OpDef<UnaryAttrs> {
+  const spec: UnarySpec = UNARY[name];
+  const g = spec.grad;
+  return defineOp<UnaryAttrs>({
+    name,
+    infer: unaryInfer(name, spec.ints ?? false),
+    kernels: {
+      cpu: (_b, [x], out, { a, b }) => mapUnary(x!, out, spec.cpu, a, b),
+    },
+    grad: g === 'none' ? 'none' : (dy, { inputs, output, attrs }) => [g(inputs[0]!, output, dy, attrs)],
+  });
+}
+
+const unaryOps = Object.fromEntries(
+  (Object.keys(UNARY) as UnaryName[]).map((n) => [n, defineUnary(n)]),
+) as Record<UnaryName, OpDef<UnaryAttrs>>;
+
+const NO_PARAMS: UnaryAttrs = { a: 0, b: 0 };
+const unary = (name: UnaryName, x: Tensor, a = 0, b = 0): Tensor =>
+  runOp(unaryOps[name], [x], a === 0 && b === 0 ? NO_PARAMS : { a, b });
+
+export const neg = (x: Tensor): Tensor => unary('neg', x);
+export const exp = (x: Tensor): Tensor => unary('exp', x);
+export const log = (x: Tensor): Tensor => unary('log', x);
+export const sqrt = (x: Tensor): Tensor => unary('sqrt', x);
+export const abs = (x: Tensor): Tensor => unary('abs', x);
+/** -1, 0 or 1 per element; no gradient. */
+export const sign = (x: Tensor): Tensor => unary('sign', x);
+/** 1 / (1 + e^-x), computed without overflow for large |x|. */
+export const sigmoid = (x: Tensor): Tensor => unary('sigmoid', x);
+export const tanh = (x: Tensor): Tensor => unary('tanh', x);
+export const relu = (x: Tensor): Tensor => unary('relu', x);
+/** x for x > 0, slope * x otherwise (PyTorch's default slope 0.01). */
+export const leakyRelu = (x: Tensor, slope = 0.01): Tensor => unary('leakyRelu', x, slope);
+/** x ** exponent for a scalar exponent. */
+export const pow = (x: Tensor, exponent: number): Tensor => unary('pow', x, exponent);
+/** Limits values to [min, max]; the gradient passes where min <= x <= max, as in PyTorch. */
+export function clamp(x: Tensor, min = -Infinity, max = Infinity): Tensor {
+  if (min > max) throw new Error(`clamp: min ${min} is greater than max ${max}`);
+  return runOp(unaryOps.clamp, [x], { a: min, b: max });
+}
+
+// ---------------------------------------------------------------------------------------
+
+interface BinarySpec {
+  readonly cpu: (a: number, b: number) => number;
+  /** WGSL expression of `a` and `b` (f32 or i32 alike). */
+  readonly wgsl: string;
+  /** Gradients for a and b at the broadcast shape (summed back by the caller), or 'none'. */
+  readonly grad: ((a: Tensor, b: Tensor, y: Tensor, dy: Tensor) => [Tensor, Tensor]) | 'none';
+  readonly ints?: boolean;
+}
+
+const bool = (v: boolean): number => (v ? 1 : 0);
+
+export const BINARY = {
+  add: { cpu: (a, b) => a + b, wgsl: 'a + b', grad: (_a, _b, _y, dy) => [dy, dy], ints: true },
+  sub: { cpu: (a, b) => a - b, wgsl: 'a - b', grad: (_a, _b, _y, dy) => [dy, neg(dy)], ints: true },
+  mul: { cpu: (a, b) => a * b, wgsl: 'a * b', grad: (a, b, _y, dy) => [mul(dy, b), mul(dy, a)], ints: true },
+  div: { cpu: (a, b) => a / b, wgsl: 'a / b', grad: (_a, b, y, dy) => [div(dy, b), neg(div(mul(dy, y), b))] },
+  // On ties PyTorch splits the gradient evenly between the two inputs.
+  maximum: { cpu: Math.max, wgsl: 'max(a, b)', grad: (a, b, _y, dy) => tieSplit(a, b, dy, gt), ints: true },
+  minimum: { cpu: Math.min, wgsl: 'min(a, b)', grad: (a, b, _y, dy) => tieSplit(a, b, dy, lt), ints: true },
+  // Comparisons give 0/1 in the inputs' dtype (there is no bool dtype) and have no gradient.
+  gt: { cpu: (a, b) => bool(a > b), wgsl: 'select(0, 1, a > b)', grad: 'none', ints: true },
+  lt: { cpu: (a, b) => bool(a < b), wgsl: 'select(0, 1, a < b)', grad: 'none', ints: true },
+  ge: { cpu: (a, b) => bool(a >= b), wgsl: 'select(0, 1, a >= b)', grad: 'none', ints: true },
+  le: { cpu: (a, b) => bool(a <= b), wgsl: 'select(0, 1, a <= b)', grad: 'none', ints: true },
+  eq: { cpu: (a, b) => bool(a === b), wgsl: 'select(0, 1, a == b)', grad: 'none', ints: true },
+  ne: { cpu: (a, b) => bool(a !== b), wgsl: 'select(0, 1, a != b)', grad: 'none', ints: true },
+} satisfies Record<string, BinarySpec>;
+
+export type BinaryName = keyof typeof BINARY;
+
+function tieSplit(a: Tensor, b: Tensor, dy: Tensor, wins: (a: Tensor, b: Tensor) => Tensor): [Tensor, Tensor] {
+  const half = mul(eq(a, b), 0.5);
+  return [mul(dy, add(wins(a, b), half)), mul(dy, add(wins(b, a), half))];
+}
+
+function defineBinary(name: BinaryName): OpDef<null> {
+  const spec: BinarySpec = BINARY[name];
+  const g = spec.grad;
+  return defineOp<null>({
+    name,
+    infer: ([a, b]) => {
+      if (a!.dtype !== b!.dtype) throw new Error(`${name}: dtype mismatch, ${a!.dtype} and ${b!.dtype}`);
+      if (!spec.ints && !isFloat(a!.dtype)) throw new Error(`${name}: expected floating-point tensors, got ${a!.dtype}`);
+      return { shape: broadcastShapes(name, a!.shape, b!.shape), dtype: a!.dtype };
+    },
+    kernels: {
+      cpu: (_b, inputs, out) => mapBroadcast(inputs, out, spec.cpu),
+    },
+    grad:
+      g === 'none'
+        ? 'none'
+        : (dy, { inputs: [a, b], output }) => {
+            const [ga, gb] = g(a!, b!, output, dy);
+            return [a!.requiresGrad ? sumTo(ga, a!.shape) : null, b!.requiresGrad ? sumTo(gb, b!.shape) : null];
+          },
+  });
+}
+
+const binaryOps = Object.fromEntries(
+  (Object.keys(BINARY) as BinaryName[]).map((n) => [n, defineBinary(n)]),
+) as Record<BinaryName, OpDef<null>>;
+
+/** A number operand becomes a 0-d tensor of the other operand's dtype and backend. */
+function binary(name: BinaryName, a: TensorLike, b: TensorLike): Tensor {
+  if (typeof a === 'number' && typeof b === 'number') throw new Error(`${name}: at least one operand must be a tensor`);
+  const ta = typeof a === 'number' ? scalarLike(b as Tensor, a) : a;
+  const tb = typeof b === 'number' ? scalarLike(ta, b) : b;
+  return runOp(binaryOps[name], [ta, tb], null);
+}
+
+export const add = (a: TensorLike, b: TensorLike): Tensor => binary('add', a, b);
+export const sub = (a: TensorLike, b: TensorLike): Tensor => binary('sub', a, b);
+export const mul = (a: TensorLike, b: TensorLike): Tensor => binary('mul', a, b);
+export const div = (a: TensorLike, b: TensorLike): Tensor => binary('div', a, b);
+export const maximum = (a: TensorLike, b: TensorLike): Tensor => binary('maximum', a, b);
+export const minimum = (a: TensorLike, b: TensorLike): Tensor => binary('minimum', a, b);
+export const gt = (a: TensorLike, b: TensorLike): Tensor => binary('gt', a, b);
+export const lt = (a: TensorLike, b: TensorLike): Tensor => binary('lt', a, b);
+export const ge = (a: TensorLike, b: TensorLike): Tensor => binary('ge', a, b);
+export const le = (a: TensorLike, b: TensorLike): Tensor => binary('le', a, b);
+export const eq = (a: TensorLike, b: TensorLike): Tensor => binary('eq', a, b);
+export const ne = (a: TensorLike, b: TensorLike): Tensor => binary('ne', a, b);

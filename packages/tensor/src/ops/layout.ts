@@ -1,0 +1,228 @@
+// Ops that move elements without arithmetic: reshape (a zero-copy view), expand
+// (broadcast_to), permute, concat, slice and pad; and their composites (transpose,
+// unsqueeze, squeeze, stack, narrow, flatten). Each gradient is another layout op.
+
+import { allocArray } from '../dtype.js';
+import { assertShape, broadcastShapes, broadcastStrides, fmtShape, normAxis, shapesEqual, sizeOf, stridesOf } from '../shape.js';
+import { defineOp, runOp } from '../op.js';
+import type { Tensor } from '../tensor.js';
+import { concat as cpuConcat, gatherStrided, scatterStrided } from '../backends/cpu/kernels.js';
+import { sumTo } from './reduce.js';
+
+export const reshapeOp = defineOp<{ shape: readonly number[] }>({
+  name: 'reshape',
+  infer: ([x], { shape }) => {
+    if (sizeOf(shape) !== x!.size) {
+      throw new Error(`reshape: cannot view ${fmtShape(x!.shape)} (${x!.size} elements) as ${fmtShape(shape)} (${sizeOf(shape)} elements)`);
+    }
+    return { shape, dtype: x!.dtype };
+  },
+  // Storage is always contiguous, so a reshape is the same storage read with a new shape.
+  kernels: { cpu: (_b, [x]) => x!.data },
+  grad: (dy, { inputs: [x] }) => [reshape(dy, x!.shape)],
+});
+
+/** A view with a new shape; one dimension may be -1 (inferred). Zero-copy. */
+export function reshape(x: Tensor, shape: readonly number[]): Tensor {
+  const free = shape.indexOf(-1);
+  const resolved = [...shape];
+  if (free >= 0) {
+    const known = shape.reduce((a, d, i) => (i === free ? a : a * d), 1);
+    if (known === 0 || x.size % known !== 0) {
+      throw new Error(`reshape: cannot infer -1 in ${fmtShape(shape)} for ${x.size} elements`);
+    }
+    resolved[free] = x.size / known;
+  }
+  assertShape('reshape', resolved);
+  if (shapesEqual(resolved, x.shape)) return runOp(reshapeOp, [x], { shape: x.shape });
+  return runOp(reshapeOp, [x], { shape: resolved });
+}
+
+export const expandOp = defineOp<{ shape: readonly number[] }>({
+  name: 'expand',
+  infer: ([x], { shape }) => {
+    const b = broadcastShapes('expand', x!.shape, shape);
+    if (!shapesEqual(b, shape)) throw new Error(`expand: ${fmtShape(x!.shape)} cannot be expanded to ${fmtShape(shape)}`);
+    return { shape, dtype: x!.dtype };
+  },
+  kernels: { cpu: (_b, [x], out) => gatherStrided(x!, out, broadcastStrides(x!.shape, out.shape)) },
+  grad: (dy, { inputs: [x] }) => [sumTo(dy, x!.shape)],
+});
+
+/** Broadcasts `x` to `shape` (materialised), like `torch.broadcast_to`. */
+export function expand(x: Tensor, shape: readonly number[]): Tensor {
+  if (shapesEqual(x.shape, shape)) return x;
+  return runOp(expandOp, [x], { shape });
+}
+
+export const permuteOp = defineOp<{ dims: readonly number[] }>({
+  name: 'permute',
+  infer: ([x], { dims }) => {
+    const sorted = [...dims].sort((a, b) => a - b);
+    if (dims.length !== x!.shape.length || sorted.some((d, i) => d !== i)) {
+      throw new Error(`permute: [${dims.join(',')}] is not a permutation of the ${x!.shape.length} axes of ${fmtShape(x!.shape)}`);
+    }
+    return { shape: dims.map((d) => x!.shape[d]!), dtype: x!.dtype };
+  },
+  kernels: {
+    cpu: (_b, [x], out, { dims }) => {
+      const s = stridesOf(x!.shape);
+      return gatherStrided(x!, out, dims.map((d) => s[d]!));
+    },
+  },
+  grad: (dy, { attrs: { dims } }) => {
+    const inverse = new Array<number>(dims.length);
+    dims.forEach((d, i) => (inverse[d] = i));
+    return [permute(dy, inverse)];
+  },
+});
+
+/** Reorders axes (materialised copy), like `torch.permute`. Negative axes allowed. */
+export function permute(x: Tensor, dims: readonly number[]): Tensor {
+  return runOp(permuteOp, [x], { dims: dims.map((d) => (d < 0 ? d + x.rank : d)) });
+}
+
+/** Swaps two axes (default: the last two). */
+export function transpose(x: Tensor, dim0 = -2, dim1 = -1): Tensor {
+  const a = normAxis('transpose', dim0, x.rank);
+  const b = normAxis('transpose', dim1, x.rank);
+  const dims = Array.from({ length: x.rank }, (_, i) => i);
+  dims[a] = b;
+  dims[b] = a;
+  return permute(x, dims);
+}
+
+export const concatOp = defineOp<{ axis: number }>({
+  name: 'concat',
+  infer: (inputs, { axis }) => {
+    const first = inputs[0]!;
+    let len = 0;
+    for (const t of inputs) {
+      const ok = t.shape.length === first.shape.length && t.shape.every((d, i) => i === axis || d === first.shape[i]);
+      if (!ok || t.dtype !== first.dtype) {
+        throw new Error(
+          `concat: along axis ${axis}, ${inputs.map((i) => `${fmtShape(i.shape)} ${i.dtype}`).join(', ')} ` +
+            'must share dtype, rank and every other dimension',
+        );
+      }
+      len += t.shape[axis]!;
+    }
+    return { shape: first.shape.map((d, i) => (i === axis ? len : d)), dtype: first.dtype };
+  },
+  kernels: { cpu: (_b, inputs, out, { axis }) => cpuConcat(inputs, out, axis) },
+  grad: (dy, { inputs, attrs: { axis } }) => {
+    let at = 0;
+    return inputs.map((t) => {
+      const g = t.requiresGrad ? narrow(dy, axis, at, t.shape[axis]!) : null;
+      at += t.shape[axis]!;
+      return g;
+    });
+  },
+});
+
+/** Joins tensors along an existing axis, like `torch.cat`. */
+export function concat(tensors: readonly Tensor[], axis = 0): Tensor {
+  if (tensors.length === 0) throw new Error('concat: needs at least one tensor');
+  const a = normAxis('concat', axis, tensors[0]!.rank);
+  if (tensors.length === 1) return tensors[0]!;
+  return runOp(concatOp, tensors, { axis: a });
+}
+
+/** Joins tensors along a new axis, like `torch.stack`. */
+export function stack(tensors: readonly Tensor[], axis = 0): Tensor {
+  if (tensors.length === 0) throw new Error('stack: needs at least one tensor');
+  const first = tensors[0]!;
+  for (const t of tensors) {
+    if (!shapesEqual(t.shape, first.shape)) {
+      throw new Error(`stack: every tensor must have the same shape, got ${tensors.map((x) => fmtShape(x.shape)).join(', ')}`);
+    }
+  }
+  const a = normAxis('stack', axis, first.rank + 1);
+  return concat(tensors.map((t) => unsqueeze(t, a)), a);
+}
+
+export interface BoxAttrs {
+  /** Per-axis start offsets. */
+  readonly starts: readonly number[];
+  /** Output shape for slice; input shape for pad's inverse. */
+  readonly shape: readonly number[];
+}
+
+export const sliceOp = defineOp<BoxAttrs>({
+  name: 'slice',
+  infer: ([x], { starts, shape }) => {
+    const ok = shape.length === x!.shape.length && shape.every((d, i) => starts[i]! >= 0 && starts[i]! + d <= x!.shape[i]!);
+    if (!ok) {
+      throw new Error(`slice: box at [${starts.join(',')}] of size ${fmtShape(shape)} does not fit in ${fmtShape(x!.shape)}`);
+    }
+    return { shape, dtype: x!.dtype };
+  },
+  kernels: {
+    cpu: (_b, [x], out, { starts }) => {
+      const s = stridesOf(x!.shape);
+      const offset = starts.reduce((acc, v, i) => acc + v * s[i]!, 0);
+      return gatherStrided(x!, out, s, offset);
+    },
+  },
+  grad: (dy, { inputs: [x], attrs: { starts } }) => [pad(dy, x!.shape, starts)],
+});
+
+export const padOp = defineOp<BoxAttrs>({
+  name: 'pad',
+  infer: ([x], { starts, shape }) => {
+    const ok = shape.length === x!.shape.length && x!.shape.every((d, i) => starts[i]! >= 0 && starts[i]! + d <= shape[i]!);
+    if (!ok) throw new Error(`pad: ${fmtShape(x!.shape)} placed at [${starts.join(',')}] does not fit in ${fmtShape(shape)}`);
+    return { shape, dtype: x!.dtype };
+  },
+  kernels: {
+    cpu: (_b, [x], out, { starts }) => (out.size === 0 ? allocArray(out.dtype, 0) : scatterStrided(x!, out, starts)),
+  },
+  grad: (dy, { inputs: [x], attrs: { starts } }) => [slice(dy, starts, x!.shape)],
+});
+
+/** The box of `x` starting at `starts` with size `shape` (a copy). */
+export function slice(x: Tensor, starts: readonly number[], shape: readonly number[]): Tensor {
+  return runOp(sliceOp, [x], { starts, shape });
+}
+
+/** Zero tensor of `shape` with `x` written at `starts` (the inverse of slice). */
+export function pad(x: Tensor, shape: readonly number[], starts: readonly number[]): Tensor {
+  return runOp(padOp, [x], { starts, shape });
+}
+
+/** `length` entries of axis `dim` from `start`, like `torch.narrow`. */
+export function narrow(x: Tensor, dim: number, start: number, length: number): Tensor {
+  const a = normAxis('narrow', dim, x.rank);
+  const s0 = start < 0 ? start + x.shape[a]! : start;
+  if (s0 < 0 || length < 0 || s0 + length > x.shape[a]!) {
+    throw new Error(`narrow: start ${start} and length ${length} exceed axis ${dim} of size ${x.shape[a]} in ${fmtShape(x.shape)}`);
+  }
+  const starts = x.shape.map((_, i) => (i === a ? s0 : 0));
+  const shape = x.shape.map((d, i) => (i === a ? length : d));
+  return slice(x, starts, shape);
+}
+
+/** Inserts a size-1 axis at `dim`. Zero-copy. */
+export function unsqueeze(x: Tensor, dim: number): Tensor {
+  const a = normAxis('unsqueeze', dim, x.rank + 1);
+  const shape = [...x.shape];
+  shape.splice(a, 0, 1);
+  return reshape(x, shape);
+}
+
+/** Removes size-1 axes (all of them, or the given ones), like `torch.squeeze`. Zero-copy. */
+export function squeeze(x: Tensor, dim?: number | readonly number[]): Tensor {
+  if (dim === undefined) return reshape(x, x.shape.filter((d) => d !== 1));
+  const dims = (typeof dim === 'number' ? [dim] : dim).map((d) => normAxis('squeeze', d, x.rank));
+  // Like PyTorch, naming an axis that is not of size 1 leaves it in place.
+  return reshape(x, x.shape.filter((d, i) => !(dims.includes(i) && d === 1)));
+}
+
+/** Flattens axes start..end (inclusive) into one. */
+export function flatten(x: Tensor, start = 0, end = -1): Tensor {
+  if (x.rank === 0) return reshape(x, [1]);
+  const s = normAxis('flatten', start, x.rank);
+  const e = normAxis('flatten', end, x.rank);
+  const shape = [...x.shape.slice(0, s), sizeOf(x.shape.slice(s, e + 1)), ...x.shape.slice(e + 1)];
+  return reshape(x, shape);
+}

@@ -1,0 +1,91 @@
+// Reductions along axes (sum, max; mean and sumTo are built on sum). Reduced axes are
+// dropped unless keepdim. max follows torch.amax: on ties the gradient is shared evenly.
+
+import { isFloat } from '../dtype.js';
+import { fmtShape, normAxes, shapesEqual, type Shape } from '../shape.js';
+import type { TensorMeta } from '../backend.js';
+import { defineOp, runOp } from '../op.js';
+import type { Tensor } from '../tensor.js';
+import { reduce } from '../backends/cpu/kernels.js';
+import { div, eq, mul } from './elementwise.js';
+import { expand, reshape } from './layout.js';
+
+export interface ReduceAttrs {
+  /** Sorted, non-negative axes to reduce. */
+  readonly axes: readonly number[];
+  readonly keepdim: boolean;
+}
+
+function reducedShape(shape: Shape, axes: readonly number[], keepdim: boolean): number[] {
+  return keepdim ? shape.map((d, i) => (axes.includes(i) ? 1 : d)) : shape.filter((_, i) => !axes.includes(i));
+}
+
+function inferReduce(name: string) {
+  return ([x]: readonly TensorMeta[], { axes, keepdim }: ReduceAttrs) => {
+    if (name === 'max' && axes.some((a) => x!.shape[a] === 0)) {
+      throw new Error(`max: cannot reduce an empty axis of ${fmtShape(x!.shape)}`);
+    }
+    return { shape: reducedShape(x!.shape, axes, keepdim), dtype: x!.dtype };
+  };
+}
+
+/** dy reshaped so that it broadcasts against the input (reduced axes as size 1). */
+function keptGrad(dy: Tensor, input: Tensor, axes: readonly number[]): Tensor {
+  return reshape(dy, reducedShape(input.shape, axes, true));
+}
+
+export const sumOp = defineOp<ReduceAttrs>({
+  name: 'sum',
+  infer: inferReduce('sum'),
+  kernels: {
+    cpu: (_b, [x], out, { axes }) => reduce(x!, out, axes, 0, (acc, v) => acc + v),
+  },
+  grad: (dy, { inputs: [x], attrs }) => [expand(keptGrad(dy, x!, attrs.axes), x!.shape)],
+});
+
+export const maxOp = defineOp<ReduceAttrs>({
+  name: 'max',
+  infer: inferReduce('max'),
+  kernels: {
+    cpu: (_b, [x], out, { axes }) => reduce(x!, out, axes, -Infinity, (acc, v) => (v > acc || Number.isNaN(v) ? v : acc)),
+  },
+  grad: (dy, { inputs: [x], output, attrs }) => {
+    const y = keptGrad(output, x!, attrs.axes);
+    const mask = eq(x!, y);
+    const count = sum(mask, attrs.axes, true);
+    return [mul(div(mask, count), keptGrad(dy, x!, attrs.axes))];
+  },
+});
+
+/** Sum over `dims` (all when omitted or null), like `torch.sum`. */
+export function sum(x: Tensor, dims?: number | readonly number[] | null, keepdim = false): Tensor {
+  return runOp(sumOp, [x], { axes: normAxes('sum', dims, x.rank), keepdim });
+}
+
+/** Maximum over `dims` (all when omitted or null), like `torch.amax`. */
+export function max(x: Tensor, dims?: number | readonly number[] | null, keepdim = false): Tensor {
+  return runOp(maxOp, [x], { axes: normAxes('max', dims, x.rank), keepdim });
+}
+
+/** Mean over `dims` (all when omitted or null). */
+export function mean(x: Tensor, dims?: number | readonly number[] | null, keepdim = false): Tensor {
+  if (!isFloat(x.dtype)) throw new Error(`mean: expected a floating-point tensor, got ${x.dtype}`);
+  const axes = normAxes('mean', dims, x.rank);
+  const n = axes.reduce((acc, a) => acc * x.shape[a]!, 1);
+  return div(sum(x, axes, keepdim), n);
+}
+
+/**
+ * Sums a broadcast result back to `shape` (the inverse of broadcasting), as every binary
+ * op's gradient needs: leading extra axes and axes where `shape` has 1 are summed.
+ */
+export function sumTo(g: Tensor, shape: Shape): Tensor {
+  if (shapesEqual(g.shape, shape)) return g;
+  const lead = g.rank - shape.length;
+  const axes: number[] = [];
+  for (let i = 0; i < g.rank; i++) {
+    if (i < lead || (shape[i - lead] === 1 && g.shape[i] !== 1)) axes.push(i);
+  }
+  const s = axes.length > 0 ? sum(g, axes, true) : g;
+  return reshape(s, shape);
+}

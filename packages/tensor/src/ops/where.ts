@@ -1,0 +1,35 @@
+// where(cond, a, b): a where cond is nonzero, else b, with broadcasting of all three.
+// The condition gets no gradient; a and b get dy masked by the condition.
+
+import { broadcastShapes } from '../shape.js';
+import { defineOp, runOp } from '../op.js';
+import type { Tensor, TensorLike } from '../tensor.js';
+import { scalarLike, zerosLike } from '../creation.js';
+import { mapBroadcast } from '../backends/cpu/kernels.js';
+import { sumTo } from './reduce.js';
+
+export const whereOp = defineOp<null>({
+  name: 'where',
+  infer: ([c, a, b]) => {
+    if (a!.dtype !== b!.dtype) throw new Error(`where: dtype mismatch between the branches, ${a!.dtype} and ${b!.dtype}`);
+    return { shape: broadcastShapes('where', c!.shape, a!.shape, b!.shape), dtype: a!.dtype };
+  },
+  kernels: { cpu: (_b, inputs, out) => mapBroadcast(inputs, out, (c, a, b) => (c !== 0 ? a! : b!)) },
+  grad: (dy, { inputs: [c, a, b] }) => {
+    const zero = zerosLike(dy);
+    return [
+      null,
+      a!.requiresGrad ? sumTo(where(c!, dy, zero), a!.shape) : null,
+      b!.requiresGrad ? sumTo(where(c!, zero, dy), b!.shape) : null,
+    ];
+  },
+});
+
+/** Elementwise choice: `a` where `cond` != 0, else `b` (numbers become 0-d tensors). */
+export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
+  const like = typeof a === 'number' ? (typeof b === 'number' ? cond : b) : a;
+  const ta = typeof a === 'number' ? scalarLike(like, a) : a;
+  const tb = typeof b === 'number' ? scalarLike(like, b) : b;
+  const c = cond.dtype === ta.dtype ? cond : cond.cast(ta.dtype);
+  return runOp(whereOp, [c, ta, tb], null);
+}

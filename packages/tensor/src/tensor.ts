@@ -1,0 +1,225 @@
+// The Tensor: shape + dtype + a reference-counted block of backend storage, plus the
+// autograd fields (requiresGrad, grad, and the graph node that produced it).
+// Op methods are thin forwards to the functions in ./ops so that `x.add(y)` and `add(x, y)`
+// are the same code.
+
+import type { DType, TypedArray } from './dtype.js';
+import { fmtShape, sizeOf, type Shape } from './shape.js';
+import type { AnyBackend, BackendName } from './backend.js';
+import { keep, trackTensor, untrackTensor } from './memory.js';
+import type { GraphNode } from './op.js';
+import { backward } from './autograd.js';
+import * as ops from './ops/index.js';
+
+/** Storage shared by a tensor and its zero-copy views (reshape, detach). */
+export class Storage {
+  refs = 1;
+  constructor(
+    readonly backend: AnyBackend,
+    readonly handle: unknown,
+  ) {}
+
+  retain(): this {
+    this.refs++;
+    return this;
+  }
+
+  release(): void {
+    if (--this.refs === 0) (this.backend.free as (h: unknown) => void)(this.handle);
+  }
+}
+
+let nextId = 0;
+
+export type Scalar = number;
+export type TensorLike = Tensor | number;
+
+export class Tensor {
+  /** Marks tensors for `tidy` without an import cycle on the class. */
+  readonly __isTensor = true;
+  readonly id = nextId++;
+  readonly shape: readonly number[];
+  readonly size: number;
+  /** True for tensors whose gradient is wanted: leaves set by the user, and their descendants. */
+  requiresGrad = false;
+  /** The node that produced this tensor, or null for leaves and untracked results. */
+  node: GraphNode | null = null;
+  private _grad: Tensor | null = null;
+  private _storage: Storage | null;
+
+  constructor(
+    storage: Storage,
+    shape: Shape,
+    readonly dtype: DType,
+  ) {
+    this._storage = storage;
+    this.shape = Object.freeze([...shape]);
+    this.size = sizeOf(shape);
+    trackTensor(this);
+  }
+
+  get rank(): number {
+    return this.shape.length;
+  }
+
+  get backend(): AnyBackend {
+    return this.storage.backend;
+  }
+
+  get backendName(): BackendName {
+    return this.storage.backend.name;
+  }
+
+  /** The storage; throws if the tensor was disposed. */
+  get storage(): Storage {
+    if (this._storage === null) {
+      throw new Error(`tensor ${fmtShape(this.shape)} ${this.dtype} was used after dispose()`);
+    }
+    return this._storage;
+  }
+
+  get isDisposed(): boolean {
+    return this._storage === null;
+  }
+
+  /** Whether this tensor was made by the user rather than by an op on tracked inputs. */
+  get isLeaf(): boolean {
+    return this.node === null;
+  }
+
+  /** The accumulated gradient of a leaf after `backward()`. Kept out of `tidy` scopes. */
+  get grad(): Tensor | null {
+    return this._grad;
+  }
+
+  set grad(g: Tensor | null) {
+    if (g !== null) {
+      if (g.dtype !== this.dtype || g.shape.length !== this.shape.length || g.shape.some((d, i) => d !== this.shape[i])) {
+        throw new Error(
+          `grad: assigned gradient ${fmtShape(g.shape)} ${g.dtype} does not match tensor ${fmtShape(this.shape)} ${this.dtype}`,
+        );
+      }
+      keep(g);
+    }
+    this._grad = g;
+  }
+
+  /** Sets `requiresGrad` and returns this tensor, like `requires_grad_()` in PyTorch. */
+  requireGrad(flag = true): this {
+    if (flag && this.dtype === 'int32') throw new Error('requireGrad: int32 tensors cannot require gradients');
+    this.requiresGrad = flag;
+    return this;
+  }
+
+  /** Frees this tensor's storage (shared storage is freed when its last view goes). Idempotent. */
+  dispose(): void {
+    if (this._storage === null) return;
+    this._storage.release();
+    this._storage = null;
+    this.node = null;
+    untrackTensor(this);
+  }
+
+  /** Replaces this tensor's values with `value`'s, in place (for optimizers). Keeps identity. */
+  assign(value: Tensor): void {
+    if (value.dtype !== this.dtype || value.size !== this.size || value.backendName !== this.backendName) {
+      throw new Error(
+        `assign: value ${fmtShape(value.shape)} ${value.dtype} on ${value.backendName} does not match ` +
+          `${fmtShape(this.shape)} ${this.dtype} on ${this.backendName}`,
+      );
+    }
+    const s = value.storage.retain();
+    this.storage.release();
+    this._storage = s;
+  }
+
+  /** A copy of the values, as a typed array. Async because GPU readback is. */
+  async data(): Promise<TypedArray> {
+    const s = this.storage;
+    return (s.backend.toHost as (h: unknown, m: Tensor) => Promise<TypedArray>)(s.handle, this);
+  }
+
+  /** Synchronous copy of the values; only backends that can (CPU) support it. */
+  dataSync(): TypedArray {
+    const s = this.storage;
+    return (s.backend.toHostSync as (h: unknown, m: Tensor) => TypedArray)(s.handle, this);
+  }
+
+  /** The value of a one-element tensor. */
+  async item(): Promise<number> {
+    if (this.size !== 1) throw new Error(`item: tensor has ${this.size} elements (shape ${fmtShape(this.shape)}), expected 1`);
+    return (await this.data())[0]!;
+  }
+
+  /** The values as nested arrays (a number for a 0-d tensor). */
+  async toArray(): Promise<NestedArray> {
+    return nest(await this.data(), this.shape);
+  }
+
+  arraySync(): NestedArray {
+    return nest(this.dataSync(), this.shape);
+  }
+
+  /**
+   * Back-propagates from this tensor. Without an argument it must hold one element
+   * (a loss); otherwise pass the upstream gradient of the same shape.
+   */
+  backward(gradient?: Tensor): void {
+    backward(this, gradient);
+  }
+
+  /** A tensor sharing this one's storage, cut from the graph. */
+  detach(): Tensor {
+    return new Tensor(this.storage.retain(), this.shape, this.dtype);
+  }
+
+  toString(): string {
+    return `Tensor(${fmtShape(this.shape)}, ${this.dtype}, ${this.backendName})`;
+  }
+
+  // --- op methods (see ./ops for documentation) ---
+  add(b: TensorLike): Tensor { return ops.add(this, b); }
+  sub(b: TensorLike): Tensor { return ops.sub(this, b); }
+  mul(b: TensorLike): Tensor { return ops.mul(this, b); }
+  div(b: TensorLike): Tensor { return ops.div(this, b); }
+  neg(): Tensor { return ops.neg(this); }
+  pow(exponent: number): Tensor { return ops.pow(this, exponent); }
+  exp(): Tensor { return ops.exp(this); }
+  log(): Tensor { return ops.log(this); }
+  sqrt(): Tensor { return ops.sqrt(this); }
+  abs(): Tensor { return ops.abs(this); }
+  sigmoid(): Tensor { return ops.sigmoid(this); }
+  relu(): Tensor { return ops.relu(this); }
+  tanh(): Tensor { return ops.tanh(this); }
+  matmul(b: Tensor): Tensor { return ops.matmul(this, b); }
+  reshape(shape: readonly number[]): Tensor { return ops.reshape(this, shape); }
+  transpose(dim0 = -2, dim1 = -1): Tensor { return ops.transpose(this, dim0, dim1); }
+  permute(dims: readonly number[]): Tensor { return ops.permute(this, dims); }
+  unsqueeze(dim: number): Tensor { return ops.unsqueeze(this, dim); }
+  squeeze(dim?: number | readonly number[]): Tensor { return ops.squeeze(this, dim); }
+  sum(dims?: number | readonly number[] | null, keepdim = false): Tensor { return ops.sum(this, dims, keepdim); }
+  mean(dims?: number | readonly number[] | null, keepdim = false): Tensor { return ops.mean(this, dims, keepdim); }
+  max(dims?: number | readonly number[] | null, keepdim = false): Tensor { return ops.max(this, dims, keepdim); }
+  softmax(dim = -1): Tensor { return ops.softmax(this, dim); }
+  logSoftmax(dim = -1): Tensor { return ops.logSoftmax(this, dim); }
+  cast(dtype: DType): Tensor { return ops.cast(this, dtype); }
+  clone(): Tensor { return ops.clone(this); }
+}
+
+export type NestedArray = number | NestedArray[];
+
+function nest(data: TypedArray, shape: Shape): NestedArray {
+  if (shape.length === 0) return data[0]!;
+  const build = (offset: number, dim: number): NestedArray[] => {
+    const n = shape[dim]!;
+    const out: NestedArray[] = [];
+    if (dim === shape.length - 1) {
+      for (let i = 0; i < n; i++) out.push(data[offset + i]!);
+      return out;
+    }
+    const inner = sizeOf(shape.slice(dim + 1));
+    for (let i = 0; i < n; i++) out.push(build(offset + i * inner, dim + 1));
+    return out;
+  };
+  return build(0, 0);
+}
