@@ -48,11 +48,11 @@ export interface GraphNode {
 /** Runs `def` on `inputs`: checks, picks the backend's kernel, wraps the result, records the graph. */
 export function runOp<A>(def: OpDef<A>, inputs: readonly Tensor[], attrs: A): Tensor {
   if (inputs.length === 0) throw new Error(`${def.name}: needs at least one input tensor`);
+  for (const t of inputs) {
+    if (t.isDisposed) throw new Error(`${def.name}: input ${fmtShape(t.shape)} ${t.dtype} was used after dispose()`);
+  }
   const backend = inputs[0]!.backend;
   for (const t of inputs) {
-    if (t.isDisposed) {
-      throw new Error(`${def.name}: input ${fmtShape(t.shape)} ${t.dtype} was used after dispose()`);
-    }
     if (t.backend !== backend) {
       throw new Error(
         `${def.name}: inputs are on different backends (${inputs.map((x) => x.backendName).join(', ')}); ` +

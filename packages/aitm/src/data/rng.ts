@@ -31,6 +31,7 @@ export class Rng {
   private s3: number;
   private spareNormal = NaN;
 
+  /** Only the low 32 bits of `seed` are used. */
   constructor(seed: number) {
     const x = seed | 0;
     this.s0 = hash32(x + GOLDEN);

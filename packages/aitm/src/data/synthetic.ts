@@ -12,7 +12,9 @@ import { DEFAULT_EMBED_DIM, type DataSchema, type FeatureSpecConfig } from './sc
  *   permutation, dense weights and the intercepts (calibrated on a world-seeded sample).
  * - `sampleSeed` fixes which rows are drawn (ids, dense values) and the label coin flips.
  * Train/val/test = same worldSeed, different sampleSeed. Each world component draws from its own
- * seed stream, so e.g. adding dense features does not change the sparse effects.
+ * seed stream, so e.g. adding dense features does not change the sparse effects. Features and
+ * label flips use separate streams too, so a sample is prefix-stable: the first k rows of a
+ * larger sample equal a sample of k rows.
  */
 export interface SyntheticConfig {
   rows: number;
@@ -55,7 +57,7 @@ export interface SyntheticData {
 const INTERACTION_TABLE = 1 << 16; // hashed id-pair buckets per interaction
 const CALIBRATION_ROWS = 20000;
 // Seed stream tags, one per world component.
-const S_PERM = 1, S_FIELD = 2, S_PAIRS = 3, S_INTER = 4, S_DENSE = 5, S_CALIB = 6, S_SAMPLE = 7;
+const S_PERM = 1, S_FIELD = 2, S_PAIRS = 3, S_INTER = 4, S_DENSE = 5, S_CALIB = 6, S_SAMPLE = 7, S_LABEL = 8;
 
 type Resolved = Required<SyntheticConfig>;
 
@@ -79,8 +81,8 @@ export function generateSynthetic(config: SyntheticConfig): SyntheticData {
   const ds = allocDataset(syntheticSchema(c), c.rows);
   const zc = new Float64Array(c.rows);
   const zo = new Float64Array(c.rows);
-  const rng = new Rng(mixSeeds(c.worldSeed, S_SAMPLE, c.sampleSeed));
-  drawRows(world, c.rows, rng, ds.sparse, ds.dense, zc, zo);
+  drawRows(world, c.rows, new Rng(mixSeeds(c.worldSeed, S_SAMPLE, c.sampleSeed)), ds.sparse, ds.dense, zc, zo);
+  const rng = new Rng(mixSeeds(c.worldSeed, S_LABEL, c.sampleSeed));
 
   const pClick = new Float32Array(c.rows);
   const pBoth = new Float32Array(c.rows);

@@ -26,7 +26,10 @@ export interface DispatchSpec {
   buffers: GpuBuffer[];
   /** If given, bound at @binding(n) as var<uniform>; at most 256 bytes. */
   uniforms?: ArrayBuffer | ArrayBufferView;
-  /** A number is a 1-D count that may be split into 2-D: see WORKGROUP_ID_WGSL. */
+  /**
+   * A number is a 1-D count that may be split into 2-D: see WORKGROUP_ID_WGSL.
+   * Zero workgroups records nothing (so a broken shader goes unnoticed until it really runs).
+   */
   workgroups: number | [number, number, number];
 }
 
