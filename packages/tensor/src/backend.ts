@@ -8,6 +8,8 @@
 import type { DType, TypedArray } from './dtype.js';
 import type { Shape } from './shape.js';
 import type { CpuBackend } from './backends/cpu/backend.js';
+import type { WebGpuBackend } from './backends/webgpu/backend.js';
+import type { GpuBuffer } from './backends/webgpu/runtime.js';
 
 export interface TensorMeta {
   readonly shape: Shape;
@@ -23,6 +25,7 @@ export interface KernelInput<H> extends TensorMeta {
 /** Each backend's object (passed to its kernels) and storage handle type. */
 export interface BackendKinds {
   cpu: { backend: CpuBackend; handle: TypedArray };
+  webgpu: { backend: WebGpuBackend; handle: GpuBuffer };
 }
 export type BackendName = keyof BackendKinds;
 export type Handle<B extends BackendName> = BackendKinds[B]['handle'];
@@ -70,6 +73,11 @@ export function registerBackend(backend: AnyBackend): void {
   registry.set(backend.name, backend);
 }
 
+export function unregisterBackend(name: BackendName): void {
+  registry.delete(name);
+  if (current === name) current = null;
+}
+
 export function hasBackend(name: BackendName): boolean {
   return registry.has(name);
 }
@@ -78,7 +86,7 @@ export function getBackend(name: BackendName): AnyBackend {
   const b = registry.get(name);
   if (!b) {
     throw new Error(
-      (name as string) === 'webgpu'
+      name === 'webgpu'
         ? "backend 'webgpu' is not initialised: call `await initWebGpu()` (or `await setBackend('webgpu')`) first"
         : `backend '${name}' is not registered`,
     );

@@ -10,6 +10,7 @@ import { keep, trackTensor, untrackTensor } from './memory.js';
 import type { GraphNode } from './op.js';
 import { backward } from './autograd.js';
 import * as ops from './ops/index.js';
+import { fromTypedArray } from './creation.js';
 
 /** Storage shared by a tensor and its zero-copy views (reshape, detach). */
 export class Storage {
@@ -166,6 +167,15 @@ export class Tensor {
    */
   backward(gradient?: Tensor): void {
     backward(this, gradient);
+  }
+
+  /**
+   * This tensor on another backend (a copy; the same tensor when already there), cut from
+   * the graph. Async because leaving the GPU needs a readback.
+   */
+  async to(backend: BackendName): Promise<Tensor> {
+    if (backend === this.backendName) return this;
+    return fromTypedArray(await this.data(), this.shape, this.dtype, { backend });
   }
 
   /** A tensor sharing this one's storage, cut from the graph. */

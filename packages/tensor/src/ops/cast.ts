@@ -3,12 +3,13 @@
 
 import { isFloat, toTypedArray, type DType } from '../dtype.js';
 import { defineOp, runOp } from '../op.js';
+import { gpuCast } from '../backends/webgpu/layout.js';
 import type { Tensor } from '../tensor.js';
 
 export const castOp = defineOp<{ dtype: DType }>({
   name: 'cast',
   infer: ([x], { dtype }) => ({ shape: x!.shape, dtype }),
-  kernels: { cpu: (_b, [x], out) => toTypedArray(x!.data, out.dtype) },
+  kernels: { cpu: (_b, [x], out) => toTypedArray(x!.data, out.dtype), webgpu: gpuCast },
   grad: (dy, { inputs: [x] }) => [isFloat(x!.dtype) && isFloat(dy.dtype) ? cast(dy, x!.dtype, true) : null],
 });
 

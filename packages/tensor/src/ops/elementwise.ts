@@ -10,6 +10,7 @@ import { defineOp, runOp, type OpDef } from '../op.js';
 import type { Tensor, TensorLike } from '../tensor.js';
 import { scalarLike } from '../creation.js';
 import { mapBroadcast, mapUnary } from '../backends/cpu/kernels.js';
+import { gpuBinary, gpuUnary } from '../backends/webgpu/elementwise.js';
 import { sumTo } from './reduce.js';
 
 /** Two scalar parameters every unary op may use (exponent, slope, clamp bounds). */
@@ -86,6 +87,7 @@ function defineUnary(name: UnaryName): OpDef<UnaryAttrs> {
     infer: unaryInfer(name, spec.ints ?? false),
     kernels: {
       cpu: (_b, [x], out, { a, b }) => mapUnary(x!, out, spec.cpu, a, b),
+      webgpu: gpuUnary(name, spec.wgsl),
     },
     grad: g === 'none' ? 'none' : (dy, { inputs, output, attrs }) => [g(inputs[0]!, output, dy, attrs)],
   });
@@ -169,6 +171,7 @@ function defineBinary(name: BinaryName): OpDef<null> {
     },
     kernels: {
       cpu: (_b, inputs, out) => mapBroadcast(inputs, out, spec.cpu),
+      webgpu: gpuBinary(name, spec.wgsl),
     },
     grad:
       g === 'none'

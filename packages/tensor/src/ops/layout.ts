@@ -8,6 +8,7 @@ import { defineOp, runOp } from '../op.js';
 import type { Tensor } from '../tensor.js';
 import { concat as cpuConcat, gatherStrided, scatterStrided } from '../backends/cpu/kernels.js';
 import { sumTo } from './reduce.js';
+import { gpuConcat, gpuExpand, gpuPad, gpuPermute, gpuSlice } from '../backends/webgpu/layout.js';
 
 export const reshapeOp = defineOp<{ shape: readonly number[] }>({
   name: 'reshape',
@@ -18,7 +19,7 @@ export const reshapeOp = defineOp<{ shape: readonly number[] }>({
     return { shape, dtype: x!.dtype };
   },
   // Storage is always contiguous, so a reshape is the same storage read with a new shape.
-  kernels: { cpu: (_b, [x]) => x!.data },
+  kernels: { cpu: (_b, [x]) => x!.data, webgpu: (_b, [x]) => x!.data },
   grad: (dy, { inputs: [x] }) => [reshape(dy, x!.shape)],
 });
 
@@ -45,7 +46,10 @@ export const expandOp = defineOp<{ shape: readonly number[] }>({
     if (!shapesEqual(b, shape)) throw new Error(`expand: ${fmtShape(x!.shape)} cannot be expanded to ${fmtShape(shape)}`);
     return { shape, dtype: x!.dtype };
   },
-  kernels: { cpu: (_b, [x], out) => gatherStrided(x!, out, broadcastStrides(x!.shape, out.shape)) },
+  kernels: {
+    cpu: (_b, [x], out) => gatherStrided(x!, out, broadcastStrides(x!.shape, out.shape)),
+    webgpu: gpuExpand,
+  },
   grad: (dy, { inputs: [x] }) => [sumTo(dy, x!.shape)],
 });
 
@@ -69,6 +73,7 @@ export const permuteOp = defineOp<{ dims: readonly number[] }>({
       const s = stridesOf(x!.shape);
       return gatherStrided(x!, out, dims.map((d) => s[d]!));
     },
+    webgpu: gpuPermute,
   },
   grad: (dy, { attrs: { dims } }) => {
     const inverse = new Array<number>(dims.length);
@@ -109,7 +114,7 @@ export const concatOp = defineOp<{ axis: number }>({
     }
     return { shape: first.shape.map((d, i) => (i === axis ? len : d)), dtype: first.dtype };
   },
-  kernels: { cpu: (_b, inputs, out, { axis }) => cpuConcat(inputs, out, axis) },
+  kernels: { cpu: (_b, inputs, out, { axis }) => cpuConcat(inputs, out, axis), webgpu: gpuConcat },
   grad: (dy, { inputs, attrs: { axis } }) => {
     let at = 0;
     return inputs.map((t) => {
@@ -163,6 +168,7 @@ export const sliceOp = defineOp<BoxAttrs>({
       const offset = starts.reduce((acc, v, i) => acc + v * s[i]!, 0);
       return gatherStrided(x!, out, s, offset);
     },
+    webgpu: gpuSlice,
   },
   grad: (dy, { inputs: [x], attrs: { starts } }) => [pad(dy, x!.shape, starts)],
 });
@@ -176,6 +182,7 @@ export const padOp = defineOp<BoxAttrs>({
   },
   kernels: {
     cpu: (_b, [x], out, { starts }) => (out.size === 0 ? allocArray(out.dtype, 0) : scatterStrided(x!, out, starts)),
+    webgpu: gpuPad,
   },
   grad: (dy, { inputs: [x], attrs: { starts } }) => [slice(dy, starts, x!.shape)],
 });

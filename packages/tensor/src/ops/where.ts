@@ -6,6 +6,7 @@ import { defineOp, runOp } from '../op.js';
 import type { Tensor, TensorLike } from '../tensor.js';
 import { scalarLike, zerosLike } from '../creation.js';
 import { mapBroadcast } from '../backends/cpu/kernels.js';
+import { gpuWhere } from '../backends/webgpu/elementwise.js';
 import { sumTo } from './reduce.js';
 
 export const whereOp = defineOp<null>({
@@ -14,7 +15,10 @@ export const whereOp = defineOp<null>({
     if (a!.dtype !== b!.dtype) throw new Error(`where: dtype mismatch between the branches, ${a!.dtype} and ${b!.dtype}`);
     return { shape: broadcastShapes('where', c!.shape, a!.shape, b!.shape), dtype: a!.dtype };
   },
-  kernels: { cpu: (_b, inputs, out) => mapBroadcast(inputs, out, (c, a, b) => (c !== 0 ? a! : b!)) },
+  kernels: {
+    cpu: (_b, inputs, out) => mapBroadcast(inputs, out, (c, a, b) => (c !== 0 ? a! : b!)),
+    webgpu: gpuWhere,
+  },
   grad: (dy, { inputs: [c, a, b] }) => {
     const zero = zerosLike(dy);
     return [

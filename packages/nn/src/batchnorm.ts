@@ -1,0 +1,97 @@
+// BatchNorm1d as in PyTorch: batch statistics in train mode (biased variance to normalise,
+// running statistics updated with the unbiased one), running statistics in eval mode.
+// Built from tensor ops, so gradients flow through the batch mean and variance.
+
+import { add, div, fmtShape, full, mul, noGrad, reshape, sqrt, sub, sum, tidy, zeros, type DType, type Tensor } from '@aitm/tensor';
+import { Module } from './module.js';
+
+export interface BatchNormOptions {
+  /** Added to the variance before the square root (default 1e-5). */
+  eps?: number;
+  /** Weight of the new batch in the running statistics (default 0.1). */
+  momentum?: number;
+  /** Learn a per-channel scale `weight` (init 1) and shift `bias` (init 0) (default true). */
+  affine?: boolean;
+  /** Keep running_mean / running_var / num_batches_tracked and use them in eval (default true). */
+  trackRunningStats?: boolean;
+  /** Default float32. */
+  dtype?: DType;
+}
+
+/**
+ * `torch.nn.BatchNorm1d(numFeatures)` over [B, C] inputs (statistics over dim 0) or [B, C, L]
+ * inputs (over dims 0 and 2). State-dict names: weight, bias, running_mean, running_var,
+ * num_batches_tracked (an int32 scalar here; saved as I64 in safetensors like PyTorch's int64).
+ *
+ * @example
+ * const bn = new BatchNorm1d(5);
+ * bn.forward(randn([8, 5]));   // train: normalised by the batch, running stats updated
+ * bn.eval().forward(x);        // eval: normalised by the running stats
+ */
+export class BatchNorm1d extends Module {
+  readonly eps: number;
+  readonly momentum: number;
+  readonly weight: Tensor | null;
+  readonly bias: Tensor | null;
+  readonly runningMean: Tensor | null;
+  readonly runningVar: Tensor | null;
+  readonly numBatchesTracked: Tensor | null;
+
+  constructor(
+    readonly numFeatures: number,
+    opts: BatchNormOptions = {},
+  ) {
+    super();
+    this.eps = opts.eps ?? 1e-5;
+    this.momentum = opts.momentum ?? 0.1;
+    const dtype = opts.dtype ?? 'float32';
+    const affine = opts.affine ?? true;
+    const track = opts.trackRunningStats ?? true;
+    this.weight = affine ? this.registerParameter('weight', full([numFeatures], 1, { dtype })) : null;
+    this.bias = affine ? this.registerParameter('bias', zeros([numFeatures], { dtype })) : null;
+    this.runningMean = track ? this.registerBuffer('running_mean', zeros([numFeatures], { dtype })) : null;
+    this.runningVar = track ? this.registerBuffer('running_var', full([numFeatures], 1, { dtype })) : null;
+    this.numBatchesTracked = track ? this.registerBuffer('num_batches_tracked', zeros([], { dtype: 'int32' })) : null;
+  }
+
+  forward(x: Tensor): Tensor {
+    if ((x.rank !== 2 && x.rank !== 3) || x.shape[1] !== this.numFeatures) {
+      throw new Error(`BatchNorm1d: expected input [B, ${this.numFeatures}] or [B, ${this.numFeatures}, L], got ${fmtShape(x.shape)}`);
+    }
+    const axes = x.rank === 2 ? [0] : [0, 2];
+    // Per-channel vectors broadcast against the input: [C] for [B,C], [C,1] for [B,C,L].
+    const perChannel = (t: Tensor): Tensor => (x.rank === 2 ? t : reshape(t, [this.numFeatures, 1]));
+    const useBatch = this.training || this.runningMean === null;
+
+    let xhat: Tensor;
+    if (useBatch) {
+      const n = axes.reduce((a, d) => a * x.shape[d]!, 1);
+      if (this.training && n <= 1) {
+        throw new Error(`BatchNorm1d: expected more than 1 value per channel when training, got input ${fmtShape(x.shape)}`);
+      }
+      const mean = div(sum(x, axes, true), n);
+      const centered = sub(x, mean);
+      const sqSum = sum(mul(centered, centered), axes, true);
+      xhat = div(centered, sqrt(add(div(sqSum, n), this.eps)));
+      if (this.training && this.runningMean !== null) this.updateRunningStats(mean, sqSum, n);
+    } else {
+      xhat = div(sub(x, perChannel(this.runningMean!)), sqrt(add(perChannel(this.runningVar!), this.eps)));
+    }
+    if (this.weight === null) return xhat;
+    return add(mul(xhat, perChannel(this.weight)), perChannel(this.bias!));
+  }
+
+  /** running = (1 - momentum) * running + momentum * batch, with the unbiased batch variance. */
+  private updateRunningStats(mean: Tensor, sqSum: Tensor, n: number): void {
+    const m = this.momentum;
+    // tidy frees the temporaries; the buffers keep the new storage through assign.
+    tidy(() =>
+      noGrad(() => {
+        const flat = (t: Tensor): Tensor => reshape(t, [this.numFeatures]);
+        this.runningMean!.assign(add(mul(this.runningMean!, 1 - m), mul(flat(mean), m)));
+        this.runningVar!.assign(add(mul(this.runningVar!, 1 - m), mul(flat(div(sqSum, n - 1)), m)));
+        this.numBatchesTracked!.assign(add(this.numBatchesTracked!, 1));
+      }),
+    );
+  }
+}

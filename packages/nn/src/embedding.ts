@@ -1,0 +1,205 @@
+// Embedding tables and torch-rechub's feature specs and EmbeddingLayer: one table per sparse
+// feature in a ModuleDict named `embed_dict`, so names read `embed_dict.<feature>.weight`.
+
+import { cast, concat, fmtShape, fromTypedArray, gather, reshape, unsqueeze, type DType, type Generator, type Tensor } from '@aitm/tensor';
+import { Module, ModuleDict } from './module.js';
+import { randomNormal, type Initializer } from './init.js';
+
+export interface EmbeddingOptions {
+  /** How the [num, dim] weight is drawn (default N(0, 1), like torch.nn.Embedding). */
+  initializer?: Initializer;
+  dtype?: DType;
+  generator?: Generator;
+  /** Used in error messages (EmbeddingLayer passes the feature name). */
+  label?: string;
+}
+
+/**
+ * `torch.nn.Embedding(num, dim)`: `weight` [num, dim]; forward(ids) = weight[ids], of shape
+ * [...ids.shape, dim]. Ids are int32 (a tensor of any shape, or an Int32Array for 1-D).
+ *
+ * Out-of-range ids raise an error naming the id and the vocabulary size. The check runs on
+ * the host, so only where reading the ids costs nothing: ids given as an Int32Array, or an
+ * ids tensor on the CPU backend. Ids already on a GPU are not read back (that would stall the
+ * pipeline); there the backend's gather decides what an out-of-range id gives.
+ *
+ * @example
+ * const emb = new Embedding(10, 4);
+ * emb.forward(tensor([[1, 2], [9, 0]], { dtype: 'int32' })); // [2, 2, 4]
+ */
+export class Embedding extends Module {
+  readonly weight: Tensor;
+  private readonly label: string;
+
+  constructor(
+    readonly numEmbeddings: number,
+    readonly embeddingDim: number,
+    opts: EmbeddingOptions = {},
+  ) {
+    super();
+    const init = opts.initializer ?? randomNormal(0, 1);
+    const w = init([numEmbeddings, embeddingDim], { dtype: opts.dtype ?? 'float32', ...(opts.generator ? { generator: opts.generator } : {}) });
+    if (w.rank !== 2 || w.shape[0] !== numEmbeddings || w.shape[1] !== embeddingDim) {
+      throw new Error(`Embedding: the initializer returned ${fmtShape(w.shape)}, expected [${numEmbeddings},${embeddingDim}]`);
+    }
+    this.weight = this.registerParameter('weight', w);
+    this.label = opts.label ?? 'Embedding';
+  }
+
+  forward(ids: Tensor | Int32Array): Tensor {
+    if (!(ids instanceof Int32Array)) {
+      if (ids.dtype !== 'int32') throw new Error(`${this.label}: ids must be int32, got ${ids.dtype} ${fmtShape(ids.shape)}`);
+      if (ids.backendName === 'cpu') checkIds(ids.dataSync(), this.numEmbeddings, this.label);
+      return gather(this.weight, ids);
+    }
+    checkIds(ids, this.numEmbeddings, this.label);
+    const t = fromTypedArray(ids, [ids.length], 'int32', { backend: this.weight.backendName });
+    return gather(this.weight, t);
+  }
+}
+
+function checkIds(ids: ArrayLike<number>, vocab: number, label: string): void {
+  for (let i = 0; i < ids.length; i++) {
+    const v = ids[i]!;
+    if (v < 0 || v >= vocab) {
+      throw new Error(`${label}: id ${v} (at position ${i}) is out of range for vocabulary size ${vocab} (valid ids 0..${vocab - 1})`);
+    }
+  }
+}
+
+/** A categorical input: one embedding table of [vocabSize, embedDim], or another feature's. */
+export interface SparseFeature {
+  readonly kind: 'sparse';
+  readonly name: string;
+  readonly vocabSize: number;
+  readonly embedDim: number;
+  /** Look ids up in this other feature's table; no table is created for this feature. */
+  readonly sharedWith?: string;
+  /** Default torch-rechub's RandomNormal(0, 0.0001). */
+  readonly initializer?: Initializer;
+}
+
+/** A numeric input, passed through as one column. */
+export interface DenseFeature {
+  readonly kind: 'dense';
+  readonly name: string;
+}
+
+export type Feature = SparseFeature | DenseFeature;
+
+/**
+ * torch-rechub's `SparseFeature(name, vocab_size, embed_dim, shared_with, initializer)`.
+ *
+ * @example
+ * sparseFeature('user_id', { vocabSize: 1000, embedDim: 8 });
+ */
+export function sparseFeature(
+  name: string,
+  opts: { vocabSize: number; embedDim: number; sharedWith?: string; initializer?: Initializer },
+): SparseFeature {
+  if (!(Number.isInteger(opts.vocabSize) && opts.vocabSize > 0)) throw new Error(`sparseFeature '${name}': vocabSize must be a positive integer, got ${opts.vocabSize}`);
+  if (!(Number.isInteger(opts.embedDim) && opts.embedDim > 0)) throw new Error(`sparseFeature '${name}': embedDim must be a positive integer, got ${opts.embedDim}`);
+  return { kind: 'sparse', name, ...opts };
+}
+
+/** torch-rechub's `DenseFeature(name)`. */
+export function denseFeature(name: string): DenseFeature {
+  return { kind: 'dense', name };
+}
+
+/** Default embedding initialiser of torch-rechub features: N(0, 1e-4). */
+export const DEFAULT_FEATURE_INITIALIZER: Initializer = randomNormal(0, 1e-4);
+
+export interface EmbeddingLayerOptions {
+  dtype?: DType;
+  generator?: Generator;
+}
+
+export interface EmbeddingForwardOptions {
+  /** Flatten the sparse embeddings to [B, nSparse * dim] and append the dense columns. */
+  squeezeDim?: boolean;
+  /** Which features to use, in this order (default: all, in constructor order). */
+  features?: readonly Feature[];
+}
+
+/**
+ * torch-rechub's EmbeddingLayer. Tables are created in feature order for sparse features
+ * without `sharedWith` (a repeated name reuses the first table).
+ *
+ * forward(inputs): each sparse feature's ids ([B], int32; float ids are truncated like
+ * `.long()`) become [B, 1, dim]; without squeezeDim the result is [B, nSparse, dim] (all
+ * dims must be equal); with squeezeDim it is the sparse embeddings flattened, then each
+ * dense value as a column ([B] becomes [B, 1]), concatenated on dim 1: torch-rechub's order.
+ * Out-of-range ids raise an error naming the feature, the id and the vocabulary size (with
+ * the same host-side limits as `Embedding`).
+ *
+ * @example
+ * const layer = new EmbeddingLayer([sparseFeature('user', { vocabSize: 10, embedDim: 4 }), denseFeature('age')]);
+ * layer.forward({ user: ids, age: ages }, { squeezeDim: true }); // [B, 5]
+ */
+export class EmbeddingLayer extends Module {
+  readonly embedDict: ModuleDict<Embedding>;
+  readonly features: readonly Feature[];
+  private readonly dtype: DType;
+
+  constructor(features: readonly Feature[], opts: EmbeddingLayerOptions = {}) {
+    super();
+    this.features = features;
+    this.dtype = opts.dtype ?? 'float32';
+    this.embedDict = this.registerModule('embed_dict', new ModuleDict<Embedding>());
+    for (const f of features) {
+      if (f.kind !== 'sparse' || f.sharedWith !== undefined || this.embedDict.has(f.name)) continue;
+      const emb = new Embedding(f.vocabSize, f.embedDim, {
+        initializer: f.initializer ?? DEFAULT_FEATURE_INITIALIZER,
+        dtype: this.dtype,
+        label: `EmbeddingLayer: feature '${f.name}'`,
+        ...(opts.generator ? { generator: opts.generator } : {}),
+      });
+      this.embedDict.set(f.name, emb);
+    }
+    for (const f of features) {
+      if (f.kind === 'sparse' && f.sharedWith !== undefined && !this.embedDict.has(f.sharedWith)) {
+        throw new Error(`EmbeddingLayer: feature '${f.name}' is shared with '${f.sharedWith}', which has no embedding table`);
+      }
+    }
+  }
+
+  /** The table a sparse feature looks its ids up in. */
+  tableOf(f: SparseFeature): Embedding {
+    return this.embedDict.get(f.sharedWith ?? f.name);
+  }
+
+  forward(inputs: Readonly<Record<string, Tensor>>, opts: EmbeddingForwardOptions = {}): Tensor {
+    const sparse: Tensor[] = [];
+    const dense: Tensor[] = [];
+    for (const f of opts.features ?? this.features) {
+      const x = inputs[f.name];
+      if (x === undefined) throw new Error(`EmbeddingLayer: no input for feature '${f.name}' (inputs: ${Object.keys(inputs).join(', ')})`);
+      if (f.kind === 'sparse') {
+        const table = this.tableOf(f);
+        const ids = x.dtype === 'int32' ? x : cast(x, 'int32');
+        if (ids.backendName === 'cpu') {
+          const shared = f.sharedWith === undefined ? '' : ` (table of '${f.sharedWith}')`;
+          checkIds(ids.dataSync(), table.numEmbeddings, `EmbeddingLayer: feature '${f.name}'${shared}`);
+        }
+        sparse.push(unsqueeze(gather(table.weight, ids), 1));
+      } else {
+        const v = x.dtype === this.dtype ? x : cast(x, this.dtype);
+        dense.push(v.rank > 1 ? v : unsqueeze(v, 1));
+      }
+    }
+    if (opts.squeezeDim) {
+      if (sparse.length === 0 && dense.length === 0) throw new Error('EmbeddingLayer: the input features can not be empty');
+      const parts = sparse.map((s) => reshape(s, [s.shape[0]!, -1]));
+      return concat([...parts, ...dense], 1);
+    }
+    if (sparse.length === 0) {
+      throw new Error('EmbeddingLayer: without squeezeDim the output is [B, nSparse, dim], which needs at least one sparse feature');
+    }
+    const dims = new Set(sparse.map((s) => s.shape[2]));
+    if (dims.size > 1) {
+      throw new Error(`EmbeddingLayer: sparse features have different embedding dims (${[...dims].join(', ')}); use squeezeDim`);
+    }
+    return concat(sparse, 1);
+  }
+}

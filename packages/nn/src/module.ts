@@ -1,0 +1,400 @@
+// The Module base class (parameters, buffers, submodules, train/eval, state dicts with
+// PyTorch's dotted names) and the containers ModuleList, ModuleDict and Sequential.
+//
+// Registration is explicit: a module calls `registerParameter`, `registerBuffer` and
+// `registerModule` in its constructor, in the order PyTorch would create the attributes,
+// because that order is the state-dict order a PyTorch checkpoint has.
+
+import { cast, fmtShape, fromTypedArray, keep, noGrad, type DType, type Tensor } from '@aitm/tensor';
+
+export interface LoadStateDictOptions {
+  /** Missing and unexpected keys are errors (default true). Shape and dtype mismatches always are. */
+  strict?: boolean;
+}
+
+export interface LoadStateDictResult {
+  missingKeys: string[];
+  unexpectedKeys: string[];
+}
+
+/** One entry a state dict is checked against: what the module holds under a name. */
+interface Slot {
+  readonly name: string;
+  readonly target: Tensor;
+}
+
+/**
+ * Base class of every layer. Subclasses register their tensors and children in the
+ * constructor and define `forward` with whatever signature suits them.
+ *
+ * @example
+ * class Affine extends Module {
+ *   readonly scale = this.registerParameter('scale', ones([3]));
+ *   forward(x: Tensor): Tensor { return mul(x, this.scale); }
+ * }
+ * new Affine().stateDict(); // { scale: Tensor([3]) }
+ */
+export abstract class Module {
+  /** Train mode (the default): BatchNorm uses batch statistics, Dropout drops. */
+  training = true;
+  readonly #params = new Map<string, Tensor>();
+  readonly #buffers = new Map<string, Tensor>();
+  readonly #nonPersistent = new Set<string>();
+  readonly #children = new Map<string, Module>();
+
+  /** The layer's computation. Modules that only hold others (ModuleList, ModuleDict) throw. */
+  abstract forward(...args: never[]): unknown;
+
+  /**
+   * Registers `t` as a trainable parameter named `name` (it is set to require grad and kept
+   * out of `tidy` scopes, since the module owns it until `dispose()`). Returns `t`.
+   */
+  registerParameter(name: string, t: Tensor): Tensor {
+    this.checkName(name);
+    if (t.dtype === 'int32') throw new Error(`${this.className}.registerParameter: parameter '${name}' must be floating-point, got int32`);
+    this.#params.set(name, keep(t).requireGrad());
+    return t;
+  }
+
+  /**
+   * Registers `t` as a buffer (state that is saved but not trained, like BatchNorm's running
+   * statistics). Non-persistent buffers are left out of the state dict. Returns `t`.
+   */
+  registerBuffer(name: string, t: Tensor, opts: { persistent?: boolean } = {}): Tensor {
+    this.checkName(name);
+    this.#buffers.set(name, keep(t));
+    if (opts.persistent === false) this.#nonPersistent.add(name);
+    return t;
+  }
+
+  /** Registers a child module; its tensors are named `name.<their name>`. Returns `m`. */
+  registerModule<M extends Module>(name: string, m: M): M {
+    this.checkName(name);
+    this.#children.set(name, m);
+    return m;
+  }
+
+  private checkName(name: string): void {
+    if (name === '' || name.includes('.')) {
+      throw new Error(`${this.className}: invalid name '${name}' (names must be non-empty and contain no '.')`);
+    }
+    if (this.#params.has(name) || this.#buffers.has(name) || this.#children.has(name)) {
+      throw new Error(`${this.className}: '${name}' is already registered`);
+    }
+  }
+
+  protected get className(): string {
+    return this.constructor.name;
+  }
+
+  /** Direct children, in registration order, with their names. */
+  namedChildren(): [string, Module][] {
+    return [...this.#children];
+  }
+
+  /** This module and all below it, depth first, with dotted names ('' for this one). */
+  namedModules(prefix = ''): [string, Module][] {
+    const out: [string, Module][] = [[prefix, this]];
+    for (const [name, child] of this.#children) out.push(...child.namedModules(join(prefix, name)));
+    return out;
+  }
+
+  /**
+   * Every parameter with its dotted PyTorch name (`mlp.0.weight`), in PyTorch's order: each
+   * module's own parameters, then its children's. A tensor registered twice appears once.
+   */
+  namedParameters(): [string, Tensor][] {
+    const seen = new Set<Tensor>();
+    const out: [string, Tensor][] = [];
+    for (const [prefix, m] of this.namedModules()) {
+      for (const [name, t] of m.#params) {
+        if (seen.has(t)) continue;
+        seen.add(t);
+        out.push([join(prefix, name), t]);
+      }
+    }
+    return out;
+  }
+
+  parameters(): Tensor[] {
+    return this.namedParameters().map(([, t]) => t);
+  }
+
+  /** Every buffer with its dotted name (persistent or not). */
+  namedBuffers(): [string, Tensor][] {
+    const out: [string, Tensor][] = [];
+    for (const [prefix, m] of this.namedModules()) for (const [name, t] of m.#buffers) out.push([join(prefix, name), t]);
+    return out;
+  }
+
+  /** Sets train mode on this module and every descendant. Returns this. */
+  train(mode = true): this {
+    for (const [, m] of this.namedModules()) m.training = mode;
+    return this;
+  }
+
+  /** Sets eval mode (BatchNorm uses running statistics, Dropout is the identity). Returns this. */
+  eval(): this {
+    return this.train(false);
+  }
+
+  /** The live tensors of the state dict, in PyTorch's order (per module: parameters, then buffers). */
+  private slots(): Slot[] {
+    const out: Slot[] = [];
+    for (const [prefix, m] of this.namedModules()) {
+      for (const [name, t] of m.#params) out.push({ name: join(prefix, name), target: t });
+      for (const [name, t] of m.#buffers) if (!m.#nonPersistent.has(name)) out.push({ name: join(prefix, name), target: t });
+    }
+    return out;
+  }
+
+  /**
+   * Parameters and persistent buffers by PyTorch name, `num_batches_tracked` included (as an
+   * int32 tensor). The values are detached views sharing storage: a snapshot of the current
+   * state (optimizer steps replace storage, they do not write into it). Dispose them, or call
+   * this inside `tidy`.
+   *
+   * @example
+   * const sd = model.stateDict(); // { 'mlp.0.weight': ..., 'mlp.1.running_mean': ..., ... }
+   */
+  stateDict(): Record<string, Tensor> {
+    const out: Record<string, Tensor> = {};
+    for (const { name, target } of this.slots()) out[name] = target.detach();
+    return out;
+  }
+
+  /**
+   * Copies values from `sd` into this module's parameters and buffers, in place (tensor
+   * identities are kept, so optimizers holding them see the new values). Everything is
+   * validated first and one error names every missing, unexpected, mis-shaped or
+   * wrong-kind (int vs float) key; nothing is changed when it throws. Float values are cast
+   * to the module's dtype; CPU values are uploaded to the module's backend.
+   *
+   * @example
+   * model.loadStateDict(other.stateDict());
+   */
+  loadStateDict(sd: Readonly<Record<string, Tensor>>, opts: LoadStateDictOptions = {}): LoadStateDictResult {
+    const strict = opts.strict ?? true;
+    const slots = this.slots();
+    const problems = new StateDictProblems();
+    const known = new Set(slots.map((s) => s.name));
+    const missingKeys = slots.filter((s) => !(s.name in sd)).map((s) => s.name);
+    const unexpectedKeys = Object.keys(sd).filter((k) => !known.has(k));
+    if (strict) {
+      problems.missing.push(...missingKeys);
+      problems.unexpected.push(...unexpectedKeys);
+    }
+    for (const { name, target } of slots) {
+      const src = sd[name];
+      if (src === undefined) continue;
+      problems.check(name, src.shape, src.dtype === 'int32' ? 'int' : 'float', target);
+      if (src.backendName !== target.backendName && src.backendName !== 'cpu') {
+        problems.other.push(`${name}: the value is on ${src.backendName} and the module on ${target.backendName}; move it to the cpu first`);
+      }
+    }
+    problems.throwIfAny(`loadStateDict: error(s) in loading the state dict for ${this.className}`);
+    noGrad(() => {
+      for (const { name, target } of slots) {
+        const src = sd[name];
+        if (src === undefined) continue;
+        const value = moveTo(src, target.dtype, target);
+        target.assign(value);
+        value.dispose();
+      }
+    });
+    return { missingKeys, unexpectedKeys };
+  }
+
+  /** Frees every parameter, buffer and gradient of this module and its descendants. */
+  dispose(): void {
+    for (const [, m] of this.namedModules()) {
+      for (const t of [...m.#params.values(), ...m.#buffers.values()]) {
+        t.grad?.dispose();
+        t.grad = null;
+        t.dispose();
+      }
+    }
+  }
+}
+
+/** A copy of `src` with `dtype`, on `like`'s backend. */
+function moveTo(src: Tensor, dtype: DType, like: Tensor): Tensor {
+  if (src.backendName === like.backendName) return cast(src, dtype, true);
+  // Only reached for CPU sources (checked above), which can be read synchronously.
+  const host = cast(src, dtype, true);
+  const out = fromTypedArray(host.dataSync(), src.shape, dtype, { backend: like.backendName });
+  host.dispose();
+  return out;
+}
+
+function join(prefix: string, name: string): string {
+  return prefix === '' ? name : `${prefix}.${name}`;
+}
+
+/**
+ * Collects everything wrong with a state dict, to throw once, in PyTorch's wording:
+ * missing keys, unexpected keys, size mismatches, then anything else.
+ */
+export class StateDictProblems {
+  readonly missing: string[] = [];
+  readonly unexpected: string[] = [];
+  readonly other: string[] = [];
+
+  /** Records a shape or kind mismatch between a stored value and the module's tensor. */
+  check(name: string, shape: readonly number[], kind: 'int' | 'float', target: Tensor, what = 'dtype'): void {
+    if (shape.length !== target.shape.length || shape.some((d, i) => d !== target.shape[i])) {
+      this.other.push(
+        `size mismatch for ${name}: copying a param with shape ${fmtShape(shape)} from checkpoint, ` +
+          `the shape in current model is ${fmtShape(target.shape)}`,
+      );
+    }
+    const targetKind = target.dtype === 'int32' ? 'int' : 'float';
+    if (kind !== targetKind) {
+      this.other.push(`${what} mismatch for ${name}: the checkpoint holds ${kind === 'int' ? 'integers' : 'floats'}, the model ${target.dtype}`);
+    }
+  }
+
+  throwIfAny(title: string): void {
+    const lines: string[] = [];
+    const quote = (ks: string[]): string => ks.map((k) => `"${k}"`).join(', ');
+    if (this.missing.length > 0) lines.push(`Missing key(s) in state_dict: ${quote(this.missing)}.`);
+    if (this.unexpected.length > 0) lines.push(`Unexpected key(s) in state_dict: ${quote(this.unexpected)}.`);
+    lines.push(...this.other);
+    if (lines.length > 0) throw new Error(`${title}:\n\t${lines.join('\n\t')}`);
+  }
+}
+
+/** A module whose forward maps one tensor to one tensor: what Sequential chains. */
+export type Layer = Module & { forward(x: Tensor): Tensor };
+
+/**
+ * A list of modules named '0', '1', ... like `torch.nn.ModuleList`.
+ *
+ * @example
+ * const towers = new ModuleList([new Linear(4, 1), new Linear(4, 1)]);
+ * towers.at(1); // parameters named '1.weight', '1.bias'
+ */
+export class ModuleList<M extends Module = Module> extends Module implements Iterable<M> {
+  private readonly items: M[] = [];
+
+  constructor(modules: Iterable<M> = []) {
+    super();
+    for (const m of modules) this.append(m);
+  }
+
+  append(m: M): this {
+    this.registerModule(String(this.items.length), m);
+    this.items.push(m);
+    return this;
+  }
+
+  get length(): number {
+    return this.items.length;
+  }
+
+  /** The i-th module (negative i counts from the end); throws when out of range. */
+  at(i: number): M {
+    const m = this.items[i < 0 ? i + this.items.length : i];
+    if (m === undefined) throw new Error(`ModuleList: index ${i} is out of range for ${this.items.length} modules`);
+    return m;
+  }
+
+  [Symbol.iterator](): Iterator<M> {
+    return this.items[Symbol.iterator]();
+  }
+
+  forward(): never {
+    throw new Error('ModuleList has no forward: call its modules');
+  }
+}
+
+/**
+ * Modules by name, in insertion order, like `torch.nn.ModuleDict`.
+ *
+ * @example
+ * const d = new ModuleDict({ user: new Embedding(10, 4) }); // 'user.weight'
+ */
+export class ModuleDict<M extends Module = Module> extends Module {
+  private readonly items = new Map<string, M>();
+
+  constructor(modules: Record<string, M> | Iterable<[string, M]> = {}) {
+    super();
+    const entries = Symbol.iterator in modules ? modules : Object.entries(modules);
+    for (const [k, m] of entries as Iterable<[string, M]>) this.set(k, m);
+  }
+
+  set(name: string, m: M): this {
+    this.registerModule(name, m);
+    this.items.set(name, m);
+    return this;
+  }
+
+  has(name: string): boolean {
+    return this.items.has(name);
+  }
+
+  /** The module named `name`; throws naming the known keys when absent. */
+  get(name: string): M {
+    const m = this.items.get(name);
+    if (m === undefined) throw new Error(`ModuleDict: no module '${name}' (keys: ${[...this.items.keys()].join(', ')})`);
+    return m;
+  }
+
+  keys(): string[] {
+    return [...this.items.keys()];
+  }
+
+  entries(): [string, M][] {
+    return [...this.items];
+  }
+
+  get size(): number {
+    return this.items.size;
+  }
+
+  forward(): never {
+    throw new Error('ModuleDict has no forward: call its modules');
+  }
+}
+
+/**
+ * Layers applied in order, named '0', '1', ... like `torch.nn.Sequential`.
+ *
+ * @example
+ * const net = new Sequential(new Linear(4, 3), new Tanh(), new Linear(3, 1));
+ * net.forward(x); // parameter names '0.weight', '0.bias', '2.weight', '2.bias'
+ */
+export class Sequential extends Module implements Iterable<Layer> {
+  private readonly layers: Layer[] = [];
+
+  constructor(...layers: Layer[]) {
+    super();
+    for (const l of layers) this.append(l);
+  }
+
+  append(layer: Layer): this {
+    this.registerModule(String(this.layers.length), layer);
+    this.layers.push(layer);
+    return this;
+  }
+
+  get length(): number {
+    return this.layers.length;
+  }
+
+  at(i: number): Layer {
+    const l = this.layers[i < 0 ? i + this.layers.length : i];
+    if (l === undefined) throw new Error(`Sequential: index ${i} is out of range for ${this.layers.length} layers`);
+    return l;
+  }
+
+  [Symbol.iterator](): Iterator<Layer> {
+    return this.layers[Symbol.iterator]();
+  }
+
+  forward(x: Tensor): Tensor {
+    let y = x;
+    for (const l of this.layers) y = l.forward(y);
+    return y;
+  }
+}

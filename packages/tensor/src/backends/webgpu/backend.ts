@@ -1,0 +1,83 @@
+// The WebGPU backend: storage is a pooled GPU buffer, kernels are hand-written WGSL run
+// through the GpuRuntime (batched submission, cached pipelines). Readback is async only.
+
+import type { DType, TypedArray } from '../../dtype.js';
+import type { Backend, MemoryInfo, TensorMeta } from '../../backend.js';
+import type { GpuBuffer, GpuRuntime } from './runtime.js';
+import { WORKGROUP_ID_WGSL } from './runtime.js';
+import { PARAMS_WGSL, type Params } from './params.js';
+
+/** The WGSL scalar type storing `dtype` (float64 never reaches the GPU). */
+export function wgslType(dtype: DType): 'f32' | 'i32' {
+  if (dtype === 'float64') throw new Error('webgpu: float64 is not supported on the GPU; use float32 or the cpu backend');
+  return dtype === 'int32' ? 'i32' : 'f32';
+}
+
+/** Preamble every kernel starts with: the split-dispatch helper and the parameter block at `binding`. */
+export function kernelPreamble(paramsBinding: number): string {
+  return `${WORKGROUP_ID_WGSL}\n${PARAMS_WGSL}\n@group(0) @binding(${paramsBinding}) var<uniform> params: Params;\n`;
+}
+
+export interface WebGpuMemoryInfo extends MemoryInfo {
+  pooledBuffers: number;
+  pooledBytes: number;
+}
+
+/** Index tensors at most this long keep a host copy, so gather can validate ids without a readback. */
+const SHADOW_LIMIT = 1 << 20;
+
+export class WebGpuBackend implements Backend<'webgpu'> {
+  readonly name = 'webgpu' as const;
+  readonly supportsFloat64 = false;
+  private readonly shadows = new WeakMap<GpuBuffer, Int32Array>();
+
+  constructor(readonly runtime: GpuRuntime) {}
+
+  fromHost(data: TypedArray, dtype: DType): GpuBuffer {
+    wgslType(dtype);
+    const buf = this.runtime.upload(data);
+    if (dtype === 'int32' && data.length <= SHADOW_LIMIT) this.shadows.set(buf, data as Int32Array);
+    return buf;
+  }
+
+  /** The host values of an int32 buffer uploaded from the host, if known (for id validation). */
+  hostInts(buf: GpuBuffer): Int32Array | undefined {
+    return this.shadows.get(buf);
+  }
+
+  async toHost(handle: GpuBuffer, meta: TensorMeta): Promise<TypedArray> {
+    const bytes = await this.runtime.read(handle, meta.size * 4);
+    return meta.dtype === 'int32' ? new Int32Array(bytes) : new Float32Array(bytes);
+  }
+
+  toHostSync(_handle: GpuBuffer, _meta: TensorMeta): TypedArray {
+    throw new Error('webgpu: synchronous readback is impossible on the GPU; use `await t.data()` (or move the tensor with `await t.to("cpu")`)');
+  }
+
+  adopt(handle: GpuBuffer): GpuBuffer {
+    return handle;
+  }
+
+  free(handle: GpuBuffer): void {
+    this.shadows.delete(handle);
+    this.runtime.release(handle);
+  }
+
+  memory(): WebGpuMemoryInfo {
+    const s = this.runtime.stats();
+    return { buffers: s.liveBuffers, bytes: s.liveBytes, pooledBuffers: s.pooledBuffers, pooledBytes: s.pooledBytes };
+  }
+
+  /** A fresh output buffer for `meta` (contents undefined until a kernel writes it). */
+  output(meta: TensorMeta): GpuBuffer {
+    return this.runtime.alloc(meta.size * 4);
+  }
+
+  /**
+   * Records one kernel launch. `buffers` bind at 0..n-1 and the params at n, matching
+   * `kernelPreamble(n)` in the shader. Nothing is submitted here.
+   */
+  run(label: string, code: string, buffers: GpuBuffer[], params: Params, workgroups: number | [number, number, number]): void {
+    this.runtime.dispatch({ label, code, buffers, uniforms: params.data, workgroups });
+  }
+}

@@ -1,0 +1,54 @@
+// Starting and stopping the WebGPU backend. The runtime (and the Dawn instance inside it)
+// is held here for the life of the process: if it were garbage collected, Dawn would crash.
+
+import { registerBackend, unregisterBackend } from '../../backend.js';
+import { GpuRuntime, type AdapterReport } from './runtime.js';
+import { WebGpuBackend } from './backend.js';
+
+let instance: WebGpuBackend | null = null;
+let starting: Promise<WebGpuBackend> | null = null;
+
+/**
+ * Opens the GPU (once) and registers the 'webgpu' backend. Throws, with install hints,
+ * when no adapter exists.
+ *
+ * @example
+ * await initWebGpu();
+ * const x = tensor([1, 2, 3], { backend: 'webgpu' });
+ */
+export async function initWebGpu(): Promise<WebGpuBackend> {
+  if (instance) return instance;
+  starting ??= GpuRuntime.create().then((rt) => {
+    instance = new WebGpuBackend(rt);
+    registerBackend(instance);
+    return instance;
+  });
+  try {
+    return await starting;
+  } catch (e) {
+    starting = null;
+    throw e;
+  }
+}
+
+/** The backend if it was initialised. */
+export function webGpuBackend(): WebGpuBackend | null {
+  return instance;
+}
+
+/** The adapter in use (vendor, architecture, description), or null before init. */
+export function webGpuAdapter(): AdapterReport | null {
+  return instance?.runtime.adapter ?? null;
+}
+
+/**
+ * Destroys the device so Node can exit; tensors still on the GPU become unusable.
+ * Call at the end of a program that used WebGPU.
+ */
+export function disposeWebGpu(): void {
+  if (!instance) return;
+  unregisterBackend('webgpu');
+  instance.runtime.destroy();
+  instance = null;
+  starting = null;
+}
