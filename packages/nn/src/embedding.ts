@@ -67,45 +67,51 @@ function checkIds(ids: ArrayLike<number>, vocab: number, label: string): void {
   }
 }
 
-/** A categorical input: one embedding table of [vocabSize, embedDim], or another feature's. */
-export interface SparseFeature {
-  readonly kind: 'sparse';
+export interface SparseFeatureSpec {
   readonly name: string;
   readonly vocabSize: number;
   readonly embedDim: number;
   /** Look ids up in this other feature's table; no table is created for this feature. */
   readonly sharedWith?: string;
-  /** Default torch-rechub's RandomNormal(0, 0.0001). */
+  /** Default torch-rechub's RandomNormal(0, 0.0001) (`DEFAULT_FEATURE_INITIALIZER`). */
   readonly initializer?: Initializer;
 }
 
-/** A numeric input, passed through as one column. */
-export interface DenseFeature {
-  readonly kind: 'dense';
+/**
+ * A categorical input, torch-rechub's `SparseFeature(name, vocab_size, embed_dim,
+ * shared_with, initializer)`: one embedding table of [vocabSize, embedDim], or another's.
+ *
+ * @example
+ * new SparseFeature({ name: 'user_id', vocabSize: 1000, embedDim: 8 });
+ */
+export class SparseFeature implements SparseFeatureSpec {
   readonly name: string;
+  readonly vocabSize: number;
+  readonly embedDim: number;
+  readonly sharedWith?: string;
+  readonly initializer?: Initializer;
+
+  constructor(spec: SparseFeatureSpec) {
+    const { name, vocabSize, embedDim } = spec;
+    if (!(Number.isInteger(vocabSize) && vocabSize > 0)) throw new Error(`SparseFeature '${name}': vocabSize must be a positive integer, got ${vocabSize}`);
+    if (!(Number.isInteger(embedDim) && embedDim > 0)) throw new Error(`SparseFeature '${name}': embedDim must be a positive integer, got ${embedDim}`);
+    this.name = name;
+    this.vocabSize = vocabSize;
+    this.embedDim = embedDim;
+    if (spec.sharedWith !== undefined) this.sharedWith = spec.sharedWith;
+    if (spec.initializer !== undefined) this.initializer = spec.initializer;
+  }
+}
+
+/** A numeric input passed through as one column, torch-rechub's `DenseFeature(name)`. */
+export class DenseFeature {
+  readonly name: string;
+  constructor(spec: { readonly name: string }) {
+    this.name = spec.name;
+  }
 }
 
 export type Feature = SparseFeature | DenseFeature;
-
-/**
- * torch-rechub's `SparseFeature(name, vocab_size, embed_dim, shared_with, initializer)`.
- *
- * @example
- * sparseFeature('user_id', { vocabSize: 1000, embedDim: 8 });
- */
-export function sparseFeature(
-  name: string,
-  opts: { vocabSize: number; embedDim: number; sharedWith?: string; initializer?: Initializer },
-): SparseFeature {
-  if (!(Number.isInteger(opts.vocabSize) && opts.vocabSize > 0)) throw new Error(`sparseFeature '${name}': vocabSize must be a positive integer, got ${opts.vocabSize}`);
-  if (!(Number.isInteger(opts.embedDim) && opts.embedDim > 0)) throw new Error(`sparseFeature '${name}': embedDim must be a positive integer, got ${opts.embedDim}`);
-  return { kind: 'sparse', name, ...opts };
-}
-
-/** torch-rechub's `DenseFeature(name)`. */
-export function denseFeature(name: string): DenseFeature {
-  return { kind: 'dense', name };
-}
 
 /** Default embedding initialiser of torch-rechub features: N(0, 1e-4). */
 export const DEFAULT_FEATURE_INITIALIZER: Initializer = randomNormal(0, 1e-4);
@@ -134,7 +140,10 @@ export interface EmbeddingForwardOptions {
  * the same host-side limits as `Embedding`).
  *
  * @example
- * const layer = new EmbeddingLayer([sparseFeature('user', { vocabSize: 10, embedDim: 4 }), denseFeature('age')]);
+ * const layer = new EmbeddingLayer([
+ *   new SparseFeature({ name: 'user', vocabSize: 10, embedDim: 4 }),
+ *   new DenseFeature({ name: 'age' }),
+ * ]);
  * layer.forward({ user: ids, age: ages }, { squeezeDim: true }); // [B, 5]
  */
 export class EmbeddingLayer extends Module {
@@ -148,7 +157,7 @@ export class EmbeddingLayer extends Module {
     this.dtype = opts.dtype ?? 'float32';
     this.embedDict = this.registerModule('embed_dict', new ModuleDict<Embedding>());
     for (const f of features) {
-      if (f.kind !== 'sparse' || f.sharedWith !== undefined || this.embedDict.has(f.name)) continue;
+      if (!(f instanceof SparseFeature) || f.sharedWith !== undefined || this.embedDict.has(f.name)) continue;
       const emb = new Embedding(f.vocabSize, f.embedDim, {
         initializer: f.initializer ?? DEFAULT_FEATURE_INITIALIZER,
         dtype: this.dtype,
@@ -158,7 +167,7 @@ export class EmbeddingLayer extends Module {
       this.embedDict.set(f.name, emb);
     }
     for (const f of features) {
-      if (f.kind === 'sparse' && f.sharedWith !== undefined && !this.embedDict.has(f.sharedWith)) {
+      if (f instanceof SparseFeature && f.sharedWith !== undefined && !this.embedDict.has(f.sharedWith)) {
         throw new Error(`EmbeddingLayer: feature '${f.name}' is shared with '${f.sharedWith}', which has no embedding table`);
       }
     }
@@ -175,7 +184,7 @@ export class EmbeddingLayer extends Module {
     for (const f of opts.features ?? this.features) {
       const x = inputs[f.name];
       if (x === undefined) throw new Error(`EmbeddingLayer: no input for feature '${f.name}' (inputs: ${Object.keys(inputs).join(', ')})`);
-      if (f.kind === 'sparse') {
+      if (f instanceof SparseFeature) {
         const table = this.tableOf(f);
         const ids = x.dtype === 'int32' ? x : cast(x, 'int32');
         if (ids.backendName === 'cpu') {

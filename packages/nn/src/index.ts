@@ -1,1 +1,75 @@
-export {};
+// @aitm/nn: layers, losses, optimizers and safetensors checkpoints on @aitm/tensor, with
+// PyTorch's and torch-rechub's names, defaults and numerics.
+
+export {
+  Module,
+  ModuleList,
+  ModuleDict,
+  Sequential,
+  StateDictProblems,
+  type Layer,
+  type LoadStateDictOptions,
+  type LoadStateDictResult,
+} from './module.js';
+export { Linear, type LinearOptions } from './linear.js';
+export { BatchNorm1d, type BatchNormOptions } from './batchnorm.js';
+export { Dropout, dropout } from './dropout.js';
+export {
+  ReLU,
+  Sigmoid,
+  Tanh,
+  LeakyReLU,
+  PReLU,
+  Dice,
+  DiceBN,
+  Softmax,
+  Identity,
+  prelu,
+  dice,
+  activationLayer,
+  type ActivationName,
+  type ActivationOptions,
+  type PReLUOptions,
+  type DiceOptions,
+  type DiceBNOptions,
+} from './activations.js';
+export { MLP, type MLPOptions } from './mlp.js';
+export {
+  Embedding,
+  EmbeddingLayer,
+  SparseFeature,
+  DenseFeature,
+  DEFAULT_FEATURE_INITIALIZER,
+  type Feature,
+  type SparseFeatureSpec,
+  type EmbeddingOptions,
+  type EmbeddingLayerOptions,
+  type EmbeddingForwardOptions,
+} from './embedding.js';
+export * as init from './init.js';
+export {
+  randomNormal,
+  randomUniform,
+  xavierNormalInitializer,
+  xavierUniformInitializer,
+  pretrained,
+  type Initializer,
+  type InitOptions,
+} from './init.js';
+export { bce, bceWithLogits, mse, checkFiniteLoss, assertFinite, BCE_GRAD_EPS, type Reduction, type LossOptions } from './losses.js';
+export * from './optim/index.js';
+export {
+  parseSafetensors,
+  encodeSafetensors,
+  readSafetensors,
+  loadSafetensors,
+  saveSafetensors,
+  saveCheckpoint,
+  loadCheckpoint,
+  TENSOR_DTYPE_OF,
+  type SafetensorsDType,
+  type SafetensorsEntry,
+  type SafetensorsFile,
+  type LoadSafetensorsOptions,
+  type SaveSafetensorsOptions,
+} from './safetensors.js';

@@ -17,12 +17,6 @@ export interface LoadStateDictResult {
   unexpectedKeys: string[];
 }
 
-/** One entry a state dict is checked against: what the module holds under a name. */
-interface Slot {
-  readonly name: string;
-  readonly target: Tensor;
-}
-
 /**
  * Base class of every layer. Subclasses register their tensors and children in the
  * constructor and define `forward` with whatever signature suits them.
@@ -138,12 +132,15 @@ export abstract class Module {
     return this.train(false);
   }
 
-  /** The live tensors of the state dict, in PyTorch's order (per module: parameters, then buffers). */
-  private slots(): Slot[] {
-    const out: Slot[] = [];
+  /**
+   * The state dict's names with the module's own tensors (not copies: do not dispose them),
+   * in PyTorch's order: per module, its parameters, then its persistent buffers.
+   */
+  stateEntries(): [string, Tensor][] {
+    const out: [string, Tensor][] = [];
     for (const [prefix, m] of this.namedModules()) {
-      for (const [name, t] of m.#params) out.push({ name: join(prefix, name), target: t });
-      for (const [name, t] of m.#buffers) if (!m.#nonPersistent.has(name)) out.push({ name: join(prefix, name), target: t });
+      for (const [name, t] of m.#params) out.push([join(prefix, name), t]);
+      for (const [name, t] of m.#buffers) if (!m.#nonPersistent.has(name)) out.push([join(prefix, name), t]);
     }
     return out;
   }
@@ -159,7 +156,7 @@ export abstract class Module {
    */
   stateDict(): Record<string, Tensor> {
     const out: Record<string, Tensor> = {};
-    for (const { name, target } of this.slots()) out[name] = target.detach();
+    for (const [name, t] of this.stateEntries()) out[name] = t.detach();
     return out;
   }
 
@@ -175,17 +172,17 @@ export abstract class Module {
    */
   loadStateDict(sd: Readonly<Record<string, Tensor>>, opts: LoadStateDictOptions = {}): LoadStateDictResult {
     const strict = opts.strict ?? true;
-    const slots = this.slots();
+    const slots = this.stateEntries();
     const problems = new StateDictProblems();
-    const known = new Set(slots.map((s) => s.name));
-    const missingKeys = slots.filter((s) => !(s.name in sd)).map((s) => s.name);
+    const known = new Set(slots.map(([name]) => name));
+    const missingKeys = slots.filter(([name]) => !Object.hasOwn(sd, name)).map(([name]) => name);
     const unexpectedKeys = Object.keys(sd).filter((k) => !known.has(k));
     if (strict) {
       problems.missing.push(...missingKeys);
       problems.unexpected.push(...unexpectedKeys);
     }
-    for (const { name, target } of slots) {
-      const src = sd[name];
+    for (const [name, target] of slots) {
+      const src = Object.hasOwn(sd, name) ? sd[name] : undefined;
       if (src === undefined) continue;
       problems.check(name, src.shape, src.dtype === 'int32' ? 'int' : 'float', target);
       if (src.backendName !== target.backendName && src.backendName !== 'cpu') {
@@ -194,8 +191,8 @@ export abstract class Module {
     }
     problems.throwIfAny(`loadStateDict: error(s) in loading the state dict for ${this.className}`);
     noGrad(() => {
-      for (const { name, target } of slots) {
-        const src = sd[name];
+      for (const [name, target] of slots) {
+        const src = Object.hasOwn(sd, name) ? sd[name] : undefined;
         if (src === undefined) continue;
         const value = moveTo(src, target.dtype, target);
         target.assign(value);

@@ -6,6 +6,7 @@ import { fmtShape } from '../shape.js';
 import { defineOp, runOp } from '../op.js';
 import type { Tensor } from '../tensor.js';
 import { gatherRows, scatterAddRows } from '../backends/cpu/kernels.js';
+import { gpuGather, gpuScatterAdd } from '../backends/webgpu/gather.js';
 
 export const gatherOp = defineOp<null>({
   name: 'gather',
@@ -14,7 +15,7 @@ export const gatherOp = defineOp<null>({
     if (table!.shape.length < 1) throw new Error(`gather: the table must have at least 1 dimension, got ${fmtShape(table!.shape)}`);
     return { shape: [...idx!.shape, ...table!.shape.slice(1)], dtype: table!.dtype };
   },
-  kernels: { cpu: (_b, [table, idx], out) => gatherRows('gather', table!, idx!, out) },
+  kernels: { cpu: (_b, [table, idx], out) => gatherRows('gather', table!, idx!, out), webgpu: gpuGather },
   grad: (dy, { inputs: [table, idx] }) => [scatterAdd(dy, idx!, table!.shape[0]!), null],
 });
 
@@ -28,7 +29,7 @@ export const scatterAddOp = defineOp<{ rows: number }>({
     }
     return { shape: [rows, ...src!.shape.slice(idx!.shape.length)], dtype: src!.dtype };
   },
-  kernels: { cpu: (_b, [src, idx], out) => scatterAddRows('scatterAdd', src!, idx!, out) },
+  kernels: { cpu: (_b, [src, idx], out) => scatterAddRows('scatterAdd', src!, idx!, out), webgpu: gpuScatterAdd },
   grad: (dy, { inputs: [, idx] }) => [gather(dy, idx!), null],
 });
 

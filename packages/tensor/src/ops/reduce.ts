@@ -7,6 +7,7 @@ import type { TensorMeta } from '../backend.js';
 import { defineOp, runOp } from '../op.js';
 import type { Tensor } from '../tensor.js';
 import { reduce } from '../backends/cpu/kernels.js';
+import { gpuReduce } from '../backends/webgpu/reduce.js';
 import { div, eq, mul } from './elementwise.js';
 import { expand, reshape } from './layout.js';
 
@@ -39,6 +40,7 @@ export const sumOp = defineOp<ReduceAttrs>({
   infer: inferReduce('sum'),
   kernels: {
     cpu: (_b, [x], out, { axes }) => reduce(x!, out, axes, 0, (acc, v) => acc + v),
+    webgpu: gpuReduce('sum'),
   },
   grad: (dy, { inputs: [x], attrs }) => [expand(keptGrad(dy, x!, attrs.axes), x!.shape)],
 });
@@ -48,6 +50,7 @@ export const maxOp = defineOp<ReduceAttrs>({
   infer: inferReduce('max'),
   kernels: {
     cpu: (_b, [x], out, { axes }) => reduce(x!, out, axes, -Infinity, (acc, v) => (v > acc || Number.isNaN(v) ? v : acc)),
+    webgpu: gpuReduce('max'),
   },
   grad: (dy, { inputs: [x], output, attrs }) => {
     const y = keptGrad(output, x!, attrs.axes);

@@ -9,6 +9,7 @@ import type { TensorMeta } from '../backend.js';
 import { defineOp, runOp } from '../op.js';
 import type { Tensor } from '../tensor.js';
 import { softmax as cpuSoftmax } from '../backends/cpu/kernels.js';
+import { gpuSoftmax } from '../backends/webgpu/softmax.js';
 import { exp, mul, sub } from './elementwise.js';
 import { sum } from './reduce.js';
 
@@ -24,14 +25,14 @@ const inferFloat = (name: string) => ([x]: readonly TensorMeta[]) => {
 export const softmaxOp = defineOp<AxisAttrs>({
   name: 'softmax',
   infer: inferFloat('softmax'),
-  kernels: { cpu: (_b, [x], out, { axis }) => cpuSoftmax(x!, out, axis, false) },
+  kernels: { cpu: (_b, [x], out, { axis }) => cpuSoftmax(x!, out, axis, false), webgpu: gpuSoftmax(false) },
   grad: (dy, { output: y, attrs: { axis } }) => [mul(y, sub(dy, sum(mul(dy, y), axis, true)))],
 });
 
 export const logSoftmaxOp = defineOp<AxisAttrs>({
   name: 'logSoftmax',
   infer: inferFloat('logSoftmax'),
-  kernels: { cpu: (_b, [x], out, { axis }) => cpuSoftmax(x!, out, axis, true) },
+  kernels: { cpu: (_b, [x], out, { axis }) => cpuSoftmax(x!, out, axis, true), webgpu: gpuSoftmax(true) },
   grad: (dy, { output: y, attrs: { axis } }) => [sub(dy, mul(exp(y), sum(dy, axis, true)))],
 });
 

@@ -15,7 +15,7 @@ const THREAD_WG = 64;
 /** Threads per workgroup in the one-workgroup-per-output kernel (a power of two for the tree). */
 const TREE_WG = 256;
 /** Up to this reduced length each output is a plain loop in one thread. */
-export const SHORT_REDUCTION = 64;
+const SHORT_REDUCTION = 64;
 
 const HEADER_WORDS = 3; // outputs, R, init bits
 

@@ -1,0 +1,103 @@
+#!/usr/bin/env node
+// The `aitm` command line: argument parsing and usage text; the work is in ./run.ts.
+
+import { parseArgs } from 'node:util';
+import type { BackendName } from '@aitm/tensor';
+import { evalCommand, predictCommand, trainCommand } from './run.js';
+
+const USAGE = `usage:
+  aitm train [--data synthetic|FILE] [--val FILE] [--test FILE] [--config FILE] [--epochs N]
+             [--batch-size B] [--lr X] [--weight-decay X] [--alpha X] [--seed S]
+             [--backend webgpu|cpu] [--out DIR] [--rows N] [--quiet]
+  aitm eval --model-dir DIR --data FILE [--backend webgpu|cpu]
+  aitm predict --model-dir DIR --data FILE --out FILE [--backend webgpu|cpu]
+
+train with no options trains AITM on the built-in synthetic data and prints the test AUC of
+each task beside the oracle AUC (the AUC of the true probabilities).`;
+
+function num(name: string, v: string | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  const x = Number(v);
+  if (!Number.isFinite(x)) throw new Error(`--${name}: expected a number, got '${v}'`);
+  return x;
+}
+
+function backendOf(v: string | undefined): BackendName | undefined {
+  if (v === undefined) return undefined;
+  if (v !== 'cpu' && v !== 'webgpu') throw new Error(`--backend: expected webgpu or cpu, got '${v}'`);
+  return v;
+}
+
+function need(name: string, v: string | undefined): string {
+  if (v === undefined) throw new Error(`--${name} is required\n\n${USAGE}`);
+  return v;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [command, ...rest] = argv;
+  const { values: o } = parseArgs({
+    args: rest,
+    options: {
+      data: { type: 'string' },
+      val: { type: 'string' },
+      test: { type: 'string' },
+      config: { type: 'string' },
+      epochs: { type: 'string' },
+      'batch-size': { type: 'string' },
+      lr: { type: 'string' },
+      'weight-decay': { type: 'string' },
+      alpha: { type: 'string' },
+      seed: { type: 'string' },
+      backend: { type: 'string' },
+      out: { type: 'string' },
+      rows: { type: 'string' },
+      'model-dir': { type: 'string' },
+      quiet: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (o.help || command === undefined || command === 'help') {
+    console.log(USAGE);
+    return;
+  }
+  const backend = backendOf(o.backend);
+  switch (command) {
+    case 'train': {
+      const opts = {
+        ...(o.data !== undefined && { data: o.data }),
+        ...(o.val !== undefined && { val: o.val }),
+        ...(o.test !== undefined && { test: o.test }),
+        ...(o.config !== undefined && { config: o.config }),
+        ...(o.out !== undefined && { out: o.out }),
+        ...(backend !== undefined && { backend }),
+        ...(o.quiet !== undefined && { quiet: o.quiet }),
+      };
+      const numbers = {
+        epochs: num('epochs', o.epochs),
+        batchSize: num('batch-size', o['batch-size']),
+        lr: num('lr', o.lr),
+        weightDecay: num('weight-decay', o['weight-decay']),
+        alpha: num('alpha', o.alpha),
+        seed: num('seed', o.seed),
+        syntheticRows: num('rows', o.rows),
+      };
+      const defined = Object.fromEntries(Object.entries(numbers).filter(([, v]) => v !== undefined));
+      await trainCommand({ ...opts, ...defined });
+      return;
+    }
+    case 'eval':
+      await evalCommand({ modelDir: need('model-dir', o['model-dir']), data: need('data', o.data), ...(backend && { backend }) });
+      return;
+    case 'predict':
+      await predictCommand({ modelDir: need('model-dir', o['model-dir']), data: need('data', o.data), out: need('out', o.out), ...(backend && { backend }) });
+      return;
+    default:
+      throw new Error(`unknown command '${command}'\n\n${USAGE}`);
+  }
+}
+
+main(process.argv.slice(2)).catch((e: unknown) => {
+  console.error(`aitm: ${e instanceof Error ? e.message : String(e)}`);
+  process.exitCode = 1;
+});

@@ -1,0 +1,224 @@
+// What the `aitm` commands do, as functions (the CLI only parses arguments): train a model
+// on synthetic data or CSV files and write config.json, model.safetensors and report.json;
+// evaluate a saved model; write predictions.
+
+import { mkdirSync, writeFileSync, existsSync, readFileSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
+import { disposeWebGpu, initBackend, manualSeed, type BackendName } from '@aitm/tensor';
+import { loadCheckpoint, saveCheckpoint } from '@aitm/nn';
+import { buildModel, defaultConfig, parseConfig, schemaOf, type ModelConfig } from './config.js';
+import { subset, type Dataset } from './data/batch.js';
+import { readCsv, scanVocab } from './data/csv.js';
+import { generateSynthetic, oracleAuc, syntheticSchema, type SyntheticConfig } from './data/synthetic.js';
+import { Rng } from './data/rng.js';
+import { withVocab, type DataSchema } from './data/schema.js';
+import { fit, type EpochRecord } from './train/trainer.js';
+import { metricsOf, predict, type TaskMetrics } from './train/evaluate.js';
+import { progressSink } from './train/progress.js';
+
+export interface TrainCommandOptions {
+  /** 'synthetic' (default) or a CSV path. */
+  data?: string;
+  val?: string;
+  test?: string;
+  config?: string;
+  epochs?: number;
+  batchSize?: number;
+  lr?: number;
+  weightDecay?: number;
+  alpha?: number;
+  seed?: number;
+  backend?: BackendName;
+  out?: string;
+  /** Rows of synthetic training data (default 600k; val and test get a sixth each). */
+  syntheticRows?: number;
+  quiet?: boolean;
+  log?: (line: string) => void;
+}
+
+export interface Report {
+  val: TaskMetrics;
+  test: TaskMetrics;
+  oracleAuc: number[] | null;
+  samplesPerSecond: number;
+  epochs: { loss: number; valAuc: number[]; valLogloss: number[]; seconds: number }[];
+  bestEpoch: number;
+  backend: BackendName;
+  labels: string[];
+}
+
+/** The built-in data: one synthetic world, three independent samples of it. */
+export const SYNTHETIC_DEFAULTS: Omit<SyntheticConfig, 'rows' | 'worldSeed' | 'sampleSeed'> = {
+  fields: 10,
+  vocab: 1000,
+  embedDim: 5,
+};
+
+interface Splits {
+  train: Dataset;
+  val: Dataset;
+  test: Dataset;
+  schema: DataSchema;
+  oracle: number[] | null;
+}
+
+function split(ds: Dataset, fraction: number, rng: Rng): [Dataset, Dataset] {
+  const idx = Int32Array.from({ length: ds.n }, (_, i) => i);
+  rng.shuffle(idx);
+  const k = Math.round(ds.n * fraction);
+  return [subset(ds, idx.subarray(k)), subset(ds, idx.subarray(0, k))];
+}
+
+async function loadSplits(opts: TrainCommandOptions, seed: number, config: ModelConfig | null, log: (l: string) => void): Promise<Splits> {
+  const data = opts.data ?? 'synthetic';
+  if (data === 'synthetic') {
+    const rows = opts.syntheticRows ?? 600_000;
+    const base = { ...SYNTHETIC_DEFAULTS, worldSeed: seed };
+    const gen = (n: number, s: number) => generateSynthetic({ ...base, rows: n, sampleSeed: s });
+    const train = gen(rows, seed * 3 + 1);
+    const val = gen(Math.round(rows / 6), seed * 3 + 2);
+    const test = gen(Math.round(rows / 6), seed * 3 + 3);
+    log(`data: synthetic, ${train.data.n} train / ${val.data.n} val / ${test.data.n} test rows (world seed ${seed})`);
+    return { train: train.data, val: val.data, test: test.data, schema: syntheticSchema(base as SyntheticConfig), oracle: oracleAuc(test) };
+  }
+  const files = [data, opts.val, opts.test].filter((f): f is string => f !== undefined);
+  for (const f of files) if (!existsSync(f)) throw new Error(`data: file not found: ${f}`);
+  const schema0 = config ? schemaOf(config) : undefined;
+  // Vocabulary sizes: the config's, or max id + 1 over every given file (torch-rechub's rule).
+  const vocab = config
+    ? undefined
+    : await scanVocab(files, schema0 ? { schema: schema0 } : {});
+  const read = async (f: string) => {
+    const r = await readCsv(f, { ...(schema0 ? { schema: schema0 } : {}), ...(vocab ? { vocab } : {}) });
+    const remapped = Object.entries(r.oovRemaps).filter(([, n]) => n > 0);
+    if (remapped.length > 0) log(`data: ${f}: ids past the vocabulary mapped to 0: ${remapped.map(([k, n]) => `${k}: ${n}`).join(', ')}`);
+    return r.data;
+  };
+  let train = await read(data);
+  const rng = new Rng(seed);
+  let val: Dataset;
+  let test: Dataset;
+  if (opts.val) val = await read(opts.val);
+  else [train, val] = split(train, 0.1, rng);
+  if (opts.test) test = await read(opts.test);
+  else [train, test] = split(train, 0.1, rng);
+  log(`data: ${data}: ${train.n} train / ${val.n} val / ${test.n} test rows` + (opts.val ? '' : ' (val split from train)') + (opts.test ? '' : ' (test split from train)'));
+  return { train, val, test, schema: train.schema, oracle: null };
+}
+
+function fmt(v: number[]): string {
+  return v.map((x) => x.toFixed(4)).join(' / ');
+}
+
+/** Writes `text` to `path` atomically (temporary file, then rename). */
+function writeAtomic(path: string, text: string): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, text);
+  renameSync(tmp, path);
+}
+
+/**
+ * `aitm train`: trains and writes DIR/config.json, DIR/model.safetensors, DIR/report.json.
+ * Returns the report.
+ */
+export async function trainCommand(opts: TrainCommandOptions = {}): Promise<{ report: Report; outDir: string }> {
+  const log = opts.log ?? ((l: string) => console.log(l));
+  const seed = opts.seed ?? 1;
+  const backend = await initBackend(opts.backend ? { backend: opts.backend } : {});
+  try {
+    manualSeed(seed);
+    const given = opts.config ? parseConfig(JSON.parse(readFileSync(opts.config, 'utf8'))) : null;
+    const splits = await loadSplits(opts, seed, given, log);
+    const config = given ?? defaultConfig(withVocab(splits.schema, {}), opts.alpha === undefined ? {} : { alpha: opts.alpha });
+    if (opts.alpha !== undefined) config.alpha = opts.alpha;
+    const model = buildModel(config);
+    const nParams = model.parameters().reduce((n, p) => n + p.size, 0);
+    log(`model: ${config.model}, ${config.labels.length} tasks (${config.labels.join(', ')}), ${nParams} parameters, backend ${backend}`);
+    const result = await fit(model, splits.train, splits.val, {
+      epochs: opts.epochs ?? 3,
+      batchSize: opts.batchSize ?? 2048,
+      lr: opts.lr ?? 2e-3,
+      weightDecay: opts.weightDecay ?? 0,
+      alpha: config.alpha,
+      seed,
+      backend,
+      progress: progressSink(process.stderr, 5000, opts.quiet ?? false),
+    });
+    const valPred = await predict(model, splits.val, { backend });
+    const testPred = await predict(model, splits.test, { backend });
+    const report: Report = {
+      val: metricsOf(valPred, splits.val),
+      test: metricsOf(testPred, splits.test),
+      oracleAuc: splits.oracle,
+      samplesPerSecond: result.samplesPerSecond,
+      epochs: result.epochs.map((e: EpochRecord) => ({ loss: e.loss, valAuc: e.valAuc, valLogloss: e.valLogloss, seconds: e.seconds })),
+      bestEpoch: result.bestEpoch,
+      backend,
+      labels: config.labels,
+    };
+    const outDir = opts.out ?? join('runs', `${config.model}-${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}`);
+    mkdirSync(outDir, { recursive: true });
+    writeAtomic(join(outDir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+    await saveCheckpoint(model, join(outDir, 'model.safetensors'));
+    writeAtomic(join(outDir, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
+    log(`test AUC   ${config.labels.map((l, i) => `${l} ${report.test.auc[i]!.toFixed(4)}`).join(', ')}`);
+    if (report.oracleAuc) log(`oracle AUC ${config.labels.map((l, i) => `${l} ${report.oracleAuc![i]!.toFixed(4)}`).join(', ')}`);
+    log(`test logloss ${fmt(report.test.logloss)}; ${Math.round(report.samplesPerSecond)} samples/s; wrote ${outDir}`);
+    return { report, outDir };
+  } finally {
+    disposeWebGpu();
+  }
+}
+
+/** A saved model directory: its config and the model with its weights loaded. */
+export async function loadModelDir(dir: string): Promise<{ config: ModelConfig; model: ReturnType<typeof buildModel> }> {
+  const cfgPath = join(dir, 'config.json');
+  const ckpt = join(dir, 'model.safetensors');
+  if (!existsSync(cfgPath)) throw new Error(`model dir ${dir}: no config.json`);
+  if (!existsSync(ckpt)) throw new Error(`model dir ${dir}: no model.safetensors`);
+  const config = parseConfig(JSON.parse(readFileSync(cfgPath, 'utf8')));
+  const model = buildModel(config);
+  try {
+    await loadCheckpoint(model, ckpt, { strict: true });
+  } catch (e) {
+    throw new Error(`model dir ${dir}: model.safetensors does not match config.json: ${(e as Error).message}`);
+  }
+  model.eval();
+  return { config, model };
+}
+
+async function readForModel(config: ModelConfig, file: string): Promise<Dataset> {
+  if (!existsSync(file)) throw new Error(`data: file not found: ${file}`);
+  return (await readCsv(file, { schema: schemaOf(config) })).data;
+}
+
+/** `aitm eval`: metrics of a saved model on a labelled CSV. */
+export async function evalCommand(opts: { modelDir: string; data: string; backend?: BackendName; log?: (l: string) => void }): Promise<TaskMetrics> {
+  const log = opts.log ?? ((l: string) => console.log(l));
+  const backend = await initBackend(opts.backend ? { backend: opts.backend } : {});
+  try {
+    const { config, model } = await loadModelDir(opts.modelDir);
+    const ds = await readForModel(config, opts.data);
+    const m = metricsOf(await predict(model, ds, { backend }), ds);
+    config.labels.forEach((l, i) => log(`${l}: AUC ${m.auc[i]!.toFixed(4)}, logloss ${m.logloss[i]!.toFixed(4)}`));
+    return m;
+  } finally {
+    disposeWebGpu();
+  }
+}
+
+/** `aitm predict`: a CSV of per-task probabilities (header: the label names), one row per input row. */
+export async function predictCommand(opts: { modelDir: string; data: string; out: string; backend?: BackendName }): Promise<void> {
+  const backend = await initBackend(opts.backend ? { backend: opts.backend } : {});
+  try {
+    const { config, model } = await loadModelDir(opts.modelDir);
+    const ds = await readForModel(config, opts.data);
+    const probs = await predict(model, ds, { backend });
+    const lines = [config.labels.join(',')];
+    for (let i = 0; i < ds.n; i++) lines.push(probs.map((p) => p[i]!.toPrecision(9)).join(','));
+    writeAtomic(opts.out, `${lines.join('\n')}\n`);
+  } finally {
+    disposeWebGpu();
+  }
+}
+

@@ -1,0 +1,39 @@
+// Turning rows of a columnar Dataset into the tensors a model reads: int32 ids per sparse
+// feature, float values per dense feature, and a [B, nTask] label matrix. One upload per
+// column per batch; on WebGPU these are queue writes, not host syncs.
+
+import { fromTypedArray, type BackendName, type Tensor } from '@aitm/tensor';
+import type { Dataset } from '../data/batch.js';
+import { denseFeatures, sparseFeatures } from '../data/schema.js';
+
+export interface BatchTensors {
+  inputs: Record<string, Tensor>;
+  /** [B, nTask] 0/1 labels. */
+  labels: Tensor;
+  size: number;
+}
+
+/** Tensors for the rows `rows` of `ds` (all rows when omitted), on `backend`. */
+export function batchTensors(ds: Dataset, rows: Int32Array | null, backend: BackendName): BatchTensors {
+  const n = rows === null ? ds.n : rows.length;
+  const pick = <A extends Int32Array | Float32Array>(col: A, make: (k: number) => A): A => {
+    if (rows === null) return col;
+    const out = make(n);
+    for (let i = 0; i < n; i++) out[i] = col[rows[i]!]!;
+    return out;
+  };
+  const inputs: Record<string, Tensor> = {};
+  sparseFeatures(ds.schema).forEach((f, k) => {
+    inputs[f.name] = fromTypedArray(pick(ds.sparse[k]!, (m) => new Int32Array(m)), [n], 'int32', { backend });
+  });
+  denseFeatures(ds.schema).forEach((f, k) => {
+    inputs[f.name] = fromTypedArray(pick(ds.dense[k]!, (m) => new Float32Array(m)), [n], 'float32', { backend });
+  });
+  const nTask = ds.labels.length;
+  const y = new Float32Array(n * nTask);
+  for (let t = 0; t < nTask; t++) {
+    const col = ds.labels[t]!;
+    for (let i = 0; i < n; i++) y[i * nTask + t] = col[rows === null ? i : rows[i]!]!;
+  }
+  return { inputs, labels: fromTypedArray(y, [n, nTask], 'float32', { backend }), size: n };
+}

@@ -1,0 +1,57 @@
+// Evaluation: predictions in eval mode (BatchNorm running statistics, no dropout, no graph)
+// over a dataset in batches, and per-task AUC and logloss.
+
+import { noGrad, tidy, type BackendName, type Tensor } from '@aitm/tensor';
+import type { Dataset } from '../data/batch.js';
+import { auc } from '../metrics/auc.js';
+import { logloss } from '../metrics/logloss.js';
+import { batchTensors } from './batch-tensors.js';
+
+export interface Predictor {
+  forward(inputs: Readonly<Record<string, Tensor>>): Tensor;
+  train(mode?: boolean): unknown;
+  readonly training: boolean;
+}
+
+/** Per-task probabilities for every row of `ds`, in row order. */
+export async function predict(model: Predictor, ds: Dataset, opts: { batchSize?: number; backend: BackendName }): Promise<Float32Array[]> {
+  const nTask = ds.labels.length;
+  const out = Array.from({ length: nTask }, () => new Float32Array(ds.n));
+  const wasTraining = model.training;
+  model.train(false);
+  const bs = opts.batchSize ?? 8192;
+  try {
+    for (let start = 0; start < ds.n; start += bs) {
+      const end = Math.min(ds.n, start + bs);
+      const rows = new Int32Array(end - start).map((_, i) => start + i);
+      const probs = tidy(() =>
+        noGrad(() => {
+          const b = batchTensors(ds, rows, opts.backend);
+          return model.forward(b.inputs);
+        }),
+      );
+      const p = await probs.data();
+      probs.dispose();
+      for (let i = 0; i < end - start; i++) for (let t = 0; t < nTask; t++) out[t]![start + i] = p[i * nTask + t]!;
+    }
+  } finally {
+    model.train(wasTraining);
+  }
+  return out;
+}
+
+export interface TaskMetrics {
+  auc: number[];
+  logloss: number[];
+}
+
+export function metricsOf(probs: readonly Float32Array[], ds: Dataset): TaskMetrics {
+  return {
+    auc: probs.map((p, t) => auc(p, ds.labels[t]!)),
+    logloss: probs.map((p, t) => logloss(p, ds.labels[t]!)),
+  };
+}
+
+export async function evaluate(model: Predictor, ds: Dataset, opts: { batchSize?: number; backend: BackendName }): Promise<TaskMetrics> {
+  return metricsOf(await predict(model, ds, opts), ds);
+}

@@ -1,0 +1,52 @@
+// Training progress: a live bar (samples/s, ETA, running loss) on a terminal, plain periodic
+// lines otherwise (CI logs, pipes), so logs stay readable in both.
+
+export interface ProgressSink {
+  update(info: { epoch: number; epochs: number; done: number; total: number; loss: number | null; samplesPerSecond: number }): void;
+  line(text: string): void;
+  end(): void;
+}
+
+function fmtTime(s: number): string {
+  if (!Number.isFinite(s)) return '--';
+  const m = Math.floor(s / 60);
+  return m > 0 ? `${m}m${String(Math.round(s % 60)).padStart(2, '0')}s` : `${s.toFixed(0)}s`;
+}
+
+/** A progress sink writing to `stream` (a bar when it is a TTY, lines every `everyMs` otherwise). */
+export function progressSink(stream: NodeJS.WriteStream = process.stderr, everyMs = 5000, quiet = false): ProgressSink {
+  const tty = stream.isTTY === true;
+  let last = 0;
+  let barShown = false;
+  const clear = () => {
+    if (barShown) stream.write('\r\x1b[2K');
+    barShown = false;
+  };
+  return {
+    update({ epoch, epochs, done, total, loss, samplesPerSecond }) {
+      if (quiet) return;
+      const now = Date.now();
+      const eta = (total - done) / Math.max(samplesPerSecond, 1e-9);
+      const lossText = loss === null ? '' : ` loss ${loss.toFixed(4)}`;
+      if (tty) {
+        const width = 24;
+        const filled = Math.round((done / Math.max(total, 1)) * width);
+        stream.write(
+          `\r\x1b[2Kepoch ${epoch}/${epochs} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ` +
+            `${done}/${total} ${Math.round(samplesPerSecond)} samples/s ETA ${fmtTime(eta)}${lossText}`,
+        );
+        barShown = true;
+      } else if (now - last >= everyMs || done === total) {
+        last = now;
+        stream.write(`epoch ${epoch}/${epochs}: ${done}/${total} rows, ${Math.round(samplesPerSecond)} samples/s, ETA ${fmtTime(eta)}${lossText}\n`);
+      }
+    },
+    line(text) {
+      clear();
+      stream.write(`${text}\n`);
+    },
+    end() {
+      clear();
+    },
+  };
+}

@@ -1,0 +1,162 @@
+// The training loop: Adam over shuffled mini-batches, the AITM loss, validation every epoch,
+// early stopping on the sum of validation AUCs with the best weights kept. A step records
+// its work without waiting for the GPU; the loss is read back only every `logEvery` steps.
+
+import { fromTypedArray, keep, tidy, type BackendName, type Tensor } from '@aitm/tensor';
+import { Adam, checkFiniteLoss, type Module } from '@aitm/nn';
+import type { Dataset } from '../data/batch.js';
+import { shuffledIndexBatches } from '../data/batch.js';
+import { mixSeeds, Rng } from '../data/rng.js';
+import { aitmLoss } from '../models/loss.js';
+import { batchTensors } from './batch-tensors.js';
+import { evaluate, type Predictor } from './evaluate.js';
+import { progressSink, type ProgressSink } from './progress.js';
+
+export interface TrainOptions {
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  /** Adam's L2 weight decay (default 0). */
+  weightDecay?: number;
+  /** Label-constraint weight (default 0.6). */
+  alpha?: number;
+  /** Seeds the shuffling. */
+  seed: number;
+  /** Epochs without a better validation AUC sum before stopping (default 2). */
+  patience?: number;
+  /** Read the loss back every this many steps (default 25). */
+  logEvery?: number;
+  backend: BackendName;
+  progress?: ProgressSink;
+}
+
+export interface EpochRecord {
+  /** Mean of the losses read back during the epoch. */
+  loss: number;
+  valAuc: number[];
+  valLogloss: number[];
+  seconds: number;
+  samplesPerSecond: number;
+}
+
+export interface FitResult {
+  epochs: EpochRecord[];
+  /** 0-based index of the epoch whose weights were kept (the best validation AUC sum). */
+  bestEpoch: number;
+  stoppedEarly: boolean;
+  /** Training throughput over all epochs (validation excluded). */
+  samplesPerSecond: number;
+}
+
+type TrainableModel = Module & Predictor;
+
+/** Host copies of the state dict, to restore the best epoch's weights. */
+type HostArray = Float32Array | Float64Array | Int32Array;
+async function snapshot(model: Module): Promise<Map<string, HostArray>> {
+  const out = new Map<string, HostArray>();
+  for (const [name, t] of Object.entries(model.stateDict())) out.set(name, await t.data());
+  return out;
+}
+
+function restore(model: Module, snap: Map<string, HostArray>): void {
+  for (const [name, t] of Object.entries(model.stateDict())) {
+    const data = snap.get(name);
+    if (data === undefined) continue;
+    tidy(() => t.assign(fromHost(data, t)));
+  }
+}
+
+const fromHost = (data: HostArray, like: Tensor): Tensor =>
+  fromTypedArray(data, like.shape, like.dtype, { backend: like.backendName });
+
+/**
+ * Trains `model` on `train`, validating on `val` after every epoch (when given).
+ *
+ * @example
+ * const result = await fit(model, train, val, { epochs: 3, batchSize: 2048, lr: 1e-3, seed: 1, backend: 'webgpu' });
+ */
+export async function fit(model: TrainableModel, train: Dataset, val: Dataset | null, opts: TrainOptions): Promise<FitResult> {
+  const alpha = opts.alpha ?? 0.6;
+  const logEvery = Math.max(1, opts.logEvery ?? 25);
+  const patience = opts.patience ?? 2;
+  const progress = opts.progress ?? progressSink();
+  const optimizer = new Adam(model.parameters(), { lr: opts.lr, weightDecay: opts.weightDecay ?? 0 });
+  const epochs: EpochRecord[] = [];
+  let best = -Infinity;
+  let bestEpoch = 0;
+  let bestState: Awaited<ReturnType<typeof snapshot>> | null = null;
+  let sinceBest = 0;
+  let trainSeconds = 0;
+  let trainSamples = 0;
+  let step = 0;
+  try {
+    for (let epoch = 0; epoch < opts.epochs; epoch++) {
+      model.train(true);
+      const rng = new Rng(mixSeeds(opts.seed, epoch));
+      const t0 = performance.now();
+      let done = 0;
+      const losses: number[] = [];
+      for (const rows of shuffledIndexBatches(train.n, opts.batchSize, rng)) {
+        const logThis = step % logEvery === 0;
+        const loss = tidy(() => {
+          const b = batchTensors(train, rows, opts.backend);
+          const l = aitmLoss(model.forward(b.inputs), b.labels, alpha).total;
+          l.backward();
+          optimizer.step();
+          optimizer.zeroGrad();
+          return logThis ? keep(l) : null;
+        });
+        if (loss !== null) {
+          // The only host sync of the loop: once every `logEvery` steps.
+          losses.push(checkFiniteLoss(await loss.item(), step));
+          loss.dispose();
+        }
+        step++;
+        done += rows.length;
+        const secs = (performance.now() - t0) / 1000;
+        progress.update({ epoch: epoch + 1, epochs: opts.epochs, done, total: train.n, loss: losses.at(-1) ?? null, samplesPerSecond: done / Math.max(secs, 1e-9) });
+      }
+      // Wait for the epoch's last steps before timing it.
+      const p0 = model.parameters()[0];
+      if (p0) await p0.data();
+      const seconds = (performance.now() - t0) / 1000;
+      trainSeconds += seconds;
+      trainSamples += done;
+      const metrics = val ? await evaluate(model, val, { backend: opts.backend }) : { auc: [], logloss: [] };
+      const record: EpochRecord = {
+        loss: losses.reduce((a, b) => a + b, 0) / Math.max(losses.length, 1),
+        valAuc: metrics.auc,
+        valLogloss: metrics.logloss,
+        seconds,
+        samplesPerSecond: done / seconds,
+      };
+      epochs.push(record);
+      progress.line(
+        `epoch ${epoch + 1}/${opts.epochs}: loss ${record.loss.toFixed(4)}, ${Math.round(record.samplesPerSecond)} samples/s` +
+          (val ? `, val AUC ${metrics.auc.map((a) => a.toFixed(4)).join(' / ')}` : ''),
+      );
+      if (!val) continue;
+      // NaN AUCs (a split with one class) count as 0 so they never win.
+      const score = metrics.auc.reduce((a, b) => a + (Number.isNaN(b) ? 0 : b), 0);
+      if (score > best) {
+        best = score;
+        bestEpoch = epoch;
+        bestState = await snapshot(model);
+        sinceBest = 0;
+      } else if (++sinceBest >= patience) {
+        progress.line(`early stopping: no better validation AUC sum for ${patience} epoch(s); keeping epoch ${bestEpoch + 1}`);
+        break;
+      }
+    }
+  } finally {
+    optimizer.dispose();
+    progress.end();
+  }
+  if (bestState !== null && bestEpoch !== epochs.length - 1) restore(model, bestState);
+  return {
+    epochs,
+    bestEpoch: val ? bestEpoch : epochs.length - 1,
+    stoppedEarly: epochs.length < opts.epochs,
+    samplesPerSecond: trainSamples / Math.max(trainSeconds, 1e-9),
+  };
+}

@@ -1,0 +1,85 @@
+// The Optimizer base: holds the parameters and per-parameter state tensors, runs each step
+// without autograd inside `tidy`, and replaces values in place with `assign`, so parameter
+// identities (held by modules) never change and temporaries are freed every step.
+
+import { keep, noGrad, tidy, zerosLike, type Tensor } from '@aitm/tensor';
+
+/** What an optimizer keeps per parameter: a step count and named state tensors. */
+export interface ParamState {
+  /** Steps taken for this parameter (parameters without a gradient are skipped, as in PyTorch). */
+  step: number;
+  readonly tensors: Map<string, Tensor>;
+}
+
+export abstract class Optimizer {
+  readonly params: readonly Tensor[];
+  /** Learning rate; may be changed between steps (schedules). */
+  lr: number;
+  protected readonly state = new Map<Tensor, ParamState>();
+
+  constructor(params: Iterable<Tensor>, lr: number) {
+    // A parameter listed twice would be updated twice per step.
+    this.params = [...new Set(params)];
+    if (this.params.length === 0) throw new Error(`${this.constructor.name}: got an empty parameter list`);
+    for (const p of this.params) {
+      if (p.dtype === 'int32') throw new Error(`${this.constructor.name}: parameters must be floating-point, got an int32 tensor`);
+    }
+    if (!(lr >= 0)) throw new Error(`${this.constructor.name}: invalid learning rate ${lr}`);
+    this.lr = lr;
+  }
+
+  /** Disposes every parameter's gradient and sets it to null (PyTorch's set_to_none). */
+  zeroGrad(): void {
+    for (const p of this.params) {
+      p.grad?.dispose();
+      p.grad = null;
+    }
+  }
+
+  /** One update of every parameter that has a gradient. */
+  step(): void {
+    tidy(() =>
+      noGrad(() => {
+        for (const p of this.params) {
+          if (p.grad === null) continue;
+          let s = this.state.get(p);
+          if (s === undefined) {
+            s = { step: 0, tensors: new Map() };
+            this.state.set(p, s);
+          }
+          s.step++;
+          this.update(p, p.grad, s);
+        }
+      }),
+    );
+  }
+
+  /** Computes and assigns the new value of `p` (and its state) from its gradient `g`. */
+  protected abstract update(p: Tensor, g: Tensor, s: ParamState): void;
+
+  /** The state tensor `name` of a parameter, created as zeros on first use (kept until dispose). */
+  protected stateTensor(s: ParamState, name: string, like: Tensor): Tensor {
+    let t = s.tensors.get(name);
+    if (t === undefined) {
+      t = keep(zerosLike(like));
+      s.tensors.set(name, t);
+    }
+    return t;
+  }
+
+  /** Read-only view of a parameter's state (for tests and checkpoints). */
+  stateOf(p: Tensor): Readonly<ParamState> | undefined {
+    return this.state.get(p);
+  }
+
+  /** Frees the state tensors (the parameters belong to the model). */
+  dispose(): void {
+    for (const s of this.state.values()) for (const t of s.tensors.values()) t.dispose();
+    this.state.clear();
+  }
+}
+
+/** Replaces each `target`'s values with the matching `value`'s (same shapes), in place. */
+export function assignAll(pairs: readonly (readonly [Tensor, Tensor])[]): void {
+  for (const [target, value] of pairs) target.assign(value);
+}

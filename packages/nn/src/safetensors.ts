@@ -1,0 +1,393 @@
+// Reading and writing the safetensors format (what PyTorch / Hugging Face checkpoints use),
+// and module checkpoints on top of it. Writes are atomic (temp file + rename); reads check
+// every header entry and name the file and the tensor in any error.
+//
+// Layout: u64 little-endian header length N, N bytes of JSON {name: {dtype, shape,
+// data_offsets: [begin, end]}, "__metadata__"?: {string: string}}, then the raw
+// little-endian bytes, offsets counted from the end of the header.
+
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { fromTypedArray, fmtShape, type BackendName, type DType, type Tensor, type TypedArray } from '@aitm/tensor';
+import { StateDictProblems, type LoadStateDictResult, type Module } from './module.js';
+
+/** The file dtypes handled: F32, F64, I32 and I64 (read into int32, range-checked). */
+export type SafetensorsDType = 'F32' | 'F64' | 'I32' | 'I64';
+
+const BYTES: Record<SafetensorsDType, number> = { F32: 4, F64: 8, I32: 4, I64: 8 };
+const INT32_MIN = -2147483648;
+const INT32_MAX = 2147483647;
+
+/** The dtype a file dtype is read into: F32 -> float32, F64 -> float64, I32 and I64 -> int32. */
+export const TENSOR_DTYPE_OF: Readonly<Record<SafetensorsDType, DType>> = { F32: 'float32', F64: 'float64', I32: 'int32', I64: 'int32' };
+
+export interface SafetensorsEntry {
+  readonly name: string;
+  readonly dtype: SafetensorsDType;
+  readonly shape: readonly number[];
+  /** Host values in the tensor dtype (`TENSOR_DTYPE_OF[dtype]`). */
+  readonly data: TypedArray;
+}
+
+export interface SafetensorsFile {
+  /** The `__metadata__` map, or null when the file has none. */
+  readonly metadata: Record<string, string> | null;
+  /** Entries in header order. */
+  readonly entries: readonly SafetensorsEntry[];
+}
+
+class SafetensorsError extends Error {
+  constructor(file: string, what: string, tensor?: string) {
+    super(`safetensors: ${file}${tensor === undefined ? '' : `: tensor '${tensor}'`}: ${what}`);
+    this.name = 'SafetensorsError';
+  }
+}
+
+/**
+ * Parses safetensors bytes into host arrays, validating the header length, the JSON, each
+ * dtype, shape and data_offsets (in range, the right size, not overlapping) and converting
+ * I64 to int32 (values outside the int32 range are an error). `file` names the source in errors.
+ */
+export function parseSafetensors(bytes: Uint8Array, file = '<bytes>'): SafetensorsFile {
+  if (bytes.length < 8) throw new SafetensorsError(file, `truncated: ${bytes.length} bytes, fewer than the 8-byte header length`);
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const n = view.getBigUint64(0, true);
+  if (n > BigInt(bytes.length - 8)) {
+    throw new SafetensorsError(file, `header length ${n} exceeds the ${bytes.length - 8} bytes after the length field (truncated or not a safetensors file)`);
+  }
+  const headerEnd = 8 + Number(n);
+  let header: unknown;
+  try {
+    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, headerEnd)));
+  } catch (e) {
+    throw new SafetensorsError(file, `the header is not valid UTF-8 JSON (${(e as Error).message})`);
+  }
+  if (header === null || typeof header !== 'object' || Array.isArray(header)) {
+    throw new SafetensorsError(file, 'the header is not a JSON object');
+  }
+  const dataLen = bytes.length - headerEnd;
+  let metadata: Record<string, string> | null = null;
+  const ranges: { name: string; begin: number; end: number }[] = [];
+  const entries: SafetensorsEntry[] = [];
+  const specs: { name: string; dtype: SafetensorsDType; shape: number[]; begin: number; end: number }[] = [];
+  for (const [name, raw] of Object.entries(header as Record<string, unknown>)) {
+    if (name === '__metadata__') {
+      metadata = parseMetadata(raw, file);
+      continue;
+    }
+    const info = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown } | null;
+    if (info === null || typeof info !== 'object') throw new SafetensorsError(file, 'the header entry is not an object', name);
+    const dtype = info.dtype;
+    if (typeof dtype !== 'string' || !(dtype in BYTES)) {
+      throw new SafetensorsError(file, `unsupported dtype ${JSON.stringify(dtype)} (supported: F32, F64, I32, I64)`, name);
+    }
+    const shape = info.shape;
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
+      throw new SafetensorsError(file, `invalid shape ${JSON.stringify(shape)}`, name);
+    }
+    const offs = info.data_offsets;
+    if (!Array.isArray(offs) || offs.length !== 2 || !offs.every((o) => Number.isSafeInteger(o) && o >= 0)) {
+      throw new SafetensorsError(file, `invalid data_offsets ${JSON.stringify(offs)}`, name);
+    }
+    const [begin, end] = offs as [number, number];
+    if (begin > end || end > dataLen) {
+      throw new SafetensorsError(file, `data_offsets [${begin}, ${end}] are out of range for ${dataLen} data bytes (truncated file?)`, name);
+    }
+    const count = (shape as number[]).reduce((a, d) => a * d, 1);
+    const expected = count * BYTES[dtype as SafetensorsDType];
+    if (end - begin !== expected) {
+      throw new SafetensorsError(
+        file,
+        `size mismatch: ${dtype} ${fmtShape(shape as number[])} needs ${expected} bytes, data_offsets [${begin}, ${end}] hold ${end - begin}`,
+        name,
+      );
+    }
+    ranges.push({ name, begin, end });
+    specs.push({ name, dtype: dtype as SafetensorsDType, shape: shape as number[], begin, end });
+  }
+  ranges.sort((a, b) => a.begin - b.begin || a.end - b.end);
+  for (let i = 1; i < ranges.length; i++) {
+    const prev = ranges[i - 1]!;
+    const cur = ranges[i]!;
+    if (cur.begin < prev.end && cur.end > cur.begin && prev.end > prev.begin) {
+      throw new SafetensorsError(file, `data_offsets [${cur.begin}, ${cur.end}] overlap those of '${prev.name}' [${prev.begin}, ${prev.end}]`, cur.name);
+    }
+  }
+  for (const s of specs) {
+    entries.push({ name: s.name, dtype: s.dtype, shape: s.shape, data: decode(bytes, headerEnd + s.begin, s, file) });
+  }
+  return { metadata, entries };
+}
+
+function parseMetadata(raw: unknown, file: string): Record<string, string> {
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw) || !Object.values(raw).every((v) => typeof v === 'string')) {
+    throw new SafetensorsError(file, '__metadata__ must be an object of strings');
+  }
+  return { ...(raw as Record<string, string>) };
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+function decode(bytes: Uint8Array, at: number, s: { name: string; dtype: SafetensorsDType; shape: number[]; begin: number; end: number }, file: string): TypedArray {
+  const count = (s.end - s.begin) / BYTES[s.dtype];
+  const view = new DataView(bytes.buffer, bytes.byteOffset + at, s.end - s.begin);
+  switch (s.dtype) {
+    case 'F32': {
+      if (LITTLE_ENDIAN) return new Float32Array(bytes.slice(at, at + count * 4).buffer);
+      const out = new Float32Array(count);
+      for (let i = 0; i < count; i++) out[i] = view.getFloat32(i * 4, true);
+      return out;
+    }
+    case 'F64': {
+      if (LITTLE_ENDIAN) return new Float64Array(bytes.slice(at, at + count * 8).buffer);
+      const out = new Float64Array(count);
+      for (let i = 0; i < count; i++) out[i] = view.getFloat64(i * 8, true);
+      return out;
+    }
+    case 'I32': {
+      const out = new Int32Array(count);
+      for (let i = 0; i < count; i++) out[i] = view.getInt32(i * 4, true);
+      return out;
+    }
+    case 'I64': {
+      const out = new Int32Array(count);
+      for (let i = 0; i < count; i++) {
+        const lo = view.getUint32(i * 8, true);
+        const hi = view.getInt32(i * 8 + 4, true);
+        // In int32 range iff the high word is the sign extension of the low word.
+        if (hi !== (lo >= 0x80000000 ? -1 : 0)) {
+          const v = (BigInt(hi) << 32n) | BigInt(lo);
+          throw new SafetensorsError(file, `I64 value ${v} at element ${i} is outside the int32 range`, s.name);
+        }
+        out[i] = lo | 0;
+      }
+      return out;
+    }
+  }
+}
+
+export interface LoadSafetensorsOptions {
+  /** Where the tensors are created (default: the current backend). */
+  backend?: BackendName;
+}
+
+/**
+ * Reads a safetensors file into host arrays (see `parseSafetensors`), keeping each entry's
+ * file dtype and the metadata: what an exact rewrite needs.
+ */
+export async function readSafetensors(file: string): Promise<SafetensorsFile> {
+  return parseSafetensors(await fsp.readFile(file), file);
+}
+
+/**
+ * Loads every tensor of a safetensors file, in header order: F32 -> float32, F64 -> float64,
+ * I32 and I64 -> int32 (I64 values outside int32 are an error).
+ *
+ * @example
+ * const sd = await loadSafetensors('model.safetensors'); // { 'mlp.0.weight': Tensor, ... }
+ */
+export async function loadSafetensors(file: string, opts: LoadSafetensorsOptions = {}): Promise<Record<string, Tensor>> {
+  const { entries } = await readSafetensors(file);
+  const out: Record<string, Tensor> = {};
+  for (const e of entries) out[e.name] = fromTypedArray(e.data, e.shape, TENSOR_DTYPE_OF[e.dtype], opts.backend ? { backend: opts.backend } : {});
+  return out;
+}
+
+export interface SaveSafetensorsOptions {
+  /**
+   * File dtype per tensor name. By default float32 -> F32, float64 -> F64, int32 -> I32,
+   * except int32 tensors named `*num_batches_tracked`, written I64 as PyTorch stores them.
+   * I64 may also be asked for float tensors holding integers (checked).
+   */
+  dtypes?: Readonly<Record<string, SafetensorsDType>>;
+}
+
+function defaultFileDtype(name: string, dtype: DType): SafetensorsDType {
+  if (dtype === 'float32') return 'F32';
+  if (dtype === 'float64') return 'F64';
+  return name === 'num_batches_tracked' || name.endsWith('.num_batches_tracked') ? 'I64' : 'I32';
+}
+
+/** Python's sort order for str (code points), which is how the reference writer orders names. */
+function byCodePoint(a: string, b: string): number {
+  const ca = [...a];
+  const cb = [...b];
+  for (let i = 0; i < Math.min(ca.length, cb.length); i++) {
+    const d = ca[i]!.codePointAt(0)! - cb[i]!.codePointAt(0)!;
+    if (d !== 0) return d;
+  }
+  return ca.length - cb.length;
+}
+
+/**
+ * Serialises host values into safetensors bytes: tensors sorted by name in both the header
+ * and the data, compact JSON with `__metadata__` first, the header padded with spaces so the
+ * data starts at a multiple of 8 (the layout of the fixtures' reference writer).
+ */
+export function encodeSafetensors(entries: readonly SafetensorsEntry[], metadata?: Readonly<Record<string, string>> | null): Uint8Array {
+  const sorted = [...entries].sort((a, b) => byCodePoint(a.name, b.name));
+  const blobs: Uint8Array[] = [];
+  const parts: string[] = [];
+  if (metadata) {
+    const kv = Object.entries(metadata).map(([k, v]) => `${JSON.stringify(k)}:${JSON.stringify(String(v))}`);
+    parts.push(`"__metadata__":{${kv.join(',')}}`);
+  }
+  let offset = 0;
+  const seen = new Set<string>();
+  for (const e of sorted) {
+    if (e.name === '__metadata__') throw new Error("safetensors: '__metadata__' is reserved and cannot name a tensor");
+    if (seen.has(e.name)) throw new Error(`safetensors: tensor '${e.name}' appears twice`);
+    seen.add(e.name);
+    const blob = encodeValues(e);
+    // Keys are written by hand: JSON.stringify of an object would move integer-like names first.
+    parts.push(`${JSON.stringify(e.name)}:{"dtype":"${e.dtype}","shape":[${e.shape.join(',')}],"data_offsets":[${offset},${offset + blob.length}]}`);
+    blobs.push(blob);
+    offset += blob.length;
+  }
+  let header = new TextEncoder().encode(`{${parts.join(',')}}`);
+  const pad = (8 - ((8 + header.length) % 8)) % 8;
+  if (pad > 0) {
+    const padded = new Uint8Array(header.length + pad).fill(0x20);
+    padded.set(header);
+    header = padded;
+  }
+  const out = new Uint8Array(8 + header.length + offset);
+  new DataView(out.buffer).setBigUint64(0, BigInt(header.length), true);
+  out.set(header, 8);
+  let at = 8 + header.length;
+  for (const b of blobs) {
+    out.set(b, at);
+    at += b.length;
+  }
+  return out;
+}
+
+function encodeValues(e: SafetensorsEntry): Uint8Array {
+  const count = e.shape.reduce((a, d) => a * d, 1);
+  if (e.data.length !== count) throw new Error(`safetensors: tensor '${e.name}' has ${e.data.length} values for shape ${fmtShape(e.shape)}`);
+  const out = new Uint8Array(count * BYTES[e.dtype]);
+  const view = new DataView(out.buffer);
+  const src = e.data;
+  for (let i = 0; i < count; i++) {
+    const v = src[i]!;
+    switch (e.dtype) {
+      case 'F32':
+        view.setFloat32(i * 4, v, true);
+        break;
+      case 'F64':
+        view.setFloat64(i * 8, v, true);
+        break;
+      case 'I32':
+        if (!Number.isInteger(v) || v < INT32_MIN || v > INT32_MAX) {
+          throw new Error(`safetensors: tensor '${e.name}': value ${v} at element ${i} is not an int32`);
+        }
+        view.setInt32(i * 4, v, true);
+        break;
+      case 'I64':
+        if (!Number.isSafeInteger(v)) throw new Error(`safetensors: tensor '${e.name}': value ${v} at element ${i} is not an integer that I64 can hold exactly`);
+        view.setBigInt64(i * 8, BigInt(v), true);
+        break;
+    }
+  }
+  return out;
+}
+
+/**
+ * Writes tensors to a safetensors file atomically: the bytes go to a temporary file in the
+ * same directory, which is then renamed over `file`, so a failure at any point leaves an
+ * existing `file` untouched (and the temporary file is removed). Values are read with
+ * `await t.data()`, so tensors may live on any backend.
+ *
+ * @example
+ * await saveSafetensors('out.safetensors', { w: weight }, { format: 'pt' });
+ */
+export async function saveSafetensors(
+  file: string,
+  tensors: Readonly<Record<string, Tensor>>,
+  metadata?: Readonly<Record<string, string>> | null,
+  opts: SaveSafetensorsOptions = {},
+): Promise<void> {
+  const entries: SafetensorsEntry[] = [];
+  for (const [name, t] of Object.entries(tensors)) {
+    const dtype = opts.dtypes?.[name] ?? defaultFileDtype(name, t.dtype);
+    if ((dtype === 'F32' || dtype === 'F64') && t.dtype === 'int32') {
+      throw new Error(`safetensors: tensor '${name}' is int32 and cannot be written as ${dtype}`);
+    }
+    if (dtype === 'I32' && t.dtype !== 'int32') throw new Error(`safetensors: tensor '${name}' is ${t.dtype} and cannot be written as I32`);
+    entries.push({ name, dtype, shape: t.shape, data: await t.data() });
+  }
+  await writeAtomic(file, encodeSafetensors(entries, metadata));
+}
+
+async function writeAtomic(file: string, bytes: Uint8Array): Promise<void> {
+  const dir = path.dirname(file);
+  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}.tmp`);
+  try {
+    const handle = await fsp.open(tmp, 'wx');
+    try {
+      await handle.writeFile(bytes);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await fsp.rename(tmp, file);
+  } catch (e) {
+    await fsp.rm(tmp, { force: true });
+    throw e;
+  }
+}
+
+/**
+ * Saves a module's state dict (PyTorch names and order; num_batches_tracked as I64) to a
+ * safetensors file, atomically. Metadata defaults to { format: 'pt' }, which Hugging Face
+ * loaders expect of PyTorch checkpoints.
+ *
+ * @example
+ * await saveCheckpoint(model, 'ckpt/model.safetensors');
+ */
+export async function saveCheckpoint(module: Module, file: string, metadata: Readonly<Record<string, string>> = { format: 'pt' }): Promise<void> {
+  const sd = module.stateDict();
+  try {
+    await saveSafetensors(file, sd, metadata);
+  } finally {
+    for (const t of Object.values(sd)) t.dispose();
+  }
+}
+
+/**
+ * Loads a safetensors checkpoint into a module, like `loadStateDict` but straight from the
+ * file: every name, shape and kind (float vs integer) is validated first and one error names
+ * every problem; nothing is assigned when it throws. F64 values are cast to float32 when the
+ * module is float32 (and F32 widened for a float64 module); I32/I64 go to int32 buffers.
+ * Tensors are created directly on each parameter's backend.
+ *
+ * @example
+ * await loadCheckpoint(model, 'ckpt/model.safetensors');
+ */
+export async function loadCheckpoint(module: Module, file: string, opts: { strict?: boolean } = {}): Promise<LoadStateDictResult> {
+  const strict = opts.strict ?? true;
+  const { entries } = await readSafetensors(file);
+  const byName = new Map(entries.map((e) => [e.name, e]));
+  const targets = new Map(module.stateEntries());
+  const problems = new StateDictProblems();
+  const missingKeys = [...targets.keys()].filter((k) => !byName.has(k));
+  const unexpectedKeys = [...byName.keys()].filter((k) => !targets.has(k));
+  if (strict) {
+    problems.missing.push(...missingKeys);
+    problems.unexpected.push(...unexpectedKeys);
+  }
+  for (const [name, target] of targets) {
+    const e = byName.get(name);
+    if (e === undefined) continue;
+    problems.check(name, e.shape, e.dtype === 'I32' || e.dtype === 'I64' ? 'int' : 'float', target, `dtype (${e.dtype})`);
+  }
+  problems.throwIfAny(`loadCheckpoint: ${file}: error(s) in loading the checkpoint into ${module.constructor.name}`);
+  for (const [name, target] of targets) {
+    const e = byName.get(name);
+    if (e === undefined) continue;
+    const value = fromTypedArray(e.data, target.shape, target.dtype, { backend: target.backendName });
+    target.assign(value);
+    value.dispose();
+  }
+  return { missingKeys, unexpectedKeys };
+}

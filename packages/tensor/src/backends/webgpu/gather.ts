@@ -1,0 +1,124 @@
+// WGSL row gather (embedding lookup) and its adjoint, the row scatter-add, one thread per
+// element. A shader cannot throw, so ids are validated on the host whenever the index
+// buffer was uploaded from the host (the backend keeps a copy: `hostInts`), which is how
+// token ids arrive; ids computed on the GPU are not checked, and an out-of-range one reads
+// as a zero row (gather) or is dropped (scatterAdd) instead of touching memory it must not.
+
+import type { Kernel, KernelInput } from '../../backend.js';
+import type { GpuBuffer } from './runtime.js';
+import { kernelPreamble, wgslType, type WebGpuBackend } from './backend.js';
+import { Params } from './params.js';
+
+const WG = 256;
+
+/** Throws the CPU kernel's error for the first id outside 0..rows-1, if the ids are known on the host. */
+function checkIds(backend: WebGpuBackend, op: 'gather' | 'scatterAdd', idx: KernelInput<GpuBuffer>, rows: number): void {
+  const ids = backend.hostInts(idx.data);
+  if (ids === undefined) return;
+  for (let i = 0; i < idx.size; i++) {
+    const r = ids[i]!;
+    if (r < 0 || r >= rows) {
+      const valid = op === 'gather' ? ` (valid: 0..${rows - 1})` : '';
+      throw new Error(`${op}: index ${r} at position ${i} is out of range for ${rows} rows${valid}`);
+    }
+  }
+}
+
+const rowSizeOf = (shape: readonly number[]): number => shape.slice(1).reduce((a, b) => a * b, 1);
+
+// Params for both kernels: elements, row size, rows.
+function gatherCode(t: 'f32' | 'i32'): string {
+  return `${kernelPreamble(3)}
+@group(0) @binding(0) var<storage, read> table: array<${t}>;
+@group(0) @binding(1) var<storage, read> ids: array<i32>;
+@group(0) @binding(2) var<storage, read_write> Y: array<${t}>;
+
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let e = linear_workgroup_id(wid, nwg) * ${WG}u + lid;
+  if (e >= pu(0u)) { return; }
+  let row_size = pu(1u);
+  let i = e / row_size;
+  let r = ids[i];
+  if (r < 0 || u32(r) >= pu(2u)) { Y[e] = ${t}(0); return; }
+  Y[e] = table[u32(r) * row_size + (e - i * row_size)];
+}`;
+}
+
+/** out[i, :] = table[idx[i], :]; see the file comment for ids that are out of range. */
+export const gpuGather: Kernel<'webgpu', null> = (backend, [table, idx], out) => {
+  const rows = table!.shape[0]!;
+  checkIds(backend, 'gather', idx!, rows);
+  const y = backend.output(out);
+  if (out.size === 0) return y;
+  const t = wgslType(out.dtype);
+  const p = new Params('gather').u32(out.size, rowSizeOf(table!.shape), rows);
+  backend.run('gather', gatherCode(t), [table!.data, idx!.data, y], p, Math.ceil(out.size / WG));
+  return y;
+};
+
+const ZERO_CODE = `${kernelPreamble(1)}
+@group(0) @binding(0) var<storage, read_write> Y: array<u32>;
+
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let e = linear_workgroup_id(wid, nwg) * ${WG}u + lid;
+  if (e < pu(0u)) { Y[e] = 0u; }
+}`;
+
+/**
+ * The atomic add into Y[dst]. WGSL has atomics on i32/u32 only, so an f32 add is a
+ * compare-and-swap loop on the bit pattern: read, add, and publish only if nobody changed
+ * the word in between, else retry with the value that won.
+ */
+function addStatement(t: 'f32' | 'i32'): string {
+  if (t === 'i32') return 'atomicAdd(&Y[dst], v);';
+  return `var old = atomicLoad(&Y[dst]);
+  loop {
+    let next = bitcast<u32>(bitcast<f32>(old) + v);
+    let res = atomicCompareExchangeWeak(&Y[dst], old, next);
+    if (res.exchanged) { break; }
+    old = res.old_value;
+  }`;
+}
+
+function scatterCode(t: 'f32' | 'i32'): string {
+  return `${kernelPreamble(3)}
+@group(0) @binding(0) var<storage, read> src: array<${t}>;
+@group(0) @binding(1) var<storage, read> ids: array<i32>;
+@group(0) @binding(2) var<storage, read_write> Y: array<atomic<${t === 'f32' ? 'u32' : 'i32'}>>;
+
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let e = linear_workgroup_id(wid, nwg) * ${WG}u + lid;
+  if (e >= pu(0u)) { return; }
+  let row_size = pu(1u);
+  let i = e / row_size;
+  let r = ids[i];
+  if (r < 0 || u32(r) >= pu(2u)) { return; }
+  let dst = u32(r) * row_size + (e - i * row_size);
+  let v = src[e];
+  ${addStatement(t)}
+}`;
+}
+
+/**
+ * out[idx[i], :] += src[i, :] into zeros. Duplicate ids meet in atomic adds, so for f32
+ * the order of the additions, and with it the last bits of a sum, varies from run to run.
+ * A deterministic version (sort the ids, then a segmented sum per row) would cost a GPU
+ * sort per call; embedding gradients tolerate the rounding noise, so the atomics win.
+ */
+export const gpuScatterAdd: Kernel<'webgpu', { rows: number }> = (backend, [src, idx], out, { rows }) => {
+  checkIds(backend, 'scatterAdd', idx!, rows);
+  const y = backend.output(out);
+  if (out.size === 0) return y;
+  const t = wgslType(out.dtype);
+  backend.run('scatterAdd.zero', ZERO_CODE, [y], new Params('scatterAdd').u32(out.size), Math.ceil(out.size / WG));
+  if (src!.size === 0) return y;
+  const p = new Params('scatterAdd').u32(src!.size, rowSizeOf(out.shape), rows);
+  backend.run('scatterAdd', scatterCode(t), [src!.data, idx!.data, y], p, Math.ceil(src!.size / WG));
+  return y;
+};
