@@ -2,3 +2,9 @@
 export * from './models/index.js';
 export * from './data/index.js';
 export * from './metrics/index.js';
+export * from './config.js';
+export * from './train/trainer.js';
+export * from './train/evaluate.js';
+export * from './train/batch-tensors.js';
+export { progressSink, type ProgressSink } from './train/progress.js';
+export { trainCommand, evalCommand, predictCommand, loadModelDir, type TrainCommandOptions, type Report } from './run.js';

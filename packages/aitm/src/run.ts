@@ -9,7 +9,7 @@ import { loadCheckpoint, saveCheckpoint } from '@aitm/nn';
 import { buildModel, defaultConfig, parseConfig, schemaOf, type ModelConfig } from './config.js';
 import { subset, type Dataset } from './data/batch.js';
 import { readCsv, scanVocab } from './data/csv.js';
-import { generateSynthetic, oracleAuc, syntheticSchema, type SyntheticConfig } from './data/synthetic.js';
+import { generateSynthetic, oracleAuc, type SyntheticConfig } from './data/synthetic.js';
 import { Rng } from './data/rng.js';
 import { withVocab, type DataSchema } from './data/schema.js';
 import { fit, type EpochRecord } from './train/trainer.js';
@@ -79,7 +79,7 @@ async function loadSplits(opts: TrainCommandOptions, seed: number, config: Model
     const val = gen(Math.round(rows / 6), seed * 3 + 2);
     const test = gen(Math.round(rows / 6), seed * 3 + 3);
     log(`data: synthetic, ${train.data.n} train / ${val.data.n} val / ${test.data.n} test rows (world seed ${seed})`);
-    return { train: train.data, val: val.data, test: test.data, schema: syntheticSchema(base as SyntheticConfig), oracle: oracleAuc(test) };
+    return { train: train.data, val: val.data, test: test.data, schema: train.data.schema, oracle: oracleAuc(test) };
   }
   const files = [data, opts.val, opts.test].filter((f): f is string => f !== undefined);
   for (const f of files) if (!existsSync(f)) throw new Error(`data: file not found: ${f}`);

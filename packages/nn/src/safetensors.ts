@@ -128,18 +128,25 @@ function parseMetadata(raw: unknown, file: string): Record<string, string> {
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
+/** A fresh, aligned buffer holding bytes[at, at + n) (Node's Buffer.slice would share memory). */
+function copyBytes(bytes: Uint8Array, at: number, n: number): ArrayBuffer {
+  const out = new Uint8Array(n);
+  out.set(bytes.subarray(at, at + n));
+  return out.buffer;
+}
+
 function decode(bytes: Uint8Array, at: number, s: { name: string; dtype: SafetensorsDType; shape: number[]; begin: number; end: number }, file: string): TypedArray {
   const count = (s.end - s.begin) / BYTES[s.dtype];
   const view = new DataView(bytes.buffer, bytes.byteOffset + at, s.end - s.begin);
   switch (s.dtype) {
     case 'F32': {
-      if (LITTLE_ENDIAN) return new Float32Array(bytes.slice(at, at + count * 4).buffer);
+      if (LITTLE_ENDIAN) return new Float32Array(copyBytes(bytes, at, count * 4));
       const out = new Float32Array(count);
       for (let i = 0; i < count; i++) out[i] = view.getFloat32(i * 4, true);
       return out;
     }
     case 'F64': {
-      if (LITTLE_ENDIAN) return new Float64Array(bytes.slice(at, at + count * 8).buffer);
+      if (LITTLE_ENDIAN) return new Float64Array(copyBytes(bytes, at, count * 8));
       const out = new Float64Array(count);
       for (let i = 0; i < count; i++) out[i] = view.getFloat64(i * 8, true);
       return out;

@@ -16,7 +16,7 @@ function checkCase(name: string, fn: LossFn, c: ReturnType<typeof nnFixture>): v
   const x = fx(c.input, 'float64', true);
   tidy(() => fn(x, fx(c.target), { reduction: 'mean' }).backward());
   expectClose(x.grad!, c.grad_mean, 1e-12, 1e-13, `${name} grad_mean`);
-  x.grad.dispose();
+  x.grad!.dispose();
   x.dispose();
 }
 

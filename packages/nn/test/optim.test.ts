@@ -25,9 +25,9 @@ function run(name: 'adam' | 'adamw' | 'sgd', make: (ps: Tensor[]) => Optimizer):
       expect(loss.dataSync()[0]).toBeCloseTo(F.losses[k], 12);
       loss.backward();
     });
-    for (const [n, p] of net.namedParameters()) expectClose(p.grad!, F.grads[k][n], 1e-9, 1e-12, `${name} step ${k + 1} grad ${n}`);
+    for (const [n, p] of net.namedParameters()) expectClose(p.grad!, F.grads[k][n], 1e-12, 1e-15, `${name} step ${k + 1} grad ${n}`);
     opt.step();
-    for (const [n, p] of net.namedParameters()) expectClose(p, F.params[k][n], 1e-9, 1e-12, `${name} step ${k + 1} ${n}`);
+    for (const [n, p] of net.namedParameters()) expectClose(p, F.params[k][n], 1e-12, 1e-15, `${name} step ${k + 1} ${n}`);
   }
   opt.zeroGrad();
   opt.dispose();

@@ -11,6 +11,7 @@ export * from './creation.js';
 export * from './ops/index.js';
 export { noGrad, isGradEnabled } from './autograd.js';
 export { tidy, keep, memory, type MemoryReport } from './memory.js';
+export { adamStep_, type AdamStepHyper } from './fused/adam.js';
 export { gradcheck, type GradcheckOptions, type GradcheckResult } from './gradcheck.js';
 export { Generator, manualSeed, defaultGenerator } from './random.js';
 export { setBackend, getBackendName, initBackend, type InitBackendOptions } from './backends.js';
