@@ -155,7 +155,8 @@ export class Dice extends Module {
   constructor(opts: DiceOptions = {}) {
     super();
     this.epsilon = opts.epsilon ?? 1e-3;
-    this.alpha = this.registerParameter('alpha', randn([1], { dtype: opts.dtype ?? 'float32', generator: opts.generator ?? defaultGenerator() }));
+    const generator = opts.generator ?? defaultGenerator();
+    this.alpha = this.registerParameter('alpha', randn([1], { dtype: opts.dtype ?? 'float32', generator }));
   }
 
   forward(x: Tensor): Tensor {
@@ -187,7 +188,8 @@ export class DiceBN extends Module {
   ) {
     super();
     const dtype = opts.dtype ?? 'float32';
-    this.bn = this.registerModule('bn', new BatchNorm1d(numFeatures, { eps: opts.eps ?? 1e-9, momentum: opts.momentum ?? 0.01, affine: false, dtype }));
+    const bnOpts = { eps: opts.eps ?? 1e-9, momentum: opts.momentum ?? 0.01, affine: false, dtype };
+    this.bn = this.registerModule('bn', new BatchNorm1d(numFeatures, bnOpts));
     this.alpha = this.registerParameter('alpha', zeros([numFeatures], { dtype }));
   }
 

@@ -38,7 +38,8 @@ export class Embedding extends Module {
   ) {
     super();
     const init = opts.initializer ?? randomNormal(0, 1);
-    const w = init([numEmbeddings, embeddingDim], { dtype: opts.dtype ?? 'float32', ...(opts.generator ? { generator: opts.generator } : {}) });
+    const gen = opts.generator ? { generator: opts.generator } : {};
+    const w = init([numEmbeddings, embeddingDim], { dtype: opts.dtype ?? 'float32', ...gen });
     if (w.rank !== 2 || w.shape[0] !== numEmbeddings || w.shape[1] !== embeddingDim) {
       throw new Error(`Embedding: the initializer returned ${fmtShape(w.shape)}, expected [${numEmbeddings},${embeddingDim}]`);
     }
@@ -93,8 +94,9 @@ export class SparseFeature implements SparseFeatureSpec {
 
   constructor(spec: SparseFeatureSpec) {
     const { name, vocabSize, embedDim } = spec;
-    if (!(Number.isInteger(vocabSize) && vocabSize > 0)) throw new Error(`SparseFeature '${name}': vocabSize must be a positive integer, got ${vocabSize}`);
-    if (!(Number.isInteger(embedDim) && embedDim > 0)) throw new Error(`SparseFeature '${name}': embedDim must be a positive integer, got ${embedDim}`);
+    for (const [key, v] of [['vocabSize', vocabSize], ['embedDim', embedDim]] as const) {
+      if (!(Number.isInteger(v) && v > 0)) throw new Error(`SparseFeature '${name}': ${key} must be a positive integer, got ${v}`);
+    }
     this.name = name;
     this.vocabSize = vocabSize;
     this.embedDim = embedDim;

@@ -2,7 +2,7 @@
 // gains (torch.nn.init), plus torch-rechub's embedding initialisers as `Initializer` values.
 // Values are drawn on the host in float64 and uploaded once, so every backend gets the same.
 
-import { rand, randn, defaultGenerator, fromTypedArray, type DType, type Generator, type Tensor } from '@aitm/tensor';
+import { rand, randn, defaultGenerator, fromTypedArray, full, type DType, type Generator, type Tensor } from '@aitm/tensor';
 import type { BackendName } from '@aitm/tensor';
 
 export interface InitOptions {
@@ -76,9 +76,7 @@ export function uniform(shape: readonly number[], low = 0, high = 1, opts: InitO
 /** A constant, like `nn.init.constant_` (zeros and ones are constants 0 and 1). */
 export function constant(shape: readonly number[], value: number, opts: InitOptions = {}): Tensor {
   const { dtype, backend } = draw(opts);
-  const data = dtype === 'float64' ? new Float64Array(shape.reduce((a, d) => a * d, 1)) : new Float32Array(shape.reduce((a, d) => a * d, 1));
-  data.fill(value);
-  return fromTypedArray(data, shape, dtype, backend === undefined ? {} : { backend });
+  return full(shape, value, backend === undefined ? { dtype } : { dtype, backend });
 }
 
 /** Glorot uniform: U(-b, b) with b = gain * sqrt(6 / (fan_in + fan_out)). */
@@ -170,7 +168,9 @@ export const pretrained =
   (values: ArrayLike<number>): Initializer =>
   (shape, opts) => {
     const n = shape.reduce((a, d) => a * d, 1);
-    if (values.length !== n) throw new Error(`pretrained: ${values.length} values cannot fill an embedding table of shape [${shape.join(',')}]`);
+    if (values.length !== n) {
+      throw new Error(`pretrained: ${values.length} values cannot fill an embedding table of shape [${shape.join(',')}]`);
+    }
     const { dtype, backend } = draw(opts);
     const data = dtype === 'float64' ? Float64Array.from(values) : Float32Array.from(values);
     return fromTypedArray(data, shape, dtype, backend === undefined ? {} : { backend });

@@ -186,7 +186,8 @@ export abstract class Module {
       if (src === undefined) continue;
       problems.check(name, src.shape, src.dtype === 'int32' ? 'int' : 'float', target);
       if (src.backendName !== target.backendName && src.backendName !== 'cpu') {
-        problems.other.push(`${name}: the value is on ${src.backendName} and the module on ${target.backendName}; move it to the cpu first`);
+        const where = `the value is on ${src.backendName} and the module on ${target.backendName}`;
+        problems.other.push(`${name}: ${where}; move it to the cpu first (await t.to('cpu'))`);
       }
     }
     problems.throwIfAny(`loadStateDict: error(s) in loading the state dict for ${this.className}`);
@@ -247,7 +248,8 @@ export class StateDictProblems {
     }
     const targetKind = target.dtype === 'int32' ? 'int' : 'float';
     if (kind !== targetKind) {
-      this.other.push(`${what} mismatch for ${name}: the checkpoint holds ${kind === 'int' ? 'integers' : 'floats'}, the model ${target.dtype}`);
+      const held = kind === 'int' ? 'integers' : 'floats';
+      this.other.push(`${what} mismatch for ${name}: the checkpoint holds ${held}, the model ${target.dtype}`);
     }
   }
 

@@ -53,7 +53,8 @@ export function parseSafetensors(bytes: Uint8Array, file = '<bytes>'): Safetenso
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const n = view.getBigUint64(0, true);
   if (n > BigInt(bytes.length - 8)) {
-    throw new SafetensorsError(file, `header length ${n} exceeds the ${bytes.length - 8} bytes after the length field (truncated or not a safetensors file)`);
+    const what = `header length ${n} exceeds the ${bytes.length - 8} bytes after the length field`;
+    throw new SafetensorsError(file, `${what} (truncated or not a safetensors file)`);
   }
   const headerEnd = 8 + Number(n);
   let header: unknown;
@@ -69,7 +70,7 @@ export function parseSafetensors(bytes: Uint8Array, file = '<bytes>'): Safetenso
   let metadata: Record<string, string> | null = null;
   const ranges: { name: string; begin: number; end: number }[] = [];
   const entries: SafetensorsEntry[] = [];
-  const specs: { name: string; dtype: SafetensorsDType; shape: number[]; begin: number; end: number }[] = [];
+  const specs: EntrySpec[] = [];
   for (const [name, raw] of Object.entries(header as Record<string, unknown>)) {
     if (name === '__metadata__') {
       metadata = parseMetadata(raw, file);
@@ -91,14 +92,16 @@ export function parseSafetensors(bytes: Uint8Array, file = '<bytes>'): Safetenso
     }
     const [begin, end] = offs as [number, number];
     if (begin > end || end > dataLen) {
-      throw new SafetensorsError(file, `data_offsets [${begin}, ${end}] are out of range for ${dataLen} data bytes (truncated file?)`, name);
+      const what = `data_offsets [${begin}, ${end}] are out of range for ${dataLen} data bytes (truncated file?)`;
+      throw new SafetensorsError(file, what, name);
     }
     const count = (shape as number[]).reduce((a, d) => a * d, 1);
     const expected = count * BYTES[dtype as SafetensorsDType];
     if (end - begin !== expected) {
       throw new SafetensorsError(
         file,
-        `size mismatch: ${dtype} ${fmtShape(shape as number[])} needs ${expected} bytes, data_offsets [${begin}, ${end}] hold ${end - begin}`,
+        `size mismatch: ${dtype} ${fmtShape(shape as number[])} needs ${expected} bytes, ` +
+          `data_offsets [${begin}, ${end}] hold ${end - begin}`,
         name,
       );
     }
@@ -110,7 +113,8 @@ export function parseSafetensors(bytes: Uint8Array, file = '<bytes>'): Safetenso
     const prev = ranges[i - 1]!;
     const cur = ranges[i]!;
     if (cur.begin < prev.end && cur.end > cur.begin && prev.end > prev.begin) {
-      throw new SafetensorsError(file, `data_offsets [${cur.begin}, ${cur.end}] overlap those of '${prev.name}' [${prev.begin}, ${prev.end}]`, cur.name);
+      const what = `data_offsets [${cur.begin}, ${cur.end}] overlap those of '${prev.name}' [${prev.begin}, ${prev.end}]`;
+      throw new SafetensorsError(file, what, cur.name);
     }
   }
   for (const s of specs) {
@@ -135,7 +139,16 @@ function copyBytes(bytes: Uint8Array, at: number, n: number): ArrayBuffer {
   return out.buffer;
 }
 
-function decode(bytes: Uint8Array, at: number, s: { name: string; dtype: SafetensorsDType; shape: number[]; begin: number; end: number }, file: string): TypedArray {
+interface EntrySpec {
+  readonly name: string;
+  readonly dtype: SafetensorsDType;
+  readonly shape: number[];
+  readonly begin: number;
+  readonly end: number;
+}
+
+/** The values of one entry (data at bytes[at, at + end - begin)) in the tensor dtype. */
+function decode(bytes: Uint8Array, at: number, s: EntrySpec, file: string): TypedArray {
   const count = (s.end - s.begin) / BYTES[s.dtype];
   const view = new DataView(bytes.buffer, bytes.byteOffset + at, s.end - s.begin);
   switch (s.dtype) {
@@ -196,7 +209,8 @@ export async function readSafetensors(file: string): Promise<SafetensorsFile> {
 export async function loadSafetensors(file: string, opts: LoadSafetensorsOptions = {}): Promise<Record<string, Tensor>> {
   const { entries } = await readSafetensors(file);
   const out: Record<string, Tensor> = {};
-  for (const e of entries) out[e.name] = fromTypedArray(e.data, e.shape, TENSOR_DTYPE_OF[e.dtype], opts.backend ? { backend: opts.backend } : {});
+  const where = opts.backend ? { backend: opts.backend } : {};
+  for (const e of entries) out[e.name] = fromTypedArray(e.data, e.shape, TENSOR_DTYPE_OF[e.dtype], where);
   return out;
 }
 
@@ -247,7 +261,8 @@ export function encodeSafetensors(entries: readonly SafetensorsEntry[], metadata
     seen.add(e.name);
     const blob = encodeValues(e);
     // Keys are written by hand: JSON.stringify of an object would move integer-like names first.
-    parts.push(`${JSON.stringify(e.name)}:{"dtype":"${e.dtype}","shape":[${e.shape.join(',')}],"data_offsets":[${offset},${offset + blob.length}]}`);
+    const info = `{"dtype":"${e.dtype}","shape":[${e.shape.join(',')}],"data_offsets":[${offset},${offset + blob.length}]}`;
+    parts.push(`${JSON.stringify(e.name)}:${info}`);
     blobs.push(blob);
     offset += blob.length;
   }
@@ -271,7 +286,9 @@ export function encodeSafetensors(entries: readonly SafetensorsEntry[], metadata
 
 function encodeValues(e: SafetensorsEntry): Uint8Array {
   const count = e.shape.reduce((a, d) => a * d, 1);
-  if (e.data.length !== count) throw new Error(`safetensors: tensor '${e.name}' has ${e.data.length} values for shape ${fmtShape(e.shape)}`);
+  if (e.data.length !== count) {
+    throw new Error(`safetensors: tensor '${e.name}' has ${e.data.length} values for shape ${fmtShape(e.shape)}`);
+  }
   const out = new Uint8Array(count * BYTES[e.dtype]);
   const view = new DataView(out.buffer);
   const src = e.data;
@@ -291,7 +308,9 @@ function encodeValues(e: SafetensorsEntry): Uint8Array {
         view.setInt32(i * 4, v, true);
         break;
       case 'I64':
-        if (!Number.isSafeInteger(v)) throw new Error(`safetensors: tensor '${e.name}': value ${v} at element ${i} is not an integer that I64 can hold exactly`);
+        if (!Number.isSafeInteger(v)) {
+          throw new Error(`safetensors: tensor '${e.name}': value ${v} at element ${i} is not an integer that I64 can hold exactly`);
+        }
         view.setBigInt64(i * 8, BigInt(v), true);
         break;
     }
@@ -328,7 +347,8 @@ export async function saveSafetensors(
 
 async function writeAtomic(file: string, bytes: Uint8Array): Promise<void> {
   const dir = path.dirname(file);
-  const tmp = path.join(dir, `.${path.basename(file)}.${process.pid}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}.tmp`);
+  const unique = `${process.pid}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
+  const tmp = path.join(dir, `.${path.basename(file)}.${unique}.tmp`);
   try {
     const handle = await fsp.open(tmp, 'wx');
     try {
@@ -352,7 +372,11 @@ async function writeAtomic(file: string, bytes: Uint8Array): Promise<void> {
  * @example
  * await saveCheckpoint(model, 'ckpt/model.safetensors');
  */
-export async function saveCheckpoint(module: Module, file: string, metadata: Readonly<Record<string, string>> = { format: 'pt' }): Promise<void> {
+export async function saveCheckpoint(
+  module: Module,
+  file: string,
+  metadata: Readonly<Record<string, string>> = { format: 'pt' },
+): Promise<void> {
   const sd = module.stateDict();
   try {
     await saveSafetensors(file, sd, metadata);

@@ -3,7 +3,7 @@
 
 import { auc } from '../metrics/auc.js';
 import { allocDataset, type Dataset } from './batch.js';
-import { hash32, mixSeeds, Rng } from './rng.js';
+import { mixSeeds, Rng } from './rng.js';
 import { DEFAULT_EMBED_DIM, type DataSchema, type FeatureSpecConfig } from './schema.js';
 
 /**
@@ -40,6 +40,8 @@ export interface SyntheticConfig {
   fieldEffectStd?: number;
   /** Std of the summed interaction effects in a logit (default 0.5). */
   interactionStd?: number;
+  /** Rank of the latent factors behind each pairwise interaction (default 4). */
+  interactionRank?: number;
   /** Std of the summed dense contributions in a logit (default 0.5). */
   denseStd?: number;
   /** embedDim written into the schema (default 4). */
@@ -54,7 +56,6 @@ export interface SyntheticData {
   intercepts: { click: number; purchase: number };
 }
 
-const INTERACTION_TABLE = 1 << 16; // hashed id-pair buckets per interaction
 const CALIBRATION_ROWS = 20000;
 // Seed stream tags, one per world component.
 const S_PERM = 1, S_FIELD = 2, S_PAIRS = 3, S_INTER = 4, S_DENSE = 5, S_CALIB = 6, S_SAMPLE = 7, S_LABEL = 8;
@@ -121,8 +122,9 @@ interface World {
   clickEff: Float32Array[]; // per field, indexed by id
   ownEff: Float32Array[];
   pairs: Array<[number, number]>;
-  clickInter: Float32Array[]; // per pair, indexed by hashed id pair
-  ownInter: Float32Array[];
+  /** Per interacting pair (a, b): latent factors of a's ids and of b's ids, [vocab * rank] each. */
+  clickInter: Array<[Float32Array, Float32Array]>;
+  ownInter: Array<[Float32Array, Float32Array]>;
   clickDenseW: Float64Array;
   ownDenseW: Float64Array;
   clickIntercept: number;
@@ -155,13 +157,18 @@ function buildWorld(c: Resolved): World {
   const pairs: Array<[number, number]> = [];
   const nPairs = Math.min(c.interactionPairs, allPairs.length);
   for (let k = 0; k < nPairs; k++) pairs.push(allPairs.splice(pairRng.int(allPairs.length), 1)[0]);
+  // Interactions are dot products of per-id latent factors (as in a factorisation machine):
+  // structured enough that embeddings and an MLP can learn them, unlike a random table per id pair.
+  // The dot of two rank-L vectors with N(0, s^2) entries has variance L s^4, so s = (std^2 / L)^(1/4).
   const interStd = nPairs > 0 ? c.interactionStd / Math.sqrt(nPairs) : 0;
-  const clickInter: Float32Array[] = [];
-  const ownInter: Float32Array[] = [];
+  const factorStd = Math.pow((interStd * interStd) / c.interactionRank, 0.25);
+  const clickInter: Array<[Float32Array, Float32Array]> = [];
+  const ownInter: Array<[Float32Array, Float32Array]> = [];
   pairs.forEach((_, k) => {
     const rng = new Rng(mixSeeds(c.worldSeed, S_INTER, k));
-    clickInter.push(normalTable(rng, INTERACTION_TABLE, interStd));
-    ownInter.push(normalTable(rng, INTERACTION_TABLE, interStd));
+    const table = () => normalTable(rng, c.vocab * c.interactionRank, factorStd);
+    clickInter.push([table(), table()]);
+    ownInter.push([table(), table()]);
   });
 
   // Uniform [0,1] values centred at 0.5 have std 1/sqrt(12); scale weights so the sum has denseStd.
@@ -226,9 +233,8 @@ function drawRows(
     }
     for (let k = 0; k < w.pairs.length; k++) {
       const [a, b] = w.pairs[k];
-      const h = hash32(Math.imul(sparse[a][i], 0x9e3779b1) + sparse[b][i]) & (INTERACTION_TABLE - 1);
-      click += w.clickInter[k][h];
-      own += w.ownInter[k][h];
+      click += dot(w.clickInter[k], sparse[a][i], sparse[b][i], c.interactionRank);
+      own += dot(w.ownInter[k], sparse[a][i], sparse[b][i], c.interactionRank);
     }
     for (let d = 0; d < c.denseFeatures; d++) {
       const x = rng.float();
@@ -242,6 +248,13 @@ function drawRows(
 }
 
 // ---- helpers ----
+
+/** <u[ia], v[ib]> for rank-`r` factor tables. */
+function dot([u, v]: [Float32Array, Float32Array], ia: number, ib: number, r: number): number {
+  let s = 0;
+  for (let j = 0; j < r; j++) s += u[ia * r + j] * v[ib * r + j];
+  return s;
+}
 
 /** First rank r with cdf[r] > u (u in [0, 1)). */
 function searchCdf(cdf: Float64Array, u: number): number {
@@ -280,7 +293,7 @@ function sigmoid(x: number): number {
 function resolve(config: SyntheticConfig): Resolved {
   const c: Resolved = {
     fields: 10, vocab: 1000, zipf: 1.1, denseFeatures: 0, dependence: 0.6, clickBase: 0.1,
-    purchaseBase: 0.2, interactionPairs: 3, fieldEffectStd: 1.0, interactionStd: 0.5, denseStd: 0.5,
+    purchaseBase: 0.2, interactionPairs: 3, fieldEffectStd: 1.0, interactionStd: 0.5, interactionRank: 4, denseStd: 0.5,
     embedDim: DEFAULT_EMBED_DIM,
     ...stripUndefined(config),
   } as Resolved;

@@ -1,9 +1,10 @@
 // Adam and AdamW with torch 1.13's arithmetic (bias corrections folded into the step size
-// and the denominator). `adamUpdate` is the whole math for one parameter, old values in and
-// new values out, so a fused GPU kernel can replace it without touching the optimizers.
+// and the denominator). The optimizers run the fused kernel `adamStep_` (one dispatch per
+// parameter on WebGPU); `adamUpdate` is the same math as composed ops, kept as the reference
+// the fused kernel is tested against.
 
-import { add, div, mul, sqrt, sub, type Tensor } from '@aitm/tensor';
-import { Optimizer, assignAll, type ParamState } from './optimizer.js';
+import { adamStep_, add, div, mul, sqrt, sub, type Tensor } from '@aitm/tensor';
+import { Optimizer, type ParamState } from './optimizer.js';
 
 export interface AdamHyper {
   readonly lr: number;
@@ -77,7 +78,7 @@ abstract class AdamBase extends Optimizer {
   protected update(p: Tensor, g: Tensor, s: ParamState): void {
     const m = this.stateTensor(s, 'exp_avg', p);
     const v = this.stateTensor(s, 'exp_avg_sq', p);
-    const out = adamUpdate(p, g, m, v, {
+    adamStep_(p, g, m, v, {
       lr: this.lr,
       beta1: this.betas[0],
       beta2: this.betas[1],
@@ -86,11 +87,6 @@ abstract class AdamBase extends Optimizer {
       decoupled: this.decoupled,
       step: s.step,
     });
-    assignAll([
-      [p, out.param],
-      [m, out.expAvg],
-      [v, out.expAvgSq],
-    ]);
   }
 }
 

@@ -23,16 +23,28 @@ export function mapUnary(x: In, out: TensorMeta, f: (v: number, a: number, b: nu
 /** out = f(inputs...) with NumPy broadcasting of every input to `out.shape`. */
 export function mapBroadcast(inputs: readonly In[], out: TensorMeta, f: (...v: number[]) => number): TypedArray {
   const o = allocArray(out.dtype, out.size);
-  const datas = inputs.map((t) => t.data);
-  if (inputs.every((t) => sameShape(t.shape, out.shape))) {
-    // Fast path: no broadcasting, walk all arrays in lockstep.
-    const args = new Array<number>(datas.length);
-    for (let i = 0; i < o.length; i++) {
-      for (let k = 0; k < datas.length; k++) args[k] = datas[k]![i]!;
-      o[i] = f(...args);
+  if (inputs.length === 2) {
+    // Binary ops are most of a training step: loops without spread calls or index walking.
+    const [a, b] = [inputs[0]!, inputs[1]!];
+    const A = a.data;
+    const B = b.data;
+    const fab = f as (x: number, y: number) => number;
+    if (sameShape(a.shape, out.shape) && sameShape(b.shape, out.shape)) {
+      for (let i = 0; i < o.length; i++) o[i] = fab(A[i]!, B[i]!);
+      return o;
     }
-    return o;
+    if (sameShape(a.shape, out.shape) && b.size === 1) {
+      const bv = B[0]!;
+      for (let i = 0; i < o.length; i++) o[i] = fab(A[i]!, bv);
+      return o;
+    }
+    if (sameShape(b.shape, out.shape) && a.size === 1) {
+      const av = A[0]!;
+      for (let i = 0; i < o.length; i++) o[i] = fab(av, B[i]!);
+      return o;
+    }
   }
+  const datas = inputs.map((t) => t.data);
   const strides = inputs.map((t) => broadcastStrides(t.shape, out.shape));
   const args = new Array<number>(datas.length);
   walk(out.shape, strides, (i, offs) => {
