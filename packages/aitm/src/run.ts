@@ -2,7 +2,7 @@
 // on synthetic data or CSV files and write config.json, model.safetensors and report.json;
 // evaluate a saved model; write predictions.
 
-import { mkdirSync, writeFileSync, existsSync, readFileSync, renameSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { disposeWebGpu, initBackend, manualSeed, type BackendName } from '@aitm/tensor';
 import { loadCheckpoint, saveCheckpoint } from '@aitm/nn';
@@ -187,9 +187,28 @@ export async function loadModelDir(dir: string): Promise<{ config: ModelConfig; 
   return { config, model };
 }
 
-async function readForModel(config: ModelConfig, file: string): Promise<Dataset> {
+/** The header line of a CSV file. */
+function csvHeader(file: string): string[] {
+  const fd = openSync(file, 'r');
+  try {
+    const buf = Buffer.alloc(1 << 16);
+    const n = readSync(fd, buf, 0, buf.length, 0);
+    return buf.subarray(0, n).toString('utf8').split(/\r?\n/)[0]!.replace(/^\uFEFF/, '').split(',');
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Reads `file` with the model's schema; label columns are required only when `labels` is set. */
+async function readForModel(config: ModelConfig, file: string, labels: boolean): Promise<Dataset> {
   if (!existsSync(file)) throw new Error(`data: file not found: ${file}`);
-  return (await readCsv(file, { schema: schemaOf(config) })).data;
+  const schema = schemaOf(config);
+  if (!labels) {
+    // Prediction inputs may carry the label columns or not.
+    const header = new Set(csvHeader(file));
+    if (!schema.labels.every((l) => header.has(l))) schema.labels = [];
+  }
+  return (await readCsv(file, { schema })).data;
 }
 
 /** `aitm eval`: metrics of a saved model on a labelled CSV. */
@@ -198,7 +217,7 @@ export async function evalCommand(opts: { modelDir: string; data: string; backen
   const backend = await initBackend(opts.backend ? { backend: opts.backend } : {});
   try {
     const { config, model } = await loadModelDir(opts.modelDir);
-    const ds = await readForModel(config, opts.data);
+    const ds = await readForModel(config, opts.data, true);
     const m = metricsOf(await predict(model, ds, { backend }), ds);
     config.labels.forEach((l, i) => log(`${l}: AUC ${m.auc[i]!.toFixed(4)}, logloss ${m.logloss[i]!.toFixed(4)}`));
     return m;
@@ -212,7 +231,7 @@ export async function predictCommand(opts: { modelDir: string; data: string; out
   const backend = await initBackend(opts.backend ? { backend: opts.backend } : {});
   try {
     const { config, model } = await loadModelDir(opts.modelDir);
-    const ds = await readForModel(config, opts.data);
+    const ds = await readForModel(config, opts.data, false);
     const probs = await predict(model, ds, { backend });
     const lines = [config.labels.join(',')];
     for (let i = 0; i < ds.n; i++) lines.push(probs.map((p) => p[i]!.toPrecision(9)).join(','));

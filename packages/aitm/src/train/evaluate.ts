@@ -15,8 +15,7 @@ export interface Predictor {
 
 /** Per-task probabilities for every row of `ds`, in row order. */
 export async function predict(model: Predictor, ds: Dataset, opts: { batchSize?: number; backend: BackendName }): Promise<Float32Array[]> {
-  const nTask = ds.labels.length;
-  const out = Array.from({ length: nTask }, () => new Float32Array(ds.n));
+  let out: Float32Array[] = [];
   const wasTraining = model.training;
   model.train(false);
   const bs = opts.batchSize ?? 8192;
@@ -31,7 +30,9 @@ export async function predict(model: Predictor, ds: Dataset, opts: { batchSize?:
         }),
       );
       const p = await probs.data();
+      const nTask = probs.shape[1]!;
       probs.dispose();
+      if (out.length === 0) out = Array.from({ length: nTask }, () => new Float32Array(ds.n));
       for (let i = 0; i < end - start; i++) for (let t = 0; t < nTask; t++) out[t]![start + i] = p[i * nTask + t]!;
     }
   } finally {

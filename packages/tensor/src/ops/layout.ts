@@ -8,7 +8,8 @@ import { defineOp, runOp } from '../op.js';
 import type { Tensor } from '../tensor.js';
 import { concat as cpuConcat, gatherStrided, scatterStrided } from '../backends/cpu/kernels.js';
 import { sumTo } from './reduce.js';
-import { gpuConcat, gpuExpand, gpuPad, gpuPermute, gpuSlice } from '../backends/webgpu/layout.js';
+import { gpuConcat, gpuPad, gpuPermute, gpuSlice } from '../backends/webgpu/layout.js';
+import { gpuExpand } from '../backends/webgpu/elementwise.js';
 
 export const reshapeOp = defineOp<{ shape: readonly number[] }>({
   name: 'reshape',

@@ -15,17 +15,26 @@ export const ELEMENTWISE_WG = 256;
 const HEADER_WORDS = 2; // n, rank
 const SHAPE_AT = HEADER_WORDS; // out shape: MAX_RANK words, then each input's strides
 
-/** How one input is read: at the thread's index, once, or through broadcast strides. */
-type Access = 'same' | 'scalar' | 'strided';
+/**
+ * How one input is read: at the thread's index ('same'), once ('scalar'), repeating along
+ * leading axes ('suffix': its shape is the output's trailing axes, like a bias, so the
+ * offset is i % size), or through general broadcast strides.
+ */
+type Access = 'same' | 'scalar' | 'suffix' | 'strided';
 
 function accessOf(input: KernelInput<GpuBuffer>, out: TensorMeta): Access {
   if (input.size === 1) return 'scalar';
-  return shapesEqual(input.shape, out.shape) ? 'same' : 'strided';
+  if (shapesEqual(input.shape, out.shape)) return 'same';
+  const own = input.shape.slice(input.shape.findIndex((d) => d !== 1));
+  return shapesEqual(own, out.shape.slice(out.shape.length - own.length)) ? 'suffix' : 'strided';
 }
+
+/** The params word where input k's strides (or, for 'suffix', its size) start. */
+const strideWord = (k: number): number => SHAPE_AT + MAX_RANK * (k + 1);
 
 /** WGSL computing the element offset of input `k` for output index `i` (strided access). */
 function stridedOffsetFn(k: number): string {
-  const strideAt = SHAPE_AT + MAX_RANK * (k + 1);
+  const strideAt = strideWord(k);
   return `
 fn offset${k}(i: u32) -> u32 {
   var rem = i;
@@ -42,13 +51,21 @@ fn offset${k}(i: u32) -> u32 {
 }
 
 function indexExpr(k: number, access: Access): string {
-  return access === 'same' ? 'i' : access === 'scalar' ? '0u' : `offset${k}(i)`;
+  switch (access) {
+    case 'same': return 'i';
+    case 'scalar': return '0u';
+    case 'suffix': return `i % pu(${strideWord(k)}u)`;
+    case 'strided': return `offset${k}(i)`;
+  }
 }
 
 /** Params: n, rank, out shape, then the broadcast strides of each strided input. */
 function broadcastParams(label: string, inputs: readonly KernelInput<GpuBuffer>[], out: TensorMeta): Params {
   const p = new Params(label).u32(out.size, out.shape.length).u32Padded(out.shape, MAX_RANK);
-  for (const t of inputs) p.u32Padded(accessOf(t, out) === 'strided' ? broadcastStrides(t.shape, out.shape) : [], MAX_RANK);
+  for (const t of inputs) {
+    const a = accessOf(t, out);
+    p.u32Padded(a === 'strided' ? broadcastStrides(t.shape, out.shape) : a === 'suffix' ? [t.size] : [], MAX_RANK);
+  }
   return p;
 }
 
@@ -78,7 +95,7 @@ function launch(
   const y = backend.output(out);
   if (out.size === 0) return y;
   const access = inputs.map((t) => accessOf(t, out));
-  const vec4 = out.size % 4 === 0 && access.every((a) => a !== 'strided');
+  const vec4 = out.size % 4 === 0 && access.every((a, k) => a === 'same' || a === 'scalar' || (a === 'suffix' && inputs[k]!.size % 4 === 0));
   const outType = wgslType(out.dtype);
   const key = `${label}|${value}|${loadAs}|${outType}|${vec4}|${inputs.map((t, k) => `${t.dtype}:${access[k]}`).join(',')}`;
   let code = codeCache.get(key);
@@ -115,11 +132,12 @@ function vec4Code(inputs: readonly KernelInput<GpuBuffer>[], access: Access[], o
   const decls = inputs
     .map((t, k) => {
       const el = wgslType(t.dtype);
-      return `@group(0) @binding(${k}) var<storage, read> In${k}: array<${access[k] === 'same' ? `vec4<${el}>` : el}>;`;
+      return `@group(0) @binding(${k}) var<storage, read> In${k}: array<${access[k] === 'scalar' ? el : `vec4<${el}>`}>;`;
     })
     .join('\n');
-  const loads4 = inputs.map((_, k) => `  let v${k} = In${k}[${access[k] === 'same' ? 'i' : '0u'}];`).join('\n');
-  const loads = names.map((n, k) => `    let ${n} = ${loadAs}(${access[k] === 'same' ? `v${k}[lane]` : `v${k}`});`).join('\n');
+  const index4 = (k: number): string => (access[k] === 'same' ? 'i' : access[k] === 'suffix' ? `i % (pu(${strideWord(k)}u) / 4u)` : '0u');
+  const loads4 = inputs.map((_, k) => `  let v${k} = In${k}[${index4(k)}];`).join('\n');
+  const loads = names.map((n, k) => `    let ${n} = ${loadAs}(${access[k] === 'scalar' ? `v${k}` : `v${k}[lane]`});`).join('\n');
   return `${kernelPreamble(inputs.length + 1)}
 ${decls}
 @group(0) @binding(${inputs.length}) var<storage, read_write> Y: array<vec4<${outType}>>;
@@ -156,3 +174,7 @@ export function gpuBinary(name: string, expr: string): Kernel<'webgpu', null> {
 /** where(cond, a, b) with broadcasting of all three; cond is nonzero-means-true. */
 export const gpuWhere: Kernel<'webgpu', null> = (backend, inputs, out) =>
   launch(backend, 'where', inputs, out, ['c', 'a', 'b'], '', `select(b, a, c != ${wgslType(inputs[0]!.dtype)}(0))`);
+
+/** expand (broadcast_to) is the identity under broadcasting: it gets the same specialised access paths. */
+export const gpuExpand: Kernel<'webgpu', { shape: readonly number[] }> = (backend, inputs, out) =>
+  launch(backend, 'expand', inputs, out, ['x'], '', 'x');

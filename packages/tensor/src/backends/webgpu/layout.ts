@@ -1,10 +1,11 @@
 // WGSL kernels that move elements: a strided gather serves expand, permute and slice
 // (out[i] = X[offset + sum(coord_d * stride_d)]); pad reads inside its box and writes zeros
 // elsewhere, so every output element is written exactly once (no atomics, no clearing pass);
-// concat copies each input into its block; cast converts f32 <-> i32.
+// concat copies each input into its block; cast converts f32 <-> i32. (expand is an
+// elementwise identity: see elementwise.ts.)
 
 import type { Kernel, TensorMeta } from '../../backend.js';
-import { broadcastStrides, stridesOf } from '../../shape.js';
+import { stridesOf } from '../../shape.js';
 import type { BoxAttrs } from '../../ops/layout.js';
 import type { DType } from '../../dtype.js';
 import type { GpuBuffer } from './runtime.js';
@@ -46,9 +47,6 @@ function stridedGather(backend: WebGpuBackend, label: string, x: GpuBuffer, out:
   backend.run(label, STRIDED_CODE(wgslType(out.dtype)), [x, y], p, Math.ceil(out.size / WG));
   return y;
 }
-
-export const gpuExpand: Kernel<'webgpu', { shape: readonly number[] }> = (backend, [x], out) =>
-  stridedGather(backend, 'expand', x!.data, out, broadcastStrides(x!.shape, out.shape), 0);
 
 export const gpuPermute: Kernel<'webgpu', { dims: readonly number[] }> = (backend, [x], out, { dims }) => {
   const s = stridesOf(x!.shape);

@@ -42,6 +42,9 @@ export interface BmmVariant {
   /** Threads per workgroup along N (x) and M (y); each computes BLOCK x BLOCK outputs. */
   readonly wgX: number;
   readonly wgY: number;
+  /** Outputs per thread along M and N (the tiled kernel always uses 4 x 4). */
+  readonly rows: number;
+  readonly cols: number;
   /** K-slice staged in shared memory per step ('tiled' only). */
   readonly tk: number;
   readonly transA: boolean;
@@ -85,12 +88,19 @@ export function planBmm(p: BmmProblem, isSoftware: boolean, choice: MatmulKernel
   const target = isSoftware ? 8 : 512;
   let wgX = 8;
   let wgY = 8;
-  if (algo === 'tiled' && p.batch * Math.ceil(p.m / 64) * Math.ceil(p.n / 64) >= target) wgX = wgY = 16;
-  // Skinny outputs waste most of a square tile: give the short side fewer threads.
-  if (p.n <= BLOCK * 2 && p.m > p.n) [wgX, wgY] = [2, 32];
-  else if (p.m <= BLOCK * 2 && p.n > p.m) [wgX, wgY] = [32, 2];
-  const tilesM = Math.ceil(p.m / (wgY * BLOCK));
-  const tilesN = Math.ceil(p.n / (wgX * BLOCK));
+  let rows = BLOCK;
+  let cols = BLOCK;
+  if (algo === 'tiled') {
+    if (p.batch * Math.ceil(p.m / 64) * Math.ceil(p.n / 64) >= target) wgX = wgY = 16;
+    // Skinny outputs waste most of a square tile: give the short side fewer threads.
+    if (p.n <= BLOCK * 2 && p.m > p.n) [wgX, wgY] = [2, 32];
+    else if (p.m <= BLOCK * 2 && p.n > p.m) [wgX, wgY] = [32, 2];
+  } else {
+    const env = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env.BMM_REG;
+    if (env) [wgX, wgY, rows, cols] = env.split(',').map(Number) as [number, number, number, number];
+  }
+  const tilesM = Math.ceil(p.m / (wgY * rows));
+  const tilesN = Math.ceil(p.n / (wgX * cols));
   const tiles = p.batch * tilesM * tilesN;
   let splits = 1;
   const minChunk = 256;
@@ -98,9 +108,10 @@ export function planBmm(p: BmmProblem, isSoftware: boolean, choice: MatmulKernel
   const kChunk = splits > 1 ? Math.ceil(p.k / splits / 16) * 16 : Math.max(p.k, 1);
   if (splits > 1) splits = Math.ceil(p.k / kChunk);
   const vecA = p.k > 0 && (p.transA ? p.m : p.k) % 4 === 0;
-  const vecB = p.k > 0 && (p.transB ? p.k : p.n) % 4 === 0;
-  const vecC = p.n % 4 === 0;
-  const variant: BmmVariant = { algo, wgX, wgY, tk: 16, transA: p.transA, transB: p.transB, vecA, vecB, vecC };
+  // A one-column thread reads single words of a row-major B.
+  const vecB = p.k > 0 && (p.transB ? p.k % 4 === 0 : cols === 4 && p.n % 4 === 0);
+  const vecC = cols === 4 && p.n % 4 === 0;
+  const variant: BmmVariant = { algo, wgX, wgY, rows, cols, tk: 16, transA: p.transA, transB: p.transB, vecA, vecB, vecC };
   return { variant, tilesM, tilesN, splits, kChunk };
 }
 
@@ -191,44 +202,51 @@ const PROLOGUE = /* wgsl */ `
   let bBase = z * K * N;
   let cBase = (s * batch + z) * M * N;`;
 
-/** Writes the thread's 4x4 block acc0..acc3 at rows m0.., columns n0.. (n0 < N is known). */
+/** Writes the thread's block acc0.. (one f32 or vec4 per row) at rows m0.., columns n0... */
 function storeBlock(v: BmmVariant): string {
-  return range4
-    .map((i) => {
-      const row = `cBase + (m0 + ${i}u) * N + n0`;
-      const body = v.vecC
-        ? `C[(${row}) >> 2u] = acc${i};`
-        : `let r = ${row}; C[r] = acc${i}.x;
+  const out: string[] = [];
+  for (let i = 0; i < v.rows; i++) {
+    const row = `cBase + (m0 + ${i}u) * N + n0`;
+    let body: string;
+    if (v.cols === 1) body = `C[${row}] = acc${i};`;
+    else if (v.vecC) body = `C[(${row}) >> 2u] = acc${i};`;
+    else {
+      body = `let r = ${row}; C[r] = acc${i}.x;
       if (n0 + 1u < N) { C[r + 1u] = acc${i}.y; }
       if (n0 + 2u < N) { C[r + 2u] = acc${i}.z; }
       if (n0 + 3u < N) { C[r + 3u] = acc${i}.w; }`;
-      return `  if (m0 + ${i}u < M) {\n      ${body}\n  }`;
-    })
-    .join('\n');
+    }
+    out.push(`  if (m0 + ${i}u < M) {\n      ${body}\n  }`);
+  }
+  return `  if (n0 < N) {\n${out.join('\n')}\n  }`;
 }
 
 /**
- * The barrier-free kernel. Per step of 4 along K a thread loads a 4x4 block of op(A) and of
- * op(B) (4 vec4 reads each when aligned) and does 64 multiply-adds. Rows and columns past
- * the edge are clamped to the last valid one (reads stay in bounds, results are discarded),
- * so the inner loop has no branches.
+ * The barrier-free kernel: a thread computes `rows` x `cols` outputs, reading op(A) and
+ * op(B) straight from storage in steps of 4 along K (vec4 reads where aligned). Rows and
+ * columns past the edge are clamped to the last valid one (reads stay in bounds, results
+ * are discarded), so there are no branches and no early exits: with one row of threads
+ * per workgroup (wgY = 1) every read of A has the same address in all invocations, which
+ * llvmpipe turns into one scalar load and a broadcast instead of a gather.
  */
 function registerKernel(v: BmmVariant): string {
-  const TM = v.wgY * BLOCK;
-  const TN = v.wgX * BLOCK;
-  // Addresses hoisted out of the K loop: clamped row/column starts of each operand.
+  const R = v.rows;
+  const Cn = v.cols;
+  const TM = v.wgY * R;
+  const TN = v.wgX * Cn;
+  const rowsI = Array.from({ length: R }, (_, i) => i);
+  const colsL = Array.from({ length: Cn }, (_, l) => l);
   const setup: string[] = [];
-  // a(i, j) = op(A)[m0 + i, k + j], b(j, l) = op(B)[k + j, n0 + l] inside the 4-step.
   const loadsA: string[] = [];
   const loadsB: string[] = [];
+  // a(i, j) = op(A)[m0 + i, k + j] and b(j, l) = op(B)[k + j, n0 + l] inside the 4-step.
   let a: (i: number, j: number) => string;
-  let bRow: (j: number) => string;
-  // Scalar reads for the K tail, one k at a time.
+  let b: (j: number, l: number) => string;
   let tailA: (i: number) => string;
   let tailB: (l: number) => string;
   if (!v.transA) {
-    for (const i of range4) setup.push(`let ra${i} = aBase + min(m0 + ${i}u, M - 1u) * K;`);
-    for (const i of range4) {
+    for (const i of rowsI) setup.push(`let ra${i} = aBase + min(m0 + ${i}u, M - 1u) * K;`);
+    for (const i of rowsI) {
       loadsA.push(
         v.vecA
           ? `let a${i} = A[(ra${i} + k) >> 2u];`
@@ -238,56 +256,66 @@ function registerKernel(v: BmmVariant): string {
     a = (i, j) => `a${i}.${COMP[j]}`;
     tailA = (i) => `ldA(ra${i} + k)`;
   } else {
-    for (const i of range4) setup.push(`let ca${i} = aBase + min(m0 + ${i}u, M - 1u);`);
+    for (const i of rowsI) setup.push(`let ca${i} = aBase + min(m0 + ${i}u, M - 1u);`);
+    // Groups of 4 rows, contiguous in A's storage: with M % 4 == 0 a group is either all
+    // inside or all past the edge, so clamping its start keeps vec4 reads in bounds.
+    for (let g = 0; g < R / 4; g++) if (v.vecA) setup.push(`let cg${g} = aBase + min(m0 + ${4 * g}u, M - 4u);`);
     for (const j of range4) {
-      loadsA.push(
-        v.vecA
-          ? `let a${j} = A[(ca0 + (k + ${j}u) * M) >> 2u];`
-          : `let a${j} = vec4<f32>(${range4.map((i) => `A[ca${i} + (k + ${j}u) * M]`).join(', ')});`,
-      );
+      for (let g = 0; g < R / 4; g++) {
+        loadsA.push(
+          v.vecA
+            ? `let a${j}_${g} = A[(cg${g} + (k + ${j}u) * M) >> 2u];`
+            : `let a${j}_${g} = vec4<f32>(${range4.map((c) => `A[ca${4 * g + c} + (k + ${j}u) * M]`).join(', ')});`,
+        );
+      }
     }
-    a = (i, j) => `a${j}.${COMP[i]}`;
+    a = (i, j) => `a${j}_${Math.floor(i / 4)}.${COMP[i % 4]}`;
     tailA = (i) => `ldA(ca${i} + k * M)`;
   }
   if (!v.transB) {
-    for (const l of range4) setup.push(`let cb${l} = bBase + min(n0 + ${l}u, N - 1u);`);
+    for (const l of colsL) setup.push(`let cb${l} = bBase + min(n0 + ${l}u, N - 1u);`);
     for (const j of range4) {
-      loadsB.push(
-        v.vecB
-          ? `let b${j} = B[(cb0 + (k + ${j}u) * N) >> 2u];`
-          : `let b${j} = vec4<f32>(${range4.map((l) => `B[cb${l} + (k + ${j}u) * N]`).join(', ')});`,
-      );
+      if (Cn === 1) loadsB.push(`let b${j} = B[cb0 + (k + ${j}u) * N];`);
+      else {
+        loadsB.push(
+          v.vecB
+            ? `let b${j} = B[(cb0 + (k + ${j}u) * N) >> 2u];`
+            : `let b${j} = vec4<f32>(${colsL.map((l) => `B[cb${l} + (k + ${j}u) * N]`).join(', ')});`,
+        );
+      }
     }
-    bRow = (j) => `b${j}`;
+    b = Cn === 1 ? (j) => `b${j}` : (j, l) => `b${j}.${COMP[l]}`;
     tailB = (l) => `ldB(cb${l} + k * N)`;
   } else {
-    for (const l of range4) setup.push(`let rb${l} = bBase + min(n0 + ${l}u, N - 1u) * K;`);
-    for (const l of range4) {
+    for (const l of colsL) setup.push(`let rb${l} = bBase + min(n0 + ${l}u, N - 1u) * K;`);
+    for (const l of colsL) {
       loadsB.push(
         v.vecB
           ? `let b${l} = B[(rb${l} + k) >> 2u];`
           : `let b${l} = vec4<f32>(B[rb${l} + k], B[rb${l} + k + 1u], B[rb${l} + k + 2u], B[rb${l} + k + 3u]);`,
       );
     }
-    bRow = (j) => `vec4<f32>(b0.${COMP[j]}, b1.${COMP[j]}, b2.${COMP[j]}, b3.${COMP[j]})`;
+    b = (j, l) => `b${l}.${COMP[j]}`;
     tailB = (l) => `ldB(rb${l} + k)`;
   }
+  const accTy = Cn === 1 ? 'f32' : 'vec4<f32>';
+  const bVec = (j: number): string => (Cn === 1 ? b(j, 0) : !v.transB ? `b${j}` : `vec4<f32>(${colsL.map((l) => b(j, l)).join(', ')})`);
   const fmas: string[] = [];
   for (const j of range4) {
-    fmas.push(`let r${j} = ${bRow(j)};`);
-    for (const i of range4) fmas.push(`acc${i} = fma(vec4<f32>(${a(i, j)}), r${j}, acc${i});`);
+    fmas.push(`let r${j} = ${bVec(j)};`);
+    for (const i of rowsI) fmas.push(`acc${i} = fma(${accTy}(${a(i, j)}), r${j}, acc${i});`);
   }
-  return /* wgsl */ `// bmm: register-blocked ${TM}x${TN} tile, 4x4 per thread, no shared memory
+  const tailR = Cn === 1 ? tailB(0) : `vec4<f32>(${colsL.map(tailB).join(', ')})`;
+  return /* wgsl */ `// bmm: register-blocked ${TM}x${TN} tile, ${R}x${Cn} per thread, no shared memory
 ${header(v)}
 @compute @workgroup_size(${v.wgX}, ${v.wgY})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_id) lid: vec3<u32>) {
 ${PROLOGUE}
-  let m0 = tm * ${TM}u + lid.y * 4u;
-  let n0 = tn * ${TN}u + lid.x * 4u;
-  if (m0 >= M || n0 >= N) { return; }
+  let m0 = tm * ${TM}u${v.wgY > 1 ? ` + lid.y * ${R}u` : ''};
+  let n0 = tn * ${TN}u + lid.x * ${Cn}u;
   ${setup.join('\n  ')}
-  var acc0 = vec4<f32>(0.0); var acc1 = vec4<f32>(0.0); var acc2 = vec4<f32>(0.0); var acc3 = vec4<f32>(0.0);
+  ${rowsI.map((i) => `var acc${i} = ${accTy}(0.0);`).join(' ')}
   let k4 = k0 + ((k1 - k0) & ~3u);
   var k = k0;
   for (; k < k4; k += 4u) {
@@ -296,8 +324,8 @@ ${PROLOGUE}
     ${fmas.join('\n    ')}
   }
   for (; k < k1; k += 1u) {
-    let r = vec4<f32>(${range4.map(tailB).join(', ')});
-    ${range4.map((i) => `acc${i} = fma(vec4<f32>(${tailA(i)}), r, acc${i});`).join('\n    ')}
+    let r = ${tailR};
+    ${rowsI.map((i) => `acc${i} = fma(${accTy}(${tailA(i)}), r, acc${i});`).join('\n    ')}
   }
 ${storeBlock(v)}
 }
@@ -400,7 +428,6 @@ ${PROLOGUE}
     }
     workgroupBarrier();
   }
-  if (n0 >= N) { return; }
 ${storeBlock(v)}
 }
 `;
