@@ -1,8 +1,9 @@
 // BatchNorm1d as in PyTorch: batch statistics in train mode (biased variance to normalise,
 // running statistics updated with the unbiased one), running statistics in eval mode.
-// Built from tensor ops, so gradients flow through the batch mean and variance.
+// 2-D inputs in train mode run the fused `batchNorm` op (one kernel forward, two backward);
+// other cases are composed from tensor ops, which also serve as the fused op's reference.
 
-import { add, div, fmtShape, full, mul, noGrad, reshape, sqrt, sub, sum, tidy, zeros, type DType, type Tensor } from '@aitm/tensor';
+import { add, batchNorm, batchStats, div, fmtShape, full, mul, narrow, noGrad, reshape, sqrt, sub, sum, tidy, zeros, type DType, type Tensor } from '@aitm/tensor';
 import { Module } from './module.js';
 
 export interface BatchNormOptions {
@@ -63,6 +64,14 @@ export class BatchNorm1d extends Module {
     const perChannel = (t: Tensor): Tensor => (x.rank === 2 ? t : reshape(t, [this.numFeatures, 1]));
     const useBatch = this.training || this.runningMean === null;
 
+    if (useBatch && x.rank === 2 && this.weight !== null) {
+      const n = x.shape[0]!;
+      if (this.training && n <= 1) {
+        throw new Error(`BatchNorm1d: expected more than 1 value per channel when training, got input ${fmtShape(x.shape)}`);
+      }
+      if (this.training && this.runningMean !== null) this.updateRunningStatsFused(x, n);
+      return batchNorm(x, this.weight, this.bias!, this.eps);
+    }
     let xhat: Tensor;
     if (useBatch) {
       const n = axes.reduce((a, d) => a * x.shape[d]!, 1);
@@ -79,6 +88,20 @@ export class BatchNorm1d extends Module {
     }
     if (this.weight === null) return xhat;
     return add(mul(xhat, perChannel(this.weight)), perChannel(this.bias!));
+  }
+
+  /** The running-statistics update from the fused statistics kernel ([2, C]: mean, biased variance). */
+  private updateRunningStatsFused(x: Tensor, n: number): void {
+    const m = this.momentum;
+    tidy(() =>
+      noGrad(() => {
+        const stats = batchStats(x);
+        const flat = (t: Tensor): Tensor => reshape(t, [this.numFeatures]);
+        this.runningMean!.assign(add(mul(this.runningMean!, 1 - m), mul(flat(narrow(stats, 0, 0, 1)), m)));
+        this.runningVar!.assign(add(mul(this.runningVar!, 1 - m), mul(flat(narrow(stats, 0, 1, 1)), (m * n) / (n - 1))));
+        this.numBatchesTracked!.assign(add(this.numBatchesTracked!, 1));
+      }),
+    );
   }
 
   /** running = (1 - momentum) * running + momentum * batch, with the unbiased batch variance. */

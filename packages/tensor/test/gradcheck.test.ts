@@ -98,6 +98,12 @@ const cases: Case[] = [
   { ops: ['cast'], name: 'clone', inputs: () => [x64([3])], fn: (x) => T.mul(T.clone(x), x) },
   { ops: ['max', 'exp', 'log', 'sum'], name: 'logsumexp', inputs: () => [x64([3, 4])], fn: (x) => T.logsumexp(x, 1) },
   {
+    ops: ['batchNorm'],
+    name: 'fused batchNorm: input, weight and bias',
+    inputs: () => [x64([6, 3]), x64([3]), x64([3])],
+    fn: (x, w, b) => T.mul(T.batchNorm(x, w, b, 1e-5), T.tensor([[1, -2, 0.5]], { dtype: 'float64' })),
+  },
+  {
     ops: ['bmm', 'sigmoid', 'softmax', 'add'],
     name: 'a small network',
     inputs: () => [x64([4, 3]), x64([3, 2]), x64([2])],

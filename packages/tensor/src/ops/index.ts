@@ -8,3 +8,4 @@ export * from './gather.js';
 export * from './where.js';
 export * from './cast.js';
 export * from './composite.js';
+export * from './batchnorm.js';

@@ -1,0 +1,77 @@
+// CPU kernels of the fused batch-norm ops over [N, C] (statistics per column), in float64.
+
+import { allocArray, type TypedArray } from '../../dtype.js';
+import type { KernelInput, TensorMeta } from '../../backend.js';
+
+type In = KernelInput<TypedArray>;
+
+/** Per-column mean and biased variance (two passes: the centred sum is exact for large means). */
+function columnStats(x: In): { mean: Float64Array; variance: Float64Array } {
+  const [n, c] = x.shape as [number, number];
+  const d = x.data;
+  const mean = new Float64Array(c);
+  const variance = new Float64Array(c);
+  for (let i = 0; i < n; i++) for (let j = 0; j < c; j++) mean[j] += d[i * c + j]!;
+  for (let j = 0; j < c; j++) mean[j] /= n;
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < c; j++) {
+      const e = d[i * c + j]! - mean[j]!;
+      variance[j] += e * e;
+    }
+  }
+  for (let j = 0; j < c; j++) variance[j] /= n;
+  return { mean, variance };
+}
+
+/** [2, C]: batch mean and biased variance. */
+export function bnStats(x: In, out: TensorMeta): TypedArray {
+  const { mean, variance } = columnStats(x);
+  const o = allocArray(out.dtype, out.size);
+  o.set(mean, 0);
+  o.set(variance, mean.length);
+  return o;
+}
+
+/** y = (x - mean) / sqrt(var + eps) * w + b with the batch's statistics. */
+export function bnForward(x: In, w: In, b: In, out: TensorMeta, eps: number): TypedArray {
+  const [n, c] = x.shape as [number, number];
+  const { mean, variance } = columnStats(x);
+  const o = allocArray(out.dtype, out.size);
+  for (let j = 0; j < c; j++) {
+    const inv = 1 / Math.sqrt(variance[j]! + eps);
+    const wj = w.data[j]!;
+    const bj = b.data[j]!;
+    for (let i = 0; i < n; i++) o[i * c + j] = (x.data[i * c + j]! - mean[j]!) * inv * wj + bj;
+  }
+  return o;
+}
+
+/**
+ * dx of batch norm: (w * invstd / N) * (N dy - sum(dy) - xhat * sum(dy * xhat)) per column;
+ * with `weightGrad` the [C] vector sum(dy * xhat) instead (the gradient of w).
+ */
+export function bnBackward(x: In, dy: In, w: In | null, out: TensorMeta, eps: number): TypedArray {
+  const [n, c] = x.shape as [number, number];
+  const { mean, variance } = columnStats(x);
+  const o = allocArray(out.dtype, out.size);
+  for (let j = 0; j < c; j++) {
+    const inv = 1 / Math.sqrt(variance[j]! + eps);
+    let sumDy = 0;
+    let sumDyXhat = 0;
+    for (let i = 0; i < n; i++) {
+      const g = dy.data[i * c + j]!;
+      sumDy += g;
+      sumDyXhat += g * (x.data[i * c + j]! - mean[j]!) * inv;
+    }
+    if (w === null) {
+      o[j] = sumDyXhat;
+      continue;
+    }
+    const k = (w.data[j]! * inv) / n;
+    for (let i = 0; i < n; i++) {
+      const xhat = (x.data[i * c + j]! - mean[j]!) * inv;
+      o[i * c + j] = k * (n * dy.data[i * c + j]! - sumDy - xhat * sumDyXhat);
+    }
+  }
+  return o;
+}

@@ -1,0 +1,80 @@
+// The fused batch-norm ops against the same normalisation composed from primitive ops
+// (CPU float64), and WebGPU against the CPU.
+
+import { afterAll, describe, expect, it } from 'vitest';
+import * as T from '../src/index.js';
+import type { Tensor } from '../src/index.js';
+import { gpuAvailable } from './gpu.js';
+import { expectClose } from './helpers.js';
+
+const gpu = await gpuAvailable();
+afterAll(() => T.disposeWebGpu());
+
+/** Batch norm from primitives: the reference. */
+function composed(x: Tensor, w: Tensor, b: Tensor, eps: number): Tensor {
+  const mean = T.mean(x, 0, true);
+  const c = T.sub(x, mean);
+  const v = T.mean(T.mul(c, c), 0, true);
+  return T.add(T.mul(T.div(c, T.sqrt(T.add(v, eps))), w), b);
+}
+
+const gen = new T.Generator(21);
+const data = (shape: number[]) => T.randn(shape, { dtype: 'float64', generator: gen, mean: 3, std: 2 }).dataSync();
+
+describe('fused batchNorm (CPU float64) vs composed ops', () => {
+  it('forward, gradients of x, w and b, and batch statistics', () => {
+    const [n, c] = [9, 5];
+    const xs = data([n, c]);
+    const ws = data([c]);
+    const bs = data([c]);
+    const ups = data([n, c]);
+    const run = (fn: typeof composed) => {
+      const x = T.tensor(xs, { shape: [n, c], dtype: 'float64', requiresGrad: true });
+      const w = T.tensor(ws, { dtype: 'float64', requiresGrad: true });
+      const b = T.tensor(bs, { dtype: 'float64', requiresGrad: true });
+      const y = fn(x, w, b, 1e-5);
+      y.backward(T.tensor(ups, { shape: [n, c], dtype: 'float64' }));
+      return [y, x.grad!, w.grad!, b.grad!].map((t) => t.dataSync());
+    };
+    const fused = run((x, w, b, eps) => T.batchNorm(x, w, b, eps));
+    const ref = run(composed);
+    fused.forEach((f, i) => expectClose(f, ref[i]!, 1e-12, 1e-10));
+    const stats = T.batchStats(T.tensor(xs, { shape: [n, c], dtype: 'float64' })).dataSync();
+    const x = T.tensor(xs, { shape: [n, c], dtype: 'float64' });
+    const mean = T.mean(x, 0);
+    expectClose(stats.subarray(0, c), mean.dataSync(), 1e-12, 1e-12);
+    expectClose(stats.subarray(c), T.mean(T.pow(T.sub(x, mean), 2), 0).dataSync(), 1e-12, 1e-12);
+  });
+
+  it('rejects inputs that are not [N, C] and mismatched channels', () => {
+    expect(() => T.batchNorm(T.zeros([2, 3, 4]), T.ones([3]), T.zeros([3]))).toThrow('batchNorm: expected a 2-D input [N, C], got [2,3,4]');
+    expect(() => T.batchNorm(T.zeros([2, 3]), T.ones([4]), T.zeros([3]))).toThrow(/per-channel tensor \[4\] float32 does not match input \[2,3\]/);
+  });
+});
+
+describe.skipIf(!gpu)('fused batchNorm on WebGPU vs CPU float64', () => {
+  for (const [n, c] of [[2048, 64], [7, 3], [1, 5], [130, 33]] as const) {
+    it(`[${n}, ${c}] forward, backward and statistics`, async () => {
+      const xs = data([n, c]);
+      const ws = data([c]);
+      const bs = data([c]);
+      const ups = data([n, c]);
+      const run = async (backend: T.BackendName, dtype: T.DType) => {
+        const x = T.tensor(xs, { shape: [n, c], dtype, backend, requiresGrad: true });
+        const w = T.tensor(ws, { dtype, backend, requiresGrad: true });
+        const b = T.tensor(bs, { dtype, backend, requiresGrad: true });
+        const y = T.batchNorm(x, w, b, 1e-5);
+        y.backward(T.tensor(ups, { shape: [n, c], dtype, backend }));
+        return Promise.all([y, x.grad!, w.grad!, b.grad!, T.batchStats(x.detach())].map((t) => t.data()));
+      };
+      const got = await run('webgpu', 'float32');
+      const want = await run('cpu', 'float64');
+      // A column of N values is summed several times in f32: tolerance grows with sqrt(N).
+      const tol = 2e-5 * Math.sqrt(n);
+      got.forEach((g, i) => {
+        const scale = Array.from(want[i]!).reduce((m, v) => Math.max(m, Math.abs(v)), 1);
+        expectClose(g, want[i]!, tol * scale, tol);
+      });
+    });
+  }
+});
