@@ -5,10 +5,19 @@
 import { DenseFeature, SparseFeature, type Feature } from '@aitm/nn';
 import type { DType } from '@aitm/tensor';
 import { AITM } from './models/aitm.js';
+import { AITMAutoInt } from './models/aitm-autoint.js';
+import { ESMM } from './models/esmm.js';
+import { MMOE } from './models/mmoe.js';
+import { PLE } from './models/ple.js';
+import { SharedBottom } from './models/shared-bottom.js';
+import type { MultiTaskModel } from './models/multitask.js';
 import type { DataSchema, FeatureSpecConfig } from './data/schema.js';
 
-export const MODEL_NAMES = ['aitm'] as const;
+export const MODEL_NAMES = ['aitm', 'aitm-autoint', 'mmoe', 'esmm', 'sharedbottom', 'ple'] as const;
 export type ModelName = (typeof MODEL_NAMES)[number];
+
+/** The models trained with AITM's label constraint (alpha); the others train on the plain sum of BCEs. */
+export const AITM_FAMILY: readonly ModelName[] = ['aitm', 'aitm-autoint'];
 
 export interface MlpConfig {
   /** Hidden layer sizes. */
@@ -21,29 +30,125 @@ export interface MlpConfig {
   batchNorm?: boolean;
 }
 
+/** MMoE's experts: `nExpert` MLPs (no output layer) with the MlpConfig keys; the last dim feeds the towers. */
+export interface MmoeExpertsConfig extends MlpConfig {
+  /** Number of experts, shared by every task through its own softmax gate. */
+  nExpert: number;
+}
+
+/** PLE's experts per extraction level, every one an MLP (no output layer) with the MlpConfig keys. */
+export interface PleExpertsConfig extends MlpConfig {
+  /** Task-specific experts per task and level (>= 0). */
+  nSpecific: number;
+  /** Shared experts per level (>= 0; nSpecific + nShared >= 1). */
+  nShared: number;
+}
+
+/** AutoInt's interacting layers at the start of each aitm-autoint bottom. */
+export interface AutoIntConfig {
+  /** Interacting layers stacked. */
+  layers: number;
+  /** Attention heads per layer. */
+  heads: number;
+  /** Width of one head; a field leaves a layer with heads * attDim values. */
+  attDim: number;
+  /** Add the projected input (W_Res) before the ReLU (default true). */
+  residual?: boolean;
+}
+
+/** Keys every model has. */
+interface BaseConfig {
+  /** Which model; it decides which of the keys below exist. */
+  model: ModelName;
+  /** Label columns in task order (click before purchase); the number of tasks is their count. */
+  labels: string[];
+  /** Input features: sparse ids with a vocabulary size and embedding dim, or dense floats. */
+  features: FeatureSpecConfig[];
+  /**
+   * One tower MLP per task, in label order (each ends in Linear(last, 1) and a sigmoid).
+   * esmm: towers[0] is the CTR tower (first label), towers[1] the CVR tower.
+   */
+  towers: MlpConfig[];
+  /**
+   * Weight of AITM's label-constraint loss (aitm and aitm-autoint; default 0.6; 0 disables
+   * it). Every other model trains on the plain sum of task BCEs: alpha is 0 there, and a
+   * config that sets it to anything else is rejected.
+   */
+  alpha: number;
+}
+
+/** AITM: per-task bottoms, info gates and AIT attention between consecutive tasks. */
+export interface AitmConfig extends BaseConfig {
+  model: 'aitm';
+  /** The per-task bottom MLPs (no output layer); the last dim is the task-vector width. */
+  bottom: MlpConfig;
+}
+
+/** AITM whose per-task bottoms start with AutoInt interacting layers (sparse fields need one embedDim). */
+export interface AitmAutoIntConfig extends BaseConfig {
+  model: 'aitm-autoint';
+  /** The per-task bottom MLPs after the interacting layers; input nSparse * heads * attDim + nDense. */
+  bottom: MlpConfig;
+  autoint: AutoIntConfig;
+}
+
+/** Shared-Bottom: one bottom MLP shared by every task's tower. */
+export interface SharedBottomConfig extends BaseConfig {
+  model: 'sharedbottom';
+  /** The shared bottom MLP (no output layer); its last dim feeds every tower. */
+  bottom: MlpConfig;
+}
+
+/** MMoE: shared experts mixed per task by softmax gates. */
+export interface MmoeConfig extends BaseConfig {
+  model: 'mmoe';
+  experts: MmoeExpertsConfig;
+}
+
+/** PLE: `levels` stacked extraction (CGC) levels of task-specific and shared experts. */
+export interface PleConfig extends BaseConfig {
+  model: 'ple';
+  experts: PleExpertsConfig;
+  /** Extraction levels (>= 1); 1 is the CGC model. */
+  levels: number;
+}
+
 /**
- * The contents of config.json.
+ * ESMM: exactly two labels (click, then purchase); the CTR tower predicts the first, and
+ * pCTR * pCVR (the CVR tower's output) the second. Both towers read every feature.
+ */
+export interface EsmmConfig extends BaseConfig {
+  model: 'esmm';
+}
+
+/**
+ * The contents of config.json: the common keys (model, labels, features, towers, alpha)
+ * plus the model's own (aitm, sharedbottom: bottom; aitm-autoint: bottom, autoint; mmoe:
+ * experts; ple: experts, levels; esmm: none). Keys of another model are rejected.
  *
  * @example
  * {"model":"aitm","labels":["click","purchase"],
  *  "features":[{"name":"205","type":"sparse","vocabSize":120,"embedDim":4},{"name":"D508","type":"dense"}],
  *  "bottom":{"dims":[32,16],"dropout":0,"activation":"relu","batchNorm":true},
  *  "towers":[{"dims":[8]},{"dims":[8]}],"alpha":0.6}
+ * @example
+ * {"model":"mmoe", ..., "experts":{"nExpert":4,"dims":[64,32]},"towers":[{"dims":[32]},{"dims":[32]}],"alpha":0}
+ * @example
+ * {"model":"ple", ..., "experts":{"nSpecific":1,"nShared":1,"dims":[64,32]},"levels":2,"towers":[...],"alpha":0}
+ * @example
+ * {"model":"aitm-autoint", ..., "autoint":{"layers":1,"heads":2,"attDim":4},"bottom":{"dims":[64,32]},"towers":[...],"alpha":0.6}
  */
-export interface ModelConfig {
-  /** Which model: "aitm" (the baselines arrive with their own issue). */
-  model: ModelName;
-  /** Label columns in task order (click before purchase); the number of tasks is their count. */
-  labels: string[];
-  /** Input features: sparse ids with a vocabulary size and embedding dim, or dense floats. */
-  features: FeatureSpecConfig[];
-  /** The per-task bottom MLPs (no output layer); the last dim is the task-vector width. */
-  bottom: MlpConfig;
-  /** One tower MLP per task (each ends in Linear(last, 1) and a sigmoid). */
-  towers: MlpConfig[];
-  /** Weight of the label-constraint loss (default 0.6; 0 disables it). */
-  alpha: number;
-}
+export type ModelConfig = AitmConfig | AitmAutoIntConfig | SharedBottomConfig | MmoeConfig | PleConfig | EsmmConfig;
+
+/** The model-specific keys of each model (the rest are common). */
+const MODEL_KEYS: Record<ModelName, readonly string[]> = {
+  aitm: ['bottom'],
+  'aitm-autoint': ['bottom', 'autoint'],
+  sharedbottom: ['bottom'],
+  mmoe: ['experts'],
+  ple: ['experts', 'levels'],
+  esmm: [],
+};
 
 function fail(key: string, msg: string): never {
   throw new Error(`config: ${key}: ${msg}`);
@@ -61,11 +166,45 @@ function checkMlp(key: string, v: unknown): MlpConfig {
   return m as unknown as MlpConfig;
 }
 
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
+
+function checkModelKeys(c: Record<string, unknown>): void {
+  const model = c.model as ModelName;
+  if (model === 'aitm-autoint') {
+    const a = c.autoint;
+    if (typeof a !== 'object' || a === null) fail('autoint', 'expected an object like {"layers":1,"heads":2,"attDim":4}');
+    const o = a as Record<string, unknown>;
+    for (const k of ['layers', 'heads', 'attDim']) if (!isPosInt(o[k])) fail(`autoint.${k}`, `expected a positive integer, got ${JSON.stringify(o[k])}`);
+    if (o.residual !== undefined && typeof o.residual !== 'boolean') fail('autoint.residual', 'expected true or false');
+    // AutoInt attends over the sparse fields as one [B, nFields, dim] tensor.
+    const sparse = (c.features as FeatureSpecConfig[]).filter((f) => f.type === 'sparse');
+    if (sparse.length === 0) fail('features', 'aitm-autoint needs at least one sparse feature (AutoInt attends over sparse fields)');
+    if (new Set(sparse.map((f) => f.embedDim)).size > 1) {
+      fail('features', `aitm-autoint needs one embedDim for every sparse feature, got ${sparse.map((f) => `${f.name}: ${f.embedDim}`).join(', ')}`);
+    }
+  }
+  if (model === 'mmoe' || model === 'ple') {
+    checkMlp('experts', c.experts);
+    const e = c.experts as Record<string, unknown>;
+    if (model === 'mmoe' && !isPosInt(e.nExpert)) fail('experts.nExpert', `expected a positive integer, got ${JSON.stringify(e.nExpert)}`);
+    if (model === 'ple') {
+      for (const k of ['nSpecific', 'nShared']) if (!isCount(e[k])) fail(`experts.${k}`, `expected an integer >= 0, got ${JSON.stringify(e[k])}`);
+      if ((e.nSpecific as number) + (e.nShared as number) === 0) fail('experts', 'nSpecific + nShared must be at least 1');
+      if (!isPosInt(c.levels)) fail('levels', `expected a positive integer, got ${JSON.stringify(c.levels)}`);
+    }
+  }
+  const nLabels = (c.labels as string[]).length;
+  if (model === 'esmm' && nLabels !== 2) {
+    fail('labels', `esmm has exactly 2 tasks (click, then purchase), got ${nLabels} labels`);
+  }
+}
+
 /** Validates a parsed config.json, naming the first bad key. */
 export function parseConfig(raw: unknown): ModelConfig {
   if (typeof raw !== 'object' || raw === null) fail('(root)', 'expected a JSON object');
   const c = raw as Record<string, unknown>;
   if (!MODEL_NAMES.includes(c.model as ModelName)) fail('model', `expected one of ${MODEL_NAMES.join(', ')}, got ${JSON.stringify(c.model)}`);
+  const model = c.model as ModelName;
   if (!Array.isArray(c.labels) || c.labels.length < 2 || !c.labels.every((l) => typeof l === 'string')) {
     fail('labels', `expected at least 2 label names (one per task), got ${JSON.stringify(c.labels)}`);
   }
@@ -85,16 +224,31 @@ export function parseConfig(raw: unknown): ModelConfig {
       fail(`${key}.type`, `expected "sparse" or "dense", got ${JSON.stringify(o.type)}`);
     }
   });
-  checkMlp('bottom', c.bottom);
+  const own = MODEL_KEYS[model];
+  for (const [other, keys] of Object.entries(MODEL_KEYS)) {
+    for (const k of keys) {
+      if (!own.includes(k) && c[k] !== undefined) fail(k, `is a key of ${other}, not of model ${model} (its own keys: ${own.join(', ') || 'none'})`);
+    }
+  }
+  if (own.includes('bottom')) checkMlp('bottom', c.bottom);
+  checkModelKeys(c);
   if (!Array.isArray(c.towers)) fail('towers', 'expected an array with one MLP per task');
   if (c.towers.length !== c.labels.length) {
     fail('towers', `has ${c.towers.length} entries but labels name ${c.labels.length} tasks`);
   }
   c.towers.forEach((t: unknown, i: number) => checkMlp(`towers[${i}]`, t));
-  if (c.alpha === undefined) c.alpha = 0.6;
-  if (typeof c.alpha !== 'number' || !(c.alpha >= 0)) fail('alpha', 'expected a number >= 0');
+  if (AITM_FAMILY.includes(model)) {
+    if (c.alpha === undefined) c.alpha = 0.6;
+    if (typeof c.alpha !== 'number' || !(c.alpha >= 0)) fail('alpha', 'expected a number >= 0');
+  } else {
+    if (c.alpha === undefined) c.alpha = 0;
+    if (c.alpha !== 0) fail('alpha', noConstraint(model));
+  }
   return c as unknown as ModelConfig;
 }
+
+const noConstraint = (model: ModelName) =>
+  `model ${model} has no label constraint (it trains on the sum of BCEs); alpha applies to ${AITM_FAMILY.join(' and ')} only, so leave it out or set 0`;
 
 /** The data schema a config describes (labels and features). */
 export function schemaOf(config: ModelConfig): DataSchema {
@@ -117,28 +271,82 @@ const mlpOptions = (m: MlpConfig) => ({
   batchNorm: m.batchNorm ?? true,
 });
 
-/** Builds the model a config describes (fresh weights from the global generator). */
-export function buildModel(config: ModelConfig, opts: { dtype?: DType } = {}): AITM {
+/**
+ * Builds the model a config describes (fresh weights from the global generator). Every
+ * model's forward gives [B, nTask] probabilities in label order.
+ */
+export function buildModel(config: ModelConfig, opts: { dtype?: DType } = {}): MultiTaskModel {
+  const features = featuresOf(config);
+  const n = config.labels.length;
+  const towers = config.towers.map(mlpOptions);
+  // run.ts may set alpha after parsing (--alpha); refuse it where it would mean nothing.
+  if (!AITM_FAMILY.includes(config.model) && config.alpha !== 0) fail('alpha', noConstraint(config.model));
   switch (config.model) {
     case 'aitm':
-      return new AITM(featuresOf(config), config.labels.length, mlpOptions(config.bottom), config.towers.map(mlpOptions), opts);
+      return new AITM(features, n, mlpOptions(config.bottom), towers, opts);
+    case 'aitm-autoint':
+      return new AITMAutoInt(features, n, config.autoint, mlpOptions(config.bottom), towers, opts);
+    case 'sharedbottom':
+      return new SharedBottom(features, n, mlpOptions(config.bottom), towers, opts);
+    case 'mmoe':
+      return new MMOE(features, n, config.experts.nExpert, mlpOptions(config.experts), towers, opts);
+    case 'ple':
+      return new PLE(features, n, config.levels, config.experts.nSpecific, config.experts.nShared, mlpOptions(config.experts), towers, opts);
+    case 'esmm':
+      // torch-rechub's argument order: the CVR tower's params first; towers[] is in label order (CTR first).
+      return new ESMM(features, towers[1]!, towers[0]!, opts);
   }
 }
 
-/** The default architecture for a data schema (used when no --config is given). */
-export function defaultConfig(schema: DataSchema, overrides: Partial<Pick<ModelConfig, 'alpha'>> = {}): ModelConfig {
+/** Default hidden dims: every model's bottom or experts are [64, 32] and its towers [32]. */
+const HIDDEN: MlpConfig = { dims: [64, 32], dropout: 0, activation: 'relu', batchNorm: true };
+const TOWER: MlpConfig = { dims: [32], dropout: 0, activation: 'relu', batchNorm: true };
+
+/**
+ * The default architecture of `model` (default aitm) for a data schema, used when no
+ * --config is given. Bottoms and experts are [64, 32] MLPs and towers [32]; MMoE has 4
+ * experts; PLE 2 levels of 1 specific expert per task and 1 shared; aitm-autoint 1
+ * interacting layer of 2 heads of width 4 (its sparse features must share one embedDim).
+ */
+export function defaultConfig(schema: DataSchema, overrides: { alpha?: number; model?: ModelName } = {}): ModelConfig {
+  const model = overrides.model ?? 'aitm';
+  if (!MODEL_NAMES.includes(model)) throw new Error(`config: model: expected one of ${MODEL_NAMES.join(', ')}, got ${JSON.stringify(model)}`);
   const features = schema.features.map((f) => {
     if (f.type === 'sparse' && typeof f.vocabSize !== 'number') {
       throw new Error(`config: feature '${f.name}' has no vocabulary size (scan the data first)`);
     }
     return f;
   });
-  return {
-    model: 'aitm',
+  const aitmFamily = AITM_FAMILY.includes(model);
+  if (!aitmFamily && overrides.alpha !== undefined && overrides.alpha !== 0) fail('alpha', noConstraint(model));
+  const base = {
     labels: [...schema.labels],
     features,
-    bottom: { dims: [64, 32], dropout: 0, activation: 'relu', batchNorm: true },
-    towers: schema.labels.map(() => ({ dims: [32], dropout: 0, activation: 'relu', batchNorm: true })),
-    alpha: overrides.alpha ?? 0.6,
+    towers: schema.labels.map(() => ({ ...TOWER, dims: [...TOWER.dims] })),
+    alpha: aitmFamily ? (overrides.alpha ?? 0.6) : 0,
   };
+  const hidden = (): MlpConfig => ({ ...HIDDEN, dims: [...HIDDEN.dims] });
+  let config: ModelConfig;
+  switch (model) {
+    case 'aitm':
+      config = { model, ...base, bottom: hidden() };
+      break;
+    case 'aitm-autoint':
+      config = { model, ...base, bottom: hidden(), autoint: { layers: 1, heads: 2, attDim: 4 } };
+      break;
+    case 'sharedbottom':
+      config = { model, ...base, bottom: hidden() };
+      break;
+    case 'mmoe':
+      config = { model, ...base, experts: { nExpert: 4, ...hidden() } };
+      break;
+    case 'ple':
+      config = { model, ...base, experts: { nSpecific: 1, nShared: 1, ...hidden() }, levels: 2 };
+      break;
+    case 'esmm':
+      config = { model, ...base };
+      break;
+  }
+  // Same checks as a hand-written config (esmm's two labels, aitm-autoint's equal embedDims).
+  return parseConfig(config);
 }

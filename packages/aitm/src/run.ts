@@ -6,7 +6,7 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, ren
 import { join } from 'node:path';
 import { disposeWebGpu, initBackend, manualSeed, type BackendName } from '@aitm/tensor';
 import { loadCheckpoint, saveCheckpoint } from '@aitm/nn';
-import { buildModel, defaultConfig, parseConfig, schemaOf, type ModelConfig } from './config.js';
+import { buildModel, defaultConfig, parseConfig, schemaOf, type ModelConfig, type ModelName } from './config.js';
 import { subset, type Dataset } from './data/batch.js';
 import { readCsv, scanVocab } from './data/csv.js';
 import { generateSynthetic, oracleAuc, type SyntheticConfig } from './data/synthetic.js';
@@ -22,6 +22,8 @@ export interface TrainCommandOptions {
   val?: string;
   test?: string;
   config?: string;
+  /** The model to build when no --config is given (default aitm). */
+  model?: ModelName;
   epochs?: number;
   batchSize?: number;
   lr?: number;
@@ -41,6 +43,8 @@ export interface Report {
   test: TaskMetrics;
   oracleAuc: number[] | null;
   samplesPerSecond: number;
+  /** WebGPU dispatches, submits and host syncs per training step (null on the CPU). */
+  perStep: { dispatches: number; submits: number; syncs: number } | null;
   epochs: { loss: number; valAuc: number[]; valLogloss: number[]; seconds: number }[];
   bestEpoch: number;
   backend: BackendName;
@@ -129,7 +133,7 @@ export async function trainCommand(opts: TrainCommandOptions = {}): Promise<{ re
     manualSeed(seed);
     const given = opts.config ? parseConfig(JSON.parse(readFileSync(opts.config, 'utf8'))) : null;
     const splits = await loadSplits(opts, seed, given, log);
-    const config = given ?? defaultConfig(withVocab(splits.schema, {}), opts.alpha === undefined ? {} : { alpha: opts.alpha });
+    const config = given ?? defaultConfig(withVocab(splits.schema, {}), { ...(opts.alpha === undefined ? {} : { alpha: opts.alpha }), ...(opts.model ? { model: opts.model } : {}) });
     if (opts.alpha !== undefined) config.alpha = opts.alpha;
     const model = buildModel(config);
     const nParams = model.parameters().reduce((n, p) => n + p.size, 0);
@@ -151,6 +155,7 @@ export async function trainCommand(opts: TrainCommandOptions = {}): Promise<{ re
       test: metricsOf(testPred, splits.test),
       oracleAuc: splits.oracle,
       samplesPerSecond: result.samplesPerSecond,
+      perStep: result.perStep,
       epochs: result.epochs.map((e: EpochRecord) => ({ loss: e.loss, valAuc: e.valAuc, valLogloss: e.valLogloss, seconds: e.seconds })),
       bestEpoch: result.bestEpoch,
       backend,
@@ -163,7 +168,9 @@ export async function trainCommand(opts: TrainCommandOptions = {}): Promise<{ re
     writeAtomic(join(outDir, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
     log(`test AUC   ${config.labels.map((l, i) => `${l} ${report.test.auc[i]!.toFixed(4)}`).join(', ')}`);
     if (report.oracleAuc) log(`oracle AUC ${config.labels.map((l, i) => `${l} ${report.oracleAuc![i]!.toFixed(4)}`).join(', ')}`);
-    log(`test logloss ${fmt(report.test.logloss)}; ${Math.round(report.samplesPerSecond)} samples/s; wrote ${outDir}`);
+    if (report.oracleAuc) log(`gap        ${config.labels.map((l, i) => `${l} ${(report.oracleAuc![i]! - report.test.auc[i]!).toFixed(4)}`).join(', ')} (oracle - test)`);
+    const work = result.perStep ? `; per step: ${Math.round(result.perStep.dispatches)} dispatches, ${result.perStep.syncs.toFixed(2)} host syncs` : '';
+    log(`test logloss ${fmt(report.test.logloss)}; ${Math.round(report.samplesPerSecond)} samples/s${work}; wrote ${outDir}`);
     return { report, outDir };
   } finally {
     disposeWebGpu();

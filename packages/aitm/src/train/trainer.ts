@@ -2,7 +2,7 @@
 // early stopping on the sum of validation AUCs with the best weights kept. A step records
 // its work without waiting for the GPU; the loss is read back only every `logEvery` steps.
 
-import { fromTypedArray, keep, tidy, type BackendName, type Tensor } from '@aitm/tensor';
+import { fromTypedArray, gpuCounters, keep, tidy, type BackendName, type Tensor } from '@aitm/tensor';
 import { Adam, checkFiniteLoss, type Module } from '@aitm/nn';
 import type { Dataset } from '../data/batch.js';
 import { shuffledIndexBatches } from '../data/batch.js';
@@ -46,6 +46,8 @@ export interface FitResult {
   stoppedEarly: boolean;
   /** Training throughput over all epochs (validation excluded). */
   samplesPerSecond: number;
+  /** WebGPU work per training step (averaged over the first epoch), or null on the CPU. */
+  perStep: { dispatches: number; submits: number; syncs: number } | null;
 }
 
 type TrainableModel = Module & Predictor;
@@ -89,7 +91,9 @@ export async function fit(model: TrainableModel, train: Dataset, val: Dataset | 
   let trainSeconds = 0;
   let trainSamples = 0;
   let step = 0;
+  let perStep: FitResult['perStep'] = null;
   try {
+    gpuCounters(true);
     for (let epoch = 0; epoch < opts.epochs; epoch++) {
       model.train(true);
       const rng = new Rng(mixSeeds(opts.seed, epoch));
@@ -115,6 +119,12 @@ export async function fit(model: TrainableModel, train: Dataset, val: Dataset | 
         done += rows.length;
         const secs = (performance.now() - t0) / 1000;
         progress.update({ epoch: epoch + 1, epochs: opts.epochs, done, total: train.n, loss: losses.at(-1) ?? null, samplesPerSecond: done / Math.max(secs, 1e-9) });
+      }
+      if (epoch === 0 && opts.backend === 'webgpu') {
+        const c = gpuCounters(true);
+        const steps = Math.max(1, step);
+        // The loss readbacks are the only syncs inside the loop.
+        if (c) perStep = { dispatches: c.dispatches / steps, submits: c.submits / steps, syncs: c.syncs / steps };
       }
       // Wait for the epoch's last steps before timing it.
       const p0 = model.parameters()[0];
@@ -158,5 +168,6 @@ export async function fit(model: TrainableModel, train: Dataset, val: Dataset | 
     bestEpoch: val ? bestEpoch : epochs.length - 1,
     stoppedEarly: epochs.length < opts.epochs,
     samplesPerSecond: trainSamples / Math.max(trainSeconds, 1e-9),
+    perStep,
   };
 }

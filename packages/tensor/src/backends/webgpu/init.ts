@@ -2,7 +2,7 @@
 // is held here for the life of the process: if it were garbage collected, Dawn would crash.
 
 import { registerBackend, unregisterBackend } from '../../backend.js';
-import { GpuRuntime, type AdapterReport } from './runtime.js';
+import { GpuRuntime, type AdapterReport, type RuntimeStats } from './runtime.js';
 import { WebGpuBackend } from './backend.js';
 
 let instance: WebGpuBackend | null = null;
@@ -39,6 +39,21 @@ export function webGpuBackend(): WebGpuBackend | null {
 /** The adapter in use (vendor, architecture, description), or null before init. */
 export function webGpuAdapter(): AdapterReport | null {
   return instance?.runtime.adapter ?? null;
+}
+
+/**
+ * The WebGPU runtime's counters since the last reset (dispatches, submits, host syncs,
+ * pipelines, live and pooled buffers), or null before init. Pass `reset` to zero the event
+ * counters after reading, e.g. once per training step.
+ *
+ * @example
+ * gpuCounters(true); step(); console.log(gpuCounters()!.dispatches); // dispatches in one step
+ */
+export function gpuCounters(reset = false): RuntimeStats | null {
+  if (!instance) return null;
+  const s = instance.runtime.stats();
+  if (reset) instance.runtime.resetCounters();
+  return s;
 }
 
 /**

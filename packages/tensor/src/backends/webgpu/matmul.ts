@@ -22,7 +22,11 @@ import type { GpuBuffer } from './runtime.js';
 /** Outputs per thread along each axis of C. */
 const BLOCK = 4;
 
-export type MatmulKernelChoice = 'auto' | 'register' | 'tiled';
+/**
+ * 'subgroup' is the register kernel sharing A through subgroups (where the adapter has
+ * fixed 4- or 8-lane subgroups; otherwise it falls back to 'register').
+ */
+export type MatmulKernelChoice = 'auto' | 'subgroup' | 'register' | 'tiled';
 
 let forced: MatmulKernelChoice = 'auto';
 
@@ -39,12 +43,16 @@ export function setMatmulKernel(choice: MatmulKernelChoice): MatmulKernelChoice 
 /** One compiled specialisation; every field appears in the generated code. */
 export interface BmmVariant {
   readonly algo: 'register' | 'tiled';
-  /** Threads per workgroup along N (x) and M (y); each computes BLOCK x BLOCK outputs. */
+  /** Threads per workgroup along N (x) and M (y). */
   readonly wgX: number;
   readonly wgY: number;
-  /** Outputs per thread along M and N (the tiled kernel always uses 4 x 4). */
+  /** Rows of C per thread (4, or the subgroup size with shareA); always 4 columns. */
   readonly rows: number;
-  readonly cols: number;
+  /**
+   * 'register' only: the workgroup is one subgroup of `rows` lanes that all need the same
+   * rows of A; each lane reads one vec4 of them and subgroupBroadcast hands it to the rest.
+   */
+  readonly shareA: boolean;
   /** K-slice staged in shared memory per step ('tiled' only). */
   readonly tk: number;
   readonly transA: boolean;
@@ -75,44 +83,73 @@ export interface BmmProblem {
   readonly transB: boolean;
 }
 
+/** What the plan needs to know of the adapter. */
+export interface BmmDevice {
+  /** A CPU implementation (llvmpipe, SwiftShader): barrier-free kernels win there. */
+  readonly isSoftware: boolean;
+  /** The subgroup size when the 'subgroups' feature is on and the size is fixed, else 0. */
+  readonly subgroupSize: number;
+}
+
 /**
- * Picks the kernel, tile shape and K split for a problem. Software adapters get the
- * register kernel and real GPUs the tiled one (unless `setMatmulKernel` forces one).
- * Splitting K is worth a second pass only when the output tiles alone leave most of the
- * device idle and each split still has a long K range to amortise its partial write.
+ * Picks the kernel, tile shape and K split for a problem.
+ *
+ * - Real GPUs get the tiled kernel: 64x64 tiles (16x16 threads) when there are enough of
+ *   them to fill the device, 32x32 otherwise, 128x8 or 8x128 for outputs 8 or fewer wide.
+ * - Software adapters get the register kernel. With fixed-size subgroups of 4 or 8 lanes
+ *   (llvmpipe: 8) and an output at least 8 x 16, a workgroup is one subgroup computing an
+ *   S x 4S block with A shared by subgroupBroadcast: measured 2x the plain register kernel
+ *   on llvmpipe, because each lane then reads 5 vec4 per 4-step of K instead of 8 for twice
+ *   the multiply-adds. Otherwise 8x8 threads of 4x4 (2x32 or 32x2 for skinny outputs).
+ * - K is split (then summed by a second dispatch) when the output tiles alone would leave
+ *   most of the device idle and each split still gets 256 or more steps of K: the weight
+ *   gradient of a Linear layer is a [out, in] output summed over thousands of rows.
  */
-export function planBmm(p: BmmProblem, isSoftware: boolean, choice: MatmulKernelChoice = forced): BmmPlan {
-  const algo = choice === 'auto' ? (isSoftware ? 'register' : 'tiled') : choice;
+export function planBmm(p: BmmProblem, device: BmmDevice, choice: MatmulKernelChoice = forced): BmmPlan {
+  const algo = choice === 'tiled' || (choice === 'auto' && !device.isSoftware) ? 'tiled' : 'register';
   // Workgroups that keep the device busy: llvmpipe runs one per CPU thread, a GPU wants
-  // a few per compute unit.
-  const target = isSoftware ? 8 : 512;
-  let wgX = 8;
-  let wgY = 8;
-  let rows = BLOCK;
-  let cols = BLOCK;
-  if (algo === 'tiled') {
-    if (p.batch * Math.ceil(p.m / 64) * Math.ceil(p.n / 64) >= target) wgX = wgY = 16;
+  // several per compute unit.
+  const target = device.isSoftware ? 8 : 512;
+  const sg = device.subgroupSize;
+  const canShare = algo === 'register' && choice !== 'register' && (sg === 4 || sg === 8);
+  const shareA = canShare && (choice === 'subgroup' || (p.n >= 16 && p.m >= 8));
+  let [wgX, wgY, rows] = [8, 8, BLOCK];
+  if (shareA) [wgX, wgY, rows] = [sg, 1, sg];
+  else {
+    if (algo === 'tiled' && p.batch * Math.ceil(p.m / 64) * Math.ceil(p.n / 64) >= target) wgX = wgY = 16;
     // Skinny outputs waste most of a square tile: give the short side fewer threads.
     if (p.n <= BLOCK * 2 && p.m > p.n) [wgX, wgY] = [2, 32];
     else if (p.m <= BLOCK * 2 && p.n > p.m) [wgX, wgY] = [32, 2];
-  } else {
-    const env = (globalThis as { process?: { env: Record<string, string | undefined> } }).process?.env.BMM_REG;
-    if (env) [wgX, wgY, rows, cols] = env.split(',').map(Number) as [number, number, number, number];
   }
   const tilesM = Math.ceil(p.m / (wgY * rows));
-  const tilesN = Math.ceil(p.n / (wgX * cols));
+  const tilesN = Math.ceil(p.n / (wgX * BLOCK));
   const tiles = p.batch * tilesM * tilesN;
-  let splits = 1;
   const minChunk = 256;
+  let splits = 1;
   if (tiles < target && p.k >= 2 * minChunk) splits = Math.min(Math.ceil(target / tiles), Math.floor(p.k / minChunk), 64);
+  // Chunks are multiples of 16 (the tiled kernel's K step; keeps vec4 reads aligned).
   const kChunk = splits > 1 ? Math.ceil(p.k / splits / 16) * 16 : Math.max(p.k, 1);
   if (splits > 1) splits = Math.ceil(p.k / kChunk);
   const vecA = p.k > 0 && (p.transA ? p.m : p.k) % 4 === 0;
-  // A one-column thread reads single words of a row-major B.
-  const vecB = p.k > 0 && (p.transB ? p.k % 4 === 0 : cols === 4 && p.n % 4 === 0);
-  const vecC = cols === 4 && p.n % 4 === 0;
-  const variant: BmmVariant = { algo, wgX, wgY, rows, cols, tk: 16, transA: p.transA, transB: p.transB, vecA, vecB, vecC };
+  const vecB = p.k > 0 && (p.transB ? p.k : p.n) % 4 === 0;
+  const vecC = p.n % 4 === 0;
+  const variant: BmmVariant = { algo, wgX, wgY, rows, shareA, tk: 16, transA: p.transA, transB: p.transB, vecA, vecB, vecC };
   return { variant, tilesM, tilesN, splits, kChunk };
+}
+
+const devices = new WeakMap<WebGpuBackend, BmmDevice>();
+
+function deviceOf(backend: WebGpuBackend): BmmDevice {
+  let d = devices.get(backend);
+  if (!d) {
+    const { adapter, device } = backend.runtime;
+    // adapterInfo is on GPUDevice in current WebGPU; absent, assume no fixed subgroup size.
+    const info = (device as { adapterInfo?: { subgroupMinSize?: number; subgroupMaxSize?: number } }).adapterInfo;
+    const fixed = info?.subgroupMinSize !== undefined && info.subgroupMinSize === info.subgroupMaxSize;
+    d = { isSoftware: adapter.isSoftware, subgroupSize: adapter.features.includes('subgroups') && fixed ? info.subgroupMinSize! : 0 };
+    devices.set(backend, d);
+  }
+  return d;
 }
 
 export const gpuBmm: Kernel<'webgpu', BmmAttrs> = (backend, [a, b], out, { transA, transB }) => {
@@ -120,7 +157,7 @@ export const gpuBmm: Kernel<'webgpu', BmmAttrs> = (backend, [a, b], out, { trans
   const k = transA ? a!.shape[1]! : a!.shape[2]!;
   const c = backend.output(out);
   if (out.size === 0) return c;
-  const plan = planBmm({ batch, m, n, k, transA, transB }, backend.runtime.adapter.isSoftware);
+  const plan = planBmm({ batch, m, n, k, transA, transB }, deviceOf(backend));
   runBmm(backend, plan, a!.data, b!.data, c, out, batch, m, n, k);
   return c;
 };
@@ -202,14 +239,13 @@ const PROLOGUE = /* wgsl */ `
   let bBase = z * K * N;
   let cBase = (s * batch + z) * M * N;`;
 
-/** Writes the thread's block acc0.. (one f32 or vec4 per row) at rows m0.., columns n0... */
+/** Writes the thread's block (a vec4 accumulator per row) at rows m0.., columns n0... */
 function storeBlock(v: BmmVariant): string {
   const out: string[] = [];
   for (let i = 0; i < v.rows; i++) {
     const row = `cBase + (m0 + ${i}u) * N + n0`;
     let body: string;
-    if (v.cols === 1) body = `C[${row}] = acc${i};`;
-    else if (v.vecC) body = `C[(${row}) >> 2u] = acc${i};`;
+    if (v.vecC) body = `C[(${row}) >> 2u] = acc${i};`;
     else {
       body = `let r = ${row}; C[r] = acc${i}.x;
       if (n0 + 1u < N) { C[r + 1u] = acc${i}.y; }
@@ -231,20 +267,45 @@ function storeBlock(v: BmmVariant): string {
  */
 function registerKernel(v: BmmVariant): string {
   const R = v.rows;
-  const Cn = v.cols;
   const TM = v.wgY * R;
-  const TN = v.wgX * Cn;
+  const TN = v.wgX * BLOCK;
   const rowsI = Array.from({ length: R }, (_, i) => i);
-  const colsL = Array.from({ length: Cn }, (_, l) => l);
   const setup: string[] = [];
   const loadsA: string[] = [];
   const loadsB: string[] = [];
-  // a(i, j) = op(A)[m0 + i, k + j] and b(j, l) = op(B)[k + j, n0 + l] inside the 4-step.
+  // Inside a 4-step: a(i, j) = op(A)[m0 + i, k + j], bRow(j) = op(B)[k + j, n0..n0 + 3].
   let a: (i: number, j: number) => string;
-  let b: (j: number, l: number) => string;
+  let bRow: (j: number) => string;
   let tailA: (i: number) => string;
   let tailB: (l: number) => string;
-  if (!v.transA) {
+  if (v.shareA && !v.transA) {
+    // Lane p of the subgroup reads row m0 + p; every lane then takes row i from lane i.
+    setup.push(`let rp = aBase + min(m0 + sid, M - 1u) * K;`);
+    for (const i of rowsI) setup.push(`let ra${i} = aBase + min(m0 + ${i}u, M - 1u) * K;`);
+    loadsA.push(
+      v.vecA
+        ? `let ap = A[(rp + k) >> 2u];`
+        : `let ap = vec4<f32>(A[rp + k], A[rp + k + 1u], A[rp + k + 2u], A[rp + k + 3u]);`,
+    );
+    for (const i of rowsI) loadsA.push(`let a${i} = subgroupBroadcast(ap, ${i}u);`);
+    a = (i, j) => `a${i}.${COMP[j]}`;
+    tailA = (i) => `ldA(ra${i} + k)`;
+  } else if (v.shareA) {
+    // Lane p reads the 4 rows of group p % G at k + p / G (G = rows / 4 groups per k).
+    const G = R / 4;
+    setup.push(`let jp = sid / ${G}u; let gp = m0 + (sid % ${G}u) * 4u;`);
+    for (const i of rowsI) setup.push(`let ca${i} = aBase + min(m0 + ${i}u, M - 1u);`);
+    if (v.vecA) setup.push(`let cp = aBase + min(gp, M - 4u);`);
+    else setup.push(`${range4.map((c) => `let cp${c} = aBase + min(gp + ${c}u, M - 1u);`).join(' ')}`);
+    loadsA.push(
+      v.vecA
+        ? `let ap = A[(cp + (k + jp) * M) >> 2u];`
+        : `let ap = vec4<f32>(${range4.map((c) => `A[cp${c} + (k + jp) * M]`).join(', ')});`,
+    );
+    for (const j of range4) for (let g = 0; g < G; g++) loadsA.push(`let a${j}_${g} = subgroupBroadcast(ap, ${j * G + g}u);`);
+    a = (i, j) => `a${j}_${Math.floor(i / 4)}.${COMP[i % 4]}`;
+    tailA = (i) => `ldA(ca${i} + k * M)`;
+  } else if (!v.transA) {
     for (const i of rowsI) setup.push(`let ra${i} = aBase + min(m0 + ${i}u, M - 1u) * K;`);
     for (const i of rowsI) {
       loadsA.push(
@@ -273,49 +334,44 @@ function registerKernel(v: BmmVariant): string {
     tailA = (i) => `ldA(ca${i} + k * M)`;
   }
   if (!v.transB) {
-    for (const l of colsL) setup.push(`let cb${l} = bBase + min(n0 + ${l}u, N - 1u);`);
+    for (const l of range4) setup.push(`let cb${l} = bBase + min(n0 + ${l}u, N - 1u);`);
     for (const j of range4) {
-      if (Cn === 1) loadsB.push(`let b${j} = B[cb0 + (k + ${j}u) * N];`);
-      else {
-        loadsB.push(
-          v.vecB
-            ? `let b${j} = B[(cb0 + (k + ${j}u) * N) >> 2u];`
-            : `let b${j} = vec4<f32>(${colsL.map((l) => `B[cb${l} + (k + ${j}u) * N]`).join(', ')});`,
-        );
-      }
+      loadsB.push(
+        v.vecB
+          ? `let b${j} = B[(cb0 + (k + ${j}u) * N) >> 2u];`
+          : `let b${j} = vec4<f32>(${range4.map((l) => `B[cb${l} + (k + ${j}u) * N]`).join(', ')});`,
+      );
     }
-    b = Cn === 1 ? (j) => `b${j}` : (j, l) => `b${j}.${COMP[l]}`;
+    bRow = (j) => `b${j}`;
     tailB = (l) => `ldB(cb${l} + k * N)`;
   } else {
-    for (const l of colsL) setup.push(`let rb${l} = bBase + min(n0 + ${l}u, N - 1u) * K;`);
-    for (const l of colsL) {
+    for (const l of range4) setup.push(`let rb${l} = bBase + min(n0 + ${l}u, N - 1u) * K;`);
+    for (const l of range4) {
       loadsB.push(
         v.vecB
           ? `let b${l} = B[(rb${l} + k) >> 2u];`
           : `let b${l} = vec4<f32>(B[rb${l} + k], B[rb${l} + k + 1u], B[rb${l} + k + 2u], B[rb${l} + k + 3u]);`,
       );
     }
-    b = (j, l) => `b${l}.${COMP[j]}`;
+    bRow = (j) => `vec4<f32>(${range4.map((l) => `b${l}.${COMP[j]}`).join(', ')})`;
     tailB = (l) => `ldB(rb${l} + k)`;
   }
-  const accTy = Cn === 1 ? 'f32' : 'vec4<f32>';
-  const bVec = (j: number): string => (Cn === 1 ? b(j, 0) : !v.transB ? `b${j}` : `vec4<f32>(${colsL.map((l) => b(j, l)).join(', ')})`);
   const fmas: string[] = [];
   for (const j of range4) {
-    fmas.push(`let r${j} = ${bVec(j)};`);
-    for (const i of rowsI) fmas.push(`acc${i} = fma(${accTy}(${a(i, j)}), r${j}, acc${i});`);
+    fmas.push(`let r${j} = ${bRow(j)};`);
+    for (const i of rowsI) fmas.push(`acc${i} = fma(vec4<f32>(${a(i, j)}), r${j}, acc${i});`);
   }
-  const tailR = Cn === 1 ? tailB(0) : `vec4<f32>(${colsL.map(tailB).join(', ')})`;
-  return /* wgsl */ `// bmm: register-blocked ${TM}x${TN} tile, ${R}x${Cn} per thread, no shared memory
+  return /* wgsl */ `// bmm: register-blocked ${TM}x${TN} tile, ${R}x4 per thread, no shared memory${v.shareA ? ', A shared through the subgroup' : ''}
+${v.shareA ? 'enable subgroups;' : ''}
 ${header(v)}
 @compute @workgroup_size(${v.wgX}, ${v.wgY})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_id) lid: vec3<u32>) {
+        @builtin(local_invocation_id) lid: vec3<u32>${v.shareA ? ', @builtin(subgroup_invocation_id) sid: u32' : ''}) {
 ${PROLOGUE}
   let m0 = tm * ${TM}u${v.wgY > 1 ? ` + lid.y * ${R}u` : ''};
-  let n0 = tn * ${TN}u + lid.x * ${Cn}u;
+  let n0 = tn * ${TN}u + lid.x * 4u;
   ${setup.join('\n  ')}
-  ${rowsI.map((i) => `var acc${i} = ${accTy}(0.0);`).join(' ')}
+  ${rowsI.map((i) => `var acc${i} = vec4<f32>(0.0);`).join(' ')}
   let k4 = k0 + ((k1 - k0) & ~3u);
   var k = k0;
   for (; k < k4; k += 4u) {
@@ -324,8 +380,8 @@ ${PROLOGUE}
     ${fmas.join('\n    ')}
   }
   for (; k < k1; k += 1u) {
-    let r = ${tailR};
-    ${rowsI.map((i) => `acc${i} = fma(${accTy}(${tailA(i)}), r, acc${i});`).join('\n    ')}
+    let r = vec4<f32>(${range4.map(tailB).join(', ')});
+    ${rowsI.map((i) => `acc${i} = fma(vec4<f32>(${tailA(i)}), r, acc${i});`).join('\n    ')}
   }
 ${storeBlock(v)}
 }
