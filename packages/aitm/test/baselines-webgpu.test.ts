@@ -70,14 +70,16 @@ describe.skipIf(!gpu)('baselines on WebGPU (float32) vs the CPU backend (float64
   it.each(['sharedbottom', 'esmm', 'mmoe', 'ple', 'aitm_autoint'])('%s: train-mode predictions, loss and every gradient', async (name) => {
     const cpu = await run(name, 'cpu');
     const gpuOut = await run(name, 'webgpu');
+    // Biases feeding a BatchNorm have zero gradient analytically, so their values are float32
+    // rounding noise: allow 1e-5 of the model's largest gradient on top of the relative bound.
+    let gradScale = 0;
+    for (const [what, want] of cpu) if (what.startsWith('grad')) for (const v of want) gradScale = Math.max(gradScale, Math.abs(v));
     for (const [what, want] of cpu) {
       const got = gpuOut.get(what)!;
-      // Relative to the largest entry: biases feeding a BatchNorm have zero gradient
-      // analytically, so their float32 values are rounding noise.
       const scale = want.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-      const tol = what.startsWith('grad') ? 2e-4 : 1e-5;
+      const [tol, floor] = what.startsWith('grad') ? [2e-4, 1e-5 * gradScale] : [1e-5, 1e-7];
       want.forEach((w, i) => {
-        if (!(Math.abs(got[i]! - w) <= tol * (scale + Math.abs(w)) + 1e-7)) throw new Error(`${name} ${what}[${i}]: WebGPU ${got[i]}, CPU ${w}`);
+        if (!(Math.abs(got[i]! - w) <= tol * (scale + Math.abs(w)) + floor)) throw new Error(`${name} ${what}[${i}]: WebGPU ${got[i]}, CPU ${w}`);
       });
     }
   });

@@ -54,30 +54,68 @@ export function mapBroadcast(inputs: readonly In[], out: TensorMeta, f: (...v: n
   return o;
 }
 
-/** Batched matmul on [B,M,K] x [B,K,N] (either operand stored transposed), float64 accumulation. */
+/**
+ * Batched matmul on [B,M,K] x [B,K,N] (either operand stored transposed), float64
+ * accumulation. Each layout gets a loop order whose inner loop walks memory contiguously.
+ */
 export function bmm(a: In, b: In, out: TensorMeta, transA: boolean, transB: boolean): TypedArray {
   const [B, M, N] = out.shape as [number, number, number];
   const K = transA ? a.shape[1]! : a.shape[2]!;
   const o = allocArray(out.dtype, out.size);
   const A = a.data;
   const Bd = b.data;
-  // Element strides of op(A)[m,k] and op(B)[k,n] inside one batch.
-  const [am, ak] = transA ? [1, M] : [K, 1];
-  const [bk, bn] = transB ? [1, K] : [N, 1];
-  const acc = new Float64Array(N);
+  const acc = new Float64Array(M * N);
+  const row = new Float64Array(N);
   for (let z = 0; z < B; z++) {
     const aBase = z * M * K;
     const bBase = z * K * N;
-    for (let m = 0; m < M; m++) {
-      acc.fill(0);
-      for (let k = 0; k < K; k++) {
-        const av = A[aBase + m * am + k * ak]!;
-        if (av === 0) continue;
-        const bRow = bBase + k * bk;
-        for (let n = 0; n < N; n++) acc[n] += av * Bd[bRow + n * bn]!;
+    acc.fill(0);
+    if (!transA && !transB) {
+      // C[m,:] += A[m,k] * B[k,:], accumulated in a row buffer that stays in cache
+      for (let m = 0; m < M; m++) {
+        row.fill(0);
+        for (let k = 0; k < K; k++) {
+          const av = A[aBase + m * K + k]!;
+          if (av === 0) continue;
+          const bRow = bBase + k * N;
+          for (let n = 0; n < N; n++) row[n] += av * Bd[bRow + n]!;
+        }
+        acc.set(row, m * N);
       }
-      o.set(acc, z * M * N + m * N);
+    } else if (!transA && transB) {
+      // C[m,n] = A[m,:] . B[n,:] (both rows contiguous)
+      for (let m = 0; m < M; m++) {
+        const aRow = aBase + m * K;
+        for (let n = 0; n < N; n++) {
+          const bRow = bBase + n * K;
+          let s = 0;
+          for (let k = 0; k < K; k++) s += A[aRow + k]! * Bd[bRow + k]!;
+          acc[m * N + n] = s;
+        }
+      }
+    } else if (transA && !transB) {
+      // C[m,:] += A[k,m] * B[k,:]
+      for (let k = 0; k < K; k++) {
+        const aRow = aBase + k * M;
+        const bRow = bBase + k * N;
+        for (let m = 0; m < M; m++) {
+          const av = A[aRow + m]!;
+          if (av === 0) continue;
+          const cRow = m * N;
+          for (let n = 0; n < N; n++) acc[cRow + n] += av * Bd[bRow + n]!;
+        }
+      }
+    } else {
+      // C[m,n] = sum_k A[k,m] B[n,k]
+      for (let m = 0; m < M; m++) {
+        for (let n = 0; n < N; n++) {
+          let s = 0;
+          for (let k = 0; k < K; k++) s += A[aBase + k * M + m]! * Bd[bBase + n * K + k]!;
+          acc[m * N + n] = s;
+        }
+      }
     }
+    o.set(acc, z * M * N);
   }
   return o;
 }

@@ -1,0 +1,37 @@
+// Runs benchmark suites by name and prints/writes their results.
+//
+//   node bench/dist/cli.js [suite ...] [--quick]      (suites: matmul; default: all)
+//
+// Each suite writes bench/results/<suite>.json: [{case, unit, ours, peers: {name: value}}].
+
+import { printTable, writeResults, type Row, type SuiteOptions } from './common.js';
+
+type Suite = (opts: SuiteOptions) => Promise<Row[]>;
+
+/** Suites load lazily, so one that cannot start does not stop the others. */
+const SUITES: Record<string, () => Promise<Suite>> = {
+  matmul: async () => (await import('./matmul.js')).runMatmulBench,
+};
+
+async function main(): Promise<void> {
+  const args = process.argv.slice(2);
+  const quick = args.includes('--quick');
+  const names = args.filter((a) => !a.startsWith('--'));
+  const unknown = names.filter((n) => !(n in SUITES));
+  if (unknown.length > 0) throw new Error(`bench: unknown suite(s) ${unknown.join(', ')}; known: ${Object.keys(SUITES).join(', ')}`);
+  for (const name of names.length > 0 ? names : Object.keys(SUITES)) {
+    const t0 = performance.now();
+    const rows = await (await SUITES[name]!())({ quick });
+    printTable(`${name}${quick ? ' (quick)' : ''}: ${((performance.now() - t0) / 1000).toFixed(0)} s`, rows);
+    console.log(`wrote ${writeResults(name, rows)}`);
+  }
+}
+
+main().then(
+  // GPU devices (ours and tfjs's) keep Node's event loop alive: exit explicitly.
+  () => process.exit(0),
+  (e: unknown) => {
+    console.error(e);
+    process.exit(1);
+  },
+);
