@@ -186,7 +186,11 @@ export async function trainCommand(opts: TrainCommandOptions = {}): Promise<{ re
     writeAtomic(join(outDir, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
     log(`test AUC   ${config.labels.map((l, i) => `${l} ${report.test.auc[i]!.toFixed(4)}`).join(', ')}`);
     if (report.oracleAuc) log(`oracle AUC ${config.labels.map((l, i) => `${l} ${report.oracleAuc![i]!.toFixed(4)}`).join(', ')}`);
-    if (report.oracleAuc) log(`gap        ${config.labels.map((l, i) => `${l} ${(report.oracleAuc![i]! - report.test.auc[i]!).toFixed(4)}`).join(', ')} (oracle - test)`);
+    if (report.oracleAuc) {
+      const gaps = report.oracleAuc.map((o, i) => o - report.test.auc[i]!);
+      const verdict = gaps.every((g) => g <= 0.01) ? 'every task within 0.01 of the oracle' : 'NOT every task within 0.01 of the oracle';
+      log(`gap        ${config.labels.map((l, i) => `${l} ${gaps[i]!.toFixed(4)}`).join(', ')} (oracle - test): ${verdict}`);
+    }
     const work = result.perStep ? `; per step: ${Math.round(result.perStep.dispatches)} dispatches, ${result.perStep.syncs.toFixed(2)} host syncs` : '';
     log(`test logloss ${fmt(report.test.logloss)}; ${Math.round(report.samplesPerSecond)} samples/s${work}; wrote ${outDir}`);
     return { report, outDir };
