@@ -26,7 +26,8 @@ aitm-autoint only; the other models train on the plain sum of the task BCEs.
 compare trains every model (or --models) on the same data and splits for seeds 1..N and
 prints per-task test AUC and logloss (mean ± std over seeds), the oracle AUC on synthetic
 data, parameters and samples/s; it writes DIR/compare.json and DIR/compare.md. Defaults:
-${COMPARE_DEFAULTS.seeds} seeds, ${COMPARE_DEFAULTS.rows} synthetic training rows, ${COMPARE_DEFAULTS.epochs} epochs (about 6 minutes on 2 cores).`;
+${COMPARE_DEFAULTS.seeds} seeds, ${COMPARE_DEFAULTS.rows} synthetic training rows, ${COMPARE_DEFAULTS.epochs} epochs, batch size
+${COMPARE_DEFAULTS.batchSize}, lr ${COMPARE_DEFAULTS.lr} (under 10 minutes on 2 cores with the WebGPU software adapter).`;
 
 function num(name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;

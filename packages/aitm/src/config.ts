@@ -225,10 +225,8 @@ export function parseConfig(raw: unknown): ModelConfig {
     }
   });
   const own = MODEL_KEYS[model];
-  for (const [other, keys] of Object.entries(MODEL_KEYS)) {
-    for (const k of keys) {
-      if (!own.includes(k) && c[k] !== undefined) fail(k, `is a key of ${other}, not of model ${model} (its own keys: ${own.join(', ') || 'none'})`);
-    }
+  for (const k of new Set(Object.values(MODEL_KEYS).flat())) {
+    if (!own.includes(k) && c[k] !== undefined) fail(k, `is not a key of model ${model} (its own keys: ${own.join(', ') || 'none besides the common ones'})`);
   }
   if (own.includes('bottom')) checkMlp('bottom', c.bottom);
   checkModelKeys(c);

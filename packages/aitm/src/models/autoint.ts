@@ -2,7 +2,7 @@
 // feature fields, so each field's vector becomes a mix of the fields it interacts with,
 // plus a projected residual of itself, through a ReLU.
 
-import { add, bmm, matmul, permute, relu, reshape, softmax, fmtShape, type Tensor } from '@aitm/tensor';
+import { add, bmm, fromTypedArray, matmul, mul, relu, reshape, softmax, sum, unsqueeze, fmtShape, type Tensor } from '@aitm/tensor';
 import { Module, init } from '@aitm/nn';
 import { layerOptions, type ModelOptions } from './multitask.js';
 
@@ -37,6 +37,8 @@ export class InteractingLayer extends Module {
   readonly wValue: Tensor;
   readonly wRes: Tensor | null;
   readonly outDim: number;
+  /** [1, heads, 1, heads * attDim]: 1 where a column belongs to the head (not saved). */
+  private readonly headMask: Tensor;
 
   constructor(
     readonly inDim: number,
@@ -55,6 +57,9 @@ export class InteractingLayer extends Module {
     this.wKey = w('W_Key');
     this.wValue = w('W_Value');
     this.wRes = (opts.residual ?? true) ? w('W_Res') : null;
+    const mask = new Float64Array(heads * this.outDim);
+    for (let h = 0; h < heads; h++) mask.fill(1, h * this.outDim + h * attDim, h * this.outDim + (h + 1) * attDim);
+    this.headMask = this.registerBuffer('head_mask', fromTypedArray(mask, [1, heads, 1, this.outDim], o.dtype), { persistent: false });
   }
 
   /** The output and each head's attention: weights [B, heads, F, F] (rows sum to 1). */
@@ -63,15 +68,19 @@ export class InteractingLayer extends Module {
       throw new Error(`InteractingLayer: expected fields [B, F, ${this.inDim}], got ${fmtShape(x.shape)}`);
     }
     const [b, f] = [x.shape[0]!, x.shape[1]!];
-    const h = this.heads;
-    const a = this.attDim;
-    // [B, F, h * a] -> [B * h, F, a]: one batch entry per (sample, head).
-    const perHead = (w: Tensor) => reshape(permute(reshape(matmul(x, w), [b, f, h, a]), [0, 2, 1, 3]), [b * h, f, a]);
-    const q = perHead(this.wQuery);
-    const k = perHead(this.wKey);
-    const v = perHead(this.wValue);
-    const att = softmax(bmm(q, k, false, true), -1); // [B * h, F, F]
-    let out = reshape(permute(reshape(bmm(att, v), [b, h, f, a]), [0, 2, 1, 3]), [b, f, h * a]);
+    const [h, a] = [this.heads, this.attDim];
+    const q = matmul(x, this.wQuery); // [B, F, h * a]
+    const k = matmul(x, this.wKey);
+    const v = matmul(x, this.wValue);
+    // Heads stacked along the rows: row (hd, i) of qHeads keeps only head hd's columns of
+    // q_i, so one bmm with K gives every head's scores, [B, h * F, F]. This is one batch
+    // entry per sample rather than per (sample, head), with no transposes: the tiny
+    // per-sample products cost per batch entry on the GPU, not per multiply.
+    const qHeads = reshape(mul(unsqueeze(q, 1), this.headMask), [b, h * f, h * a]);
+    const att = softmax(bmm(qHeads, k, false, true), -1); // [B, h * F, F], rows sum to 1
+    // Row (hd, i) of att @ V mixes whole value rows; keep head hd's columns and sum over heads.
+    const mixed = reshape(bmm(att, v), [b, h, f, h * a]);
+    let out = sum(mul(mixed, this.headMask), 1); // [B, F, h * a]
     if (this.wRes) out = add(out, matmul(x, this.wRes));
     return { output: relu(out), weights: reshape(att, [b, h, f, f]) };
   }

@@ -1,17 +1,20 @@
 // The WebGPU kernel of `bmm`: batched C[z] = op(A[z]) @ op(B[z]), with either operand stored
 // transposed, as WGSL generated per specialisation (layout, vec4 alignment, tile shape).
 //
-// Two kernels, chosen per adapter (see `planBmm`):
-// - 'register': barrier-free, each thread keeps a 4x4 block of C in registers and reads A
-//   and B straight from storage (vec4 where aligned). Software adapters (llvmpipe) run a
-//   workgroup as one CPU thread, where barriers and shared memory only add copies: measured
-//   there, this kernel is about 2x faster than the tiled one.
-// - 'tiled': the workgroup stages K-slices of A and B in shared memory and each thread again
+// Two kernel families, chosen per adapter by `planBmm`:
+// - 'register': barrier-free; each thread keeps a block of C (4 columns, 4 or 8 rows) in
+//   registers and reads A and B straight from storage, vec4 where aligned. On software
+//   adapters (llvmpipe) a workgroup runs on one CPU thread with the invocations as SIMD
+//   lanes: barriers and shared memory only add copies there (the tiled kernel measured 2x
+//   slower). Where subgroups have a fixed 4 or 8 lanes, a workgroup is one subgroup that
+//   shares the rows of A through subgroupBroadcast (2x again on llvmpipe).
+// - 'tiled': the workgroup stages K-slices of A and B in shared memory and each thread
 //   computes 4x4 outputs from them, which is what makes real GPUs fast (every value fetched
-//   from memory is used by 16-64 threads).
+//   from memory is used by 16-64 threads). Not measurable on this project's CI (llvmpipe);
+//   the tests check its results there.
 // Both split K across workgroups when the output alone has too few tiles to fill the device
 // (the weight gradient of a Linear layer: [out, in] outputs summed over thousands of rows);
-// the partial sums then go through a second, reducing dispatch. Sums are accumulated in f32.
+// a second dispatch sums the partial products. Sums are accumulated in f32.
 
 import type { Kernel, TensorMeta } from '../../backend.js';
 import type { BmmAttrs } from '../../ops/matmul.js';
@@ -258,12 +261,13 @@ function storeBlock(v: BmmVariant): string {
 }
 
 /**
- * The barrier-free kernel: a thread computes `rows` x `cols` outputs, reading op(A) and
- * op(B) straight from storage in steps of 4 along K (vec4 reads where aligned). Rows and
- * columns past the edge are clamped to the last valid one (reads stay in bounds, results
- * are discarded), so there are no branches and no early exits: with one row of threads
- * per workgroup (wgY = 1) every read of A has the same address in all invocations, which
- * llvmpipe turns into one scalar load and a broadcast instead of a gather.
+ * The barrier-free kernel: a thread computes `rows` x 4 outputs, reading op(A) and op(B)
+ * straight from storage in steps of 4 along K (vec4 reads where aligned), 16 x rows
+ * multiply-adds per step. Rows and columns past the edge are clamped to the last valid one
+ * (reads stay in bounds, results are discarded), so the K loop has no branches and no
+ * thread leaves early (subgroupBroadcast needs every lane). With `shareA` all lanes need the
+ * same `rows` rows of A: lane p reads one vec4 of that block per step and broadcasts it,
+ * so a lane issues 5 vec4 reads per step instead of rows + 4.
  */
 function registerKernel(v: BmmVariant): string {
   const R = v.rows;
@@ -391,7 +395,9 @@ ${storeBlock(v)}
 /**
  * The shared-memory kernel: per step the workgroup copies a TM x tk slice of op(A) and a
  * tk x TN slice of op(B) into workgroup memory (zero outside the matrices), laid out
- * k-major so each thread reads its 4 rows and 4 columns as consecutive words.
+ * k-major in vec4s, so per k a thread reads its 4 rows and its 4 columns as one vec4 each
+ * (2 shared reads per 16 multiply-adds). An operand stored along K is transposed on the
+ * way in, one component at a time.
  */
 function tiledKernel(v: BmmVariant): string {
   const TM = v.wgY * BLOCK;
@@ -419,7 +425,7 @@ function tiledKernel(v: BmmVariant): string {
       let gm = tm * ${TM}u + row; let gk = kt + kq;
       var v = vec4<f32>(0.0);
       if (gm < M) { ${fetch(v.vecA, 'A', 'aBase + gm * K + gk', (c) => `gk + ${c}u < k1`, 'gk < k1')} }
-      ${range4.map((c) => `As[(kq + ${c}u) * ${TM}u + row] = v.${COMP[c]};`).join(' ')}
+      ${range4.map((c) => `As[(kq + ${c}u) * ${TM / 4}u + row / 4u][row & 3u] = v.${COMP[c]};`).join(' ')}
     }`);
     } else {
       // Contiguous along m: TK rows of TM/4 groups.
@@ -428,7 +434,7 @@ function tiledKernel(v: BmmVariant): string {
       let gk = kt + kr; let gm = tm * ${TM}u + mq;
       var v = vec4<f32>(0.0);
       if (gk < k1) { ${fetch(v.vecA, 'A', 'aBase + gk * M + gm', (c) => `gm + ${c}u < M`, 'gm < M')} }
-      ${range4.map((c) => `As[kr * ${TM}u + mq + ${c}u] = v.${COMP[c]};`).join(' ')}
+      As[kr * ${TM / 4}u + mq / 4u] = v;
     }`);
     }
   }
@@ -443,7 +449,7 @@ function tiledKernel(v: BmmVariant): string {
       let gk = kt + kr; let gn = tn * ${TN}u + nq;
       var v = vec4<f32>(0.0);
       if (gk < k1) { ${fetch(v.vecB, 'B', 'bBase + gk * N + gn', (c) => `gn + ${c}u < N`, 'gn < N')} }
-      ${range4.map((c) => `Bs[kr * ${TN}u + nq + ${c}u] = v.${COMP[c]};`).join(' ')}
+      Bs[kr * ${TN / 4}u + nq / 4u] = v;
     }`);
     } else {
       // Contiguous along k: TN rows of TK/4 groups.
@@ -452,14 +458,14 @@ function tiledKernel(v: BmmVariant): string {
       let gn = tn * ${TN}u + row; let gk = kt + kq;
       var v = vec4<f32>(0.0);
       if (gn < N) { ${fetch(v.vecB, 'B', 'bBase + gn * K + gk', (c) => `gk + ${c}u < k1`, 'gk < k1')} }
-      ${range4.map((c) => `Bs[(kq + ${c}u) * ${TN}u + row] = v.${COMP[c]};`).join(' ')}
+      ${range4.map((c) => `Bs[(kq + ${c}u) * ${TN / 4}u + row / 4u][row & 3u] = v.${COMP[c]};`).join(' ')}
     }`);
     }
   }
   return /* wgsl */ `// bmm: shared-memory ${TM}x${TN}x${TK} tile, 4x4 per thread
 ${header(v)}
-var<workgroup> As: array<f32, ${TK * TM}>;
-var<workgroup> Bs: array<f32, ${TK * TN}>;
+var<workgroup> As: array<vec4<f32>, ${(TK * TM) / 4}>;
+var<workgroup> Bs: array<vec4<f32>, ${(TK * TN) / 4}>;
 
 @compute @workgroup_size(${v.wgX}, ${v.wgY})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -467,16 +473,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 ${PROLOGUE}
   let m0 = tm * ${TM}u + lid.y * 4u;
   let n0 = tn * ${TN}u + lid.x * 4u;
-  let ao = lid.y * 4u;
-  let bo = lid.x * 4u;
   var acc0 = vec4<f32>(0.0); var acc1 = vec4<f32>(0.0); var acc2 = vec4<f32>(0.0); var acc3 = vec4<f32>(0.0);
   for (var kt = k0; kt < k1; kt += ${TK}u) {
     ${loadA.join('\n    ')}
     ${loadB.join('\n    ')}
     workgroupBarrier();
     for (var kk = 0u; kk < ${TK}u; kk += 1u) {
-      let a = vec4<f32>(As[kk * ${TM}u + ao], As[kk * ${TM}u + ao + 1u], As[kk * ${TM}u + ao + 2u], As[kk * ${TM}u + ao + 3u]);
-      let b = vec4<f32>(Bs[kk * ${TN}u + bo], Bs[kk * ${TN}u + bo + 1u], Bs[kk * ${TN}u + bo + 2u], Bs[kk * ${TN}u + bo + 3u]);
+      let a = As[kk * ${TM / 4}u + lid.y];
+      let b = Bs[kk * ${TN / 4}u + lid.x];
       acc0 = fma(vec4<f32>(a.x), b, acc0);
       acc1 = fma(vec4<f32>(a.y), b, acc1);
       acc2 = fma(vec4<f32>(a.z), b, acc2);
