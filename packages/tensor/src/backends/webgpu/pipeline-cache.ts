@@ -10,7 +10,10 @@ export interface CachedPipeline {
 export type PipelineErrorSink = (seq: number, error: Error) => void;
 
 export class PipelineCache {
-  private readonly cache = new Map<string, CachedPipeline>();
+  // Keyed by entry point, then by the code string itself: a concatenated key would be a new
+  // string per dispatch, re-hashed in full each time; a kernel that reuses its code string
+  // object hits V8's cached hash.
+  private readonly cache = new Map<string, Map<string, CachedPipeline>>();
   private readonly pending = new Set<Promise<void>>();
   created = 0;
 
@@ -20,9 +23,11 @@ export class PipelineCache {
   ) {}
 
   get(label: string, code: string, entryPoint: string, seq: number): CachedPipeline {
-    const key = `${entryPoint}\u0000${code}`;
-    const hit = this.cache.get(key);
+    let byCode = this.cache.get(entryPoint);
+    if (byCode === undefined) this.cache.set(entryPoint, (byCode = new Map()));
+    const hit = byCode.get(code);
     if (hit) return hit;
+    const codes = byCode;
 
     // The scope catches shader and pipeline errors here, so they are reported with the
     // compiler's messages instead of as a generic uncaptured error.
@@ -34,14 +39,14 @@ export class PipelineCache {
       .popErrorScope()
       .then(async (error) => {
         if (!error) return;
-        this.cache.delete(key); // the next dispatch of this shader tries (and reports) again
+        codes.delete(code); // the next dispatch of this shader tries (and reports) again
         this.onError(seq, await describeFailure(label, module, error));
       })
       .catch((e: unknown) => this.onError(seq, new Error(`WebGPU: checking pipeline for op "${label}": ${e}`)));
     this.pending.add(check);
     void check.finally(() => this.pending.delete(check));
 
-    this.cache.set(key, entry);
+    byCode.set(code, entry);
     this.created++;
     return entry;
   }
