@@ -19,15 +19,16 @@ const USAGE = `usage:
 train with no options trains AITM on the built-in synthetic data and prints the test AUC of
 each task beside the oracle AUC (the AUC of the true probabilities).
 
---model picks the architecture (default aitm; ignored with --config, whose "model" key
-decides): ${MODEL_NAMES.join(', ')}. --alpha (the label constraint) applies to aitm and
-aitm-autoint only; the other models train on the plain sum of the task BCEs.
+--model picks the architecture when there is no --config (whose "model" key decides):
+${MODEL_NAMES.join(', ')} (default aitm).
+--alpha (the label constraint) applies to aitm and aitm-autoint only; the other models train
+on the plain sum of the task BCEs (ESMM: of pCTR vs click and pCTCVR vs purchase).
 
 compare trains every model (or --models) on the same data and splits for seeds 1..N and
 prints per-task test AUC and logloss (mean ± std over seeds), the oracle AUC on synthetic
 data, parameters and samples/s; it writes DIR/compare.json and DIR/compare.md. Defaults:
-${COMPARE_DEFAULTS.seeds} seeds, ${COMPARE_DEFAULTS.rows} synthetic training rows, ${COMPARE_DEFAULTS.epochs} epochs, batch size
-${COMPARE_DEFAULTS.batchSize}, lr ${COMPARE_DEFAULTS.lr} (under 10 minutes on 2 cores with the WebGPU software adapter).`;
+${COMPARE_DEFAULTS.seeds} seeds, ${COMPARE_DEFAULTS.rows} synthetic training rows, ${COMPARE_DEFAULTS.epochs} epochs, batch size ${COMPARE_DEFAULTS.batchSize}, lr ${COMPARE_DEFAULTS.lr}
+(under 10 minutes on 2 cores with the WebGPU software adapter).`;
 
 function num(name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;

@@ -11,12 +11,12 @@ import { trainCommand, type Report } from './run.js';
 /**
  * Defaults sized so the whole comparison (6 models x 3 seeds on the built-in synthetic data)
  * fits in 10 minutes on a 2-core machine with the WebGPU software adapter: 40k training rows
- * (val and test 6.7k each), 2 epochs, batches of 1024 at lr 5e-3 (80 steps per run; more,
- * smaller steps than `aitm train`'s 2048 at 2e-3, since the data is 15x smaller). Measured
- * there (with other jobs sharing the cores) at 1.5k (aitm-autoint) to 25k (esmm) samples/s.
- * That is far from convergence: the table ranks models under a small, equal budget.
+ * (val and test 6.7k each), 2 epochs, batches of 1024 at lr 0.01 (80 steps per run: half
+ * `aitm train`'s batch, for more steps on 10x less data). Measured there, with other jobs
+ * sharing the cores, at 1.3-2.8k (aitm-autoint) to 25k (esmm) samples/s. The models end
+ * short of convergence: the table ranks them under a small, equal budget.
  */
-export const COMPARE_DEFAULTS = { rows: 40_000, epochs: 2, seeds: 3, batchSize: 1024, lr: 5e-3 } as const;
+export const COMPARE_DEFAULTS = { rows: 40_000, epochs: 2, seeds: 3, batchSize: 1024, lr: 0.01 } as const;
 
 export interface CompareOptions {
   /** 'synthetic' (default) or a CSV file; val/test are split from it unless given. */
@@ -31,7 +31,7 @@ export interface CompareOptions {
   epochs?: number;
   /** Default 1024. */
   batchSize?: number;
-  /** Default 5e-3. */
+  /** Default 0.01. */
   lr?: number;
   backend?: BackendName;
   /** Which models (default all, in MODEL_NAMES order). */
@@ -44,7 +44,7 @@ export interface CompareOptions {
 
 export interface CompareModelResult {
   model: ModelName;
-  /** Per task, mean test AUC over seeds. */
+  /** Per task, mean test AUC over seeds (NaN, null in the JSON, when some seed's test split has one class). */
   auc: number[];
   /** Per task, standard deviation of the test AUC over seeds (sample std; 0 for one seed). */
   aucStd: number[];

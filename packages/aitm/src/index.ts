@@ -8,3 +8,4 @@ export * from './train/evaluate.js';
 export * from './train/batch-tensors.js';
 export { progressSink, type ProgressSink } from './train/progress.js';
 export { trainCommand, evalCommand, predictCommand, loadModelDir, type TrainCommandOptions, type Report } from './run.js';
+export { compareCommand, compareTable, COMPARE_DEFAULTS, type CompareOptions, type CompareResult, type CompareModelResult } from './compare.js';

@@ -42,6 +42,7 @@ export function progressSink(stream: NodeJS.WriteStream = process.stderr, everyM
       }
     },
     line(text) {
+      if (quiet) return;
       clear();
       stream.write(`${text}\n`);
     },
