@@ -1,6 +1,6 @@
 // Runs benchmark suites by name and prints/writes their results.
 //
-//   node bench/dist/cli.js [suite ...] [--quick]      (suites: matmul; default: all)
+//   node bench/dist/cli.js [suite ...] [--quick]      (suites: matmul, aitm; default: all)
 //
 // Each suite writes bench/results/<suite>.json: [{case, unit, ours, peers: {name: value}}].
 
@@ -11,6 +11,7 @@ type Suite = (opts: SuiteOptions) => Promise<Row[]>;
 /** Suites load lazily, so one that cannot start does not stop the others. */
 const SUITES: Record<string, () => Promise<Suite>> = {
   matmul: async () => (await import('./matmul.js')).runMatmulBench,
+  aitm: async () => (await import('./aitm.js')).runAitmBench,
 };
 
 async function main(): Promise<void> {

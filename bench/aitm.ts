@@ -1,0 +1,266 @@
+// AITM throughput (samples/s): a training step (forward, aitmLoss, backward, Adam, zeroGrad)
+// and eval-mode inference, ours on WebGPU and on the CPU against the same model in
+// TensorFlow.js (WebGPU and CPU, each in its own child process) and PyTorch on the CPU.
+// `ours` is our WebGPU number; our CPU backend is the peer "ours-cpu".
+
+import { spawnSync } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as T from '@aitm/tensor';
+import { Adam } from '@aitm/nn';
+import { aitmLoss, batchTensors, buildModel, defaultConfig, generateSynthetic, type AitmConfig, type Dataset } from '@aitm/aitm';
+import { Deadline, runPython, timeIt, timingFor, type Row, type SuiteOptions, type TimingOptions } from './common.js';
+import { aitmCases, BATCHES, SHAPE, writeBatchFile, type AitmCase, type PeerReply, type PeerSpec } from './aitm-cases.js';
+
+/** Our WebGPU work per step, counted over a few unsynced steps after the timing. */
+export interface PerStep {
+  dispatches: number;
+  submits: number;
+  /** Host waits for the GPU inside the steps: 0 unless something reads back mid-step. */
+  syncs: number;
+}
+
+/** A result row plus our WebGPU work per step (extra key in results/aitm.json). */
+export interface AitmRow extends Row {
+  perStep: PerStep | null;
+}
+
+const COUNTED_STEPS = 3;
+
+function modelFor(data: Dataset, batchNorm: boolean) {
+  const config = defaultConfig(data.schema, { alpha: SHAPE.alpha }) as AitmConfig;
+  config.bottom = { ...config.bottom, dims: [...SHAPE.bottom], batchNorm };
+  config.towers = config.towers.map((t) => ({ ...t, dims: [...SHAPE.tower], batchNorm }));
+  return buildModel(config);
+}
+
+interface OursResult {
+  samplesPerS: number;
+  perStep: PerStep | null;
+}
+
+/**
+ * How one implementation is run: which batch sizes, how long, how timed. --quick must end
+ * within 3 minutes in all, so there the slow implementations skip their large batches.
+ */
+interface Plan {
+  /** Seconds it may spend; cases not started by then are reported as null. */
+  limitS: number;
+  batches: readonly number[];
+  timing: TimingOptions;
+  /** timeFewSteps instead of timeIt, for steps of seconds (tfjs on the CPU). */
+  few?: { warm: number; steps: number };
+}
+
+type Impl = 'ours-webgpu' | 'ours-cpu' | 'torch-cpu' | 'tfjs-webgpu' | 'tfjs-cpu';
+
+function plans(quick: boolean): Record<Impl, Plan> {
+  const t = timingFor(quick);
+  if (!quick) {
+    const all = { batches: BATCHES, timing: t };
+    return {
+      'ours-webgpu': { limitS: 300, ...all },
+      'ours-cpu': { limitS: 300, ...all },
+      'torch-cpu': { limitS: 300, ...all },
+      'tfjs-webgpu': { limitS: 600, ...all },
+      // Tens of seconds per training step: one warm-up and two timed steps at most.
+      'tfjs-cpu': { limitS: 600, ...all, few: { warm: 1, steps: 2 } },
+    };
+  }
+  // Measured on llvmpipe with 2 cores: our CPU step takes about 5 s at B=8192, and tfjs
+  // on WebGPU compiles for 10 s or more per new batch size and about 40 s at B=8192.
+  const oneRound = { ...t, rounds: 1 };
+  return {
+    'ours-webgpu': { limitS: 40, batches: BATCHES, timing: t },
+    'ours-cpu': { limitS: 20, batches: [512, 2048], timing: oneRound },
+    'torch-cpu': { limitS: 20, batches: BATCHES, timing: t },
+    'tfjs-webgpu': { limitS: 45, batches: [512, 2048], timing: oneRound },
+    'tfjs-cpu': { limitS: 20, batches: [512], timing: oneRound, few: { warm: 0, steps: 1 } },
+  };
+}
+
+/** One case on our current backend: build, warm up and time inside timeIt, then count. */
+async function oursCase(c: AitmCase, data: Dataset, backend: T.BackendName, timing: TimingOptions): Promise<OursResult> {
+  const model = modelFor(data, c.batchNorm);
+  const batch = batchTensors(data, Int32Array.from({ length: c.batch }, (_, i) => i), backend);
+  const optimizer = new Adam(model.parameters(), { lr: SHAPE.lr });
+  const param = model.parameters().at(-1)!;
+  let last: T.Tensor | null = null;
+  model.train(c.mode === 'train');
+  const step =
+    c.mode === 'train'
+      ? (): void => {
+          T.tidy(() => {
+            aitmLoss(model.forward(batch.inputs), batch.labels, SHAPE.alpha).total.backward();
+            optimizer.step();
+            optimizer.zeroGrad();
+          });
+        }
+      : (): void => {
+          const p = T.noGrad(() => T.tidy(() => model.forward(batch.inputs)));
+          last?.dispose();
+          last = p;
+        };
+  // GPU work is recorded, not done, when a step returns: a read waits for all of it.
+  const sync =
+    c.mode === 'train'
+      ? async (): Promise<void> => {
+          await param.data();
+        }
+      : async (): Promise<void> => {
+          await (last as T.Tensor).data();
+        };
+  try {
+    const seconds = await timeIt(step, sync, timing);
+    let perStep: PerStep | null = null;
+    if (backend === 'webgpu') {
+      T.gpuCounters(true);
+      for (let i = 0; i < COUNTED_STEPS; i++) step();
+      const n = T.gpuCounters()!; // read before the sync below, which is one host wait
+      await sync();
+      perStep = { dispatches: n.dispatches / COUNTED_STEPS, submits: n.submits / COUNTED_STEPS, syncs: n.syncs / COUNTED_STEPS };
+    }
+    return { samplesPerS: c.batch / seconds, perStep };
+  } finally {
+    (last as T.Tensor | null)?.dispose();
+    optimizer.dispose();
+    for (const t of [...Object.values(batch.inputs), batch.labels]) t.dispose();
+    model.dispose();
+  }
+}
+
+async function ours(backend: T.BackendName, list: AitmCase[], data: Dataset, plan: Plan): Promise<Map<string, OursResult>> {
+  await T.setBackend(backend);
+  if (backend === 'webgpu') console.log(`ours-webgpu adapter: ${T.webGpuAdapter()?.description ?? '?'}`);
+  const deadline = new Deadline(plan.limitS);
+  const out = new Map<string, OursResult>();
+  for (const c of list) {
+    if (!plan.batches.includes(c.batch)) continue;
+    if (deadline.passed) {
+      console.warn(`ours-${backend}: time limit (${plan.limitS} s) reached, skipping '${c.name}' and later cases`);
+      break;
+    }
+    const t0 = performance.now();
+    const r = await oursCase(c, data, backend, plan.timing);
+    out.set(c.name, r);
+    const work = r.perStep ? `, ${r.perStep.dispatches} dispatches, ${r.perStep.syncs} host syncs per step` : '';
+    console.log(`ours-${backend} ${c.name}: ${r.samplesPerS.toFixed(0)} samples/s${work} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+  }
+  return out;
+}
+
+/**
+ * Our WebGPU step at a batch of 16, where the kernels have almost nothing to compute: its
+ * time over its dispatch count is what one dispatch costs on this adapter.
+ */
+async function dispatchFloor(data: Dataset, timing: TimingOptions): Promise<void> {
+  for (const batchNorm of [true, false]) {
+    const c: AitmCase = { name: `train B=16 ${batchNorm ? 'bn' : 'no-bn'}`, mode: 'train', batch: 16, batchNorm };
+    const r = await oursCase(c, data, 'webgpu', timing);
+    const ms = (c.batch / r.samplesPerS) * 1000;
+    const d = r.perStep!.dispatches;
+    console.log(`ours-webgpu ${c.name}: ${ms.toFixed(1)} ms/step for ${d} dispatches = ${((ms * 1000) / d).toFixed(0)} us per dispatch`);
+  }
+}
+
+/** Runs a compiled peer script in its own Node process; null (and why) when it fails. */
+function runNodePeer(script: string, args: string[], timeoutS: number): PeerReply | null {
+  const path = fileURLToPath(new URL(`./peers/${script}`, import.meta.url));
+  // The child's progress lines (stderr) show as they come; its last stdout line is the reply.
+  const res = spawnSync(process.execPath, [path, ...args], {
+    encoding: 'utf8',
+    timeout: timeoutS * 1000,
+    stdio: ['ignore', 'pipe', 'inherit'],
+    maxBuffer: 16 << 20,
+  });
+  if (res.error || res.status !== 0) {
+    console.warn(`peer ${script} ${args[0]} failed: ${res.error?.message ?? `exit ${res.status ?? res.signal}`}`);
+    return null;
+  }
+  const lastLine = res.stdout.trim().split('\n').pop() ?? '';
+  try {
+    return JSON.parse(lastLine) as PeerReply;
+  } catch {
+    console.warn(`peer ${script} printed no JSON: ${lastLine.slice(0, 200)}`);
+    return null;
+  }
+}
+
+/** True when Debian's OpenBLAS (which torch then uses instead of the reference BLAS) is installed. */
+function hasOpenBlas(): boolean {
+  const r = spawnSync('dpkg', ['-s', 'libopenblas0-pthread'], { encoding: 'utf8' });
+  return r.status === 0 && /Status: install ok installed/.test(r.stdout);
+}
+
+function torchCpu(spec: PeerSpec): PeerReply | null {
+  // Without OpenBLAS torch falls back to the reference BLAS (slow but correct); with it,
+  // this CPU needs its core type named and one BLAS thread beside torch's own threads.
+  const openBlas = hasOpenBlas();
+  const env: Record<string, string> = openBlas ? { OPENBLAS_CORETYPE: 'SkylakeX', OPENBLAS_NUM_THREADS: '1' } : {};
+  console.log(`torch-cpu: ${openBlas ? 'OpenBLAS (libopenblas0-pthread)' : 'reference BLAS (install libopenblas0-pthread for OpenBLAS)'}`);
+  const reply = runPython('torch_aitm.py', spec, spec.deadlineS + 60, env) as PeerReply | null;
+  if (reply?.note) console.log(`torch-cpu: ${reply.note}`);
+  return reply;
+}
+
+export async function runAitmBench(opts: SuiteOptions): Promise<AitmRow[]> {
+  const list = aitmCases();
+  const plan = plans(opts.quick);
+  const rows = Math.max(...BATCHES);
+  const { data } = generateSynthetic({ rows, worldSeed: 1, sampleSeed: 2, fields: SHAPE.fields, vocab: SHAPE.vocab, embedDim: SHAPE.embedDim });
+  const dataPath = join(tmpdir(), `aitm-bench-${process.pid}.bin`);
+  writeBatchFile(dataPath, { ids: data.sparse, labels: data.labels });
+  try {
+    const gpu = await ours('webgpu', list, data, plan['ours-webgpu']);
+    await dispatchFloor(data, plan['ours-webgpu'].timing);
+    // Our device would sit idle while the tfjs child uses the same adapter: release it.
+    T.disposeWebGpu();
+    const cpu = await ours('cpu', list, data, plan['ours-cpu']);
+
+    const spec = (p: Plan): PeerSpec => ({
+      data: dataPath,
+      rows,
+      shape: SHAPE,
+      // Cheapest first, so a time limit drops the slowest cases (tfjs on the CPU).
+      cases: [...list].sort((a, b) => Number(a.mode === 'train') - Number(b.mode === 'train') || a.batch - b.batch),
+      budgetMs: p.timing.budgetMs,
+      rounds: p.timing.rounds,
+      maxReps: p.timing.maxReps,
+      deadlineS: p.limitS,
+      batches: [...p.batches],
+      ...(p.few ? { few: p.few } : {}),
+    });
+    const torch = torchCpu(spec(plan['torch-cpu']));
+    const tfGpu = runNodePeer('tfjs_aitm.js', ['webgpu', JSON.stringify(spec(plan['tfjs-webgpu']))], plan['tfjs-webgpu'].limitS + 120);
+    const tfCpu = runNodePeer('tfjs_aitm.js', ['cpu', JSON.stringify(spec(plan['tfjs-cpu']))], plan['tfjs-cpu'].limitS + 300);
+    const peer = (r: PeerReply | null, name: string) => r?.results[name] ?? null;
+    const result: AitmRow[] = list.map((c) => ({
+      case: c.name,
+      unit: 'samples/s',
+      ours: gpu.get(c.name)?.samplesPerS ?? null,
+      peers: {
+        'ours-cpu': cpu.get(c.name)?.samplesPerS ?? null,
+        'tfjs-webgpu': peer(tfGpu, c.name),
+        'tfjs-cpu': peer(tfCpu, c.name),
+        'torch-cpu': peer(torch, c.name),
+      },
+      perStep: gpu.get(c.name)?.perStep ?? null,
+    }));
+    printPerStep(result);
+    if (opts.quick) console.log('\n--quick: ours-cpu and tfjs-webgpu skip B=8192, tfjs-cpu runs B=512 only (one step); skipped cases are null');
+    return result;
+  } finally {
+    rmSync(dataPath, { force: true });
+  }
+}
+
+/** Our WebGPU work per step beside the table: what bounds a step on a software adapter. */
+function printPerStep(rows: AitmRow[]): void {
+  console.log('\nours-webgpu work per step (dispatches / queue submits / host syncs):');
+  const f = (v: number) => (Number.isInteger(v) ? String(v) : v.toFixed(2));
+  for (const r of rows) {
+    if (r.perStep) console.log(`  ${r.case.padEnd(20)} ${f(r.perStep.dispatches)} / ${f(r.perStep.submits)} / ${f(r.perStep.syncs)}`);
+  }
+}
