@@ -45,71 +45,53 @@ function storedShapes(c: MatmulCase): [number[], number[]] {
   return [c.transA ? [c.batch, c.k, c.m] : [c.batch, c.m, c.k], c.transB ? [c.batch, c.n, c.k] : [c.batch, c.k, c.n]];
 }
 
-async function ours(list: MatmulCase[], quick: boolean, deadline: Deadline): Promise<Map<string, number>> {
-  const backend = await T.initWebGpu();
-  console.log(`adapter: ${backend.runtime.adapter.description} (${backend.runtime.adapter.isSoftware ? 'software' : 'hardware'})`);
-  const out = new Map<string, number>();
-  for (const c of list) {
-    if (deadline.passed) break;
-    const [aShape, bShape] = storedShapes(c);
-    const a = T.rand(aShape, { backend: 'webgpu', dtype: 'float32' });
-    const b = T.rand(bShape, { backend: 'webgpu', dtype: 'float32' });
-    let last: T.Tensor | null = null;
-    const run = (): void => {
-      const y = T.bmm(a, b, c.transA, c.transB);
-      last?.dispose();
-      last = y;
-    };
-    // Reading 4 bytes of the last result waits for every dispatch before it.
-    const sync = async (): Promise<void> => {
-      await backend.runtime.read((last as T.Tensor).storage.handle as Parameters<typeof backend.runtime.read>[0], 4);
-    };
-    const s = await timeIt(run, sync, timingFor(quick));
-    out.set(c.name, flops(c) / s / 1e9);
-    (last as T.Tensor | null)?.dispose();
-    a.dispose();
-    b.dispose();
-  }
-  return out;
+type Tf = Awaited<ReturnType<typeof loadTfjsWebGpu>>;
+
+/** Our bmm on WebGPU: GFLOPS of one case. */
+async function ours(backend: Awaited<ReturnType<typeof T.initWebGpu>>, c: MatmulCase, quick: boolean): Promise<number> {
+  const [aShape, bShape] = storedShapes(c);
+  const a = T.rand(aShape, { backend: 'webgpu', dtype: 'float32' });
+  const b = T.rand(bShape, { backend: 'webgpu', dtype: 'float32' });
+  let last: T.Tensor | null = null;
+  const run = (): void => {
+    const y = T.bmm(a, b, c.transA, c.transB);
+    last?.dispose();
+    last = y;
+  };
+  // Reading 4 bytes of the last result waits for every dispatch before it.
+  const sync = async (): Promise<void> => {
+    await backend.runtime.read((last as T.Tensor).storage.handle as Parameters<typeof backend.runtime.read>[0], 4);
+  };
+  const s = await timeIt(run, sync, timingFor(quick));
+  (last as T.Tensor | null)?.dispose();
+  a.dispose();
+  b.dispose();
+  return flops(c) / s / 1e9;
 }
 
-async function tfjsWebGpu(list: MatmulCase[], quick: boolean, deadline: Deadline): Promise<Map<string, number>> {
-  const out = new Map<string, number>();
-  let tf: Awaited<ReturnType<typeof loadTfjsWebGpu>>;
-  try {
-    tf = await loadTfjsWebGpu();
-  } catch (e) {
-    console.warn(`peer tfjs-webgpu unavailable: ${(e as Error).message}`);
-    return out;
-  }
-  for (const c of list) {
-    if (deadline.passed) {
-      console.warn(`tfjs-webgpu: time limit reached, skipping '${c.name}' and later cases`);
-      break;
-    }
-    // tfjs batches only 3-D operands; a batch of 1 is passed as plain matrices.
-    const [aShape, bShape] = storedShapes(c).map((s) => (c.batch === 1 ? s.slice(1) : s)) as [number[], number[]];
-    const a = tf.randomUniform(aShape);
-    const b = tf.randomUniform(bShape);
-    let last: ReturnType<typeof tf.matMul> | null = null;
-    const run = (): void => {
-      const y = tf.matMul(a, b, c.transA, c.transB);
-      last?.dispose();
-      last = y;
-    };
-    const sync = async (): Promise<void> => {
-      const y = last as ReturnType<typeof tf.matMul>;
-      const one = tf.slice(y, y.shape.map(() => 0), y.shape.map(() => 1));
-      await one.data();
-      one.dispose();
-    };
-    const s = await timeIt(run, sync, timingFor(quick));
-    out.set(c.name, flops(c) / s / 1e9);
-    (last as ReturnType<typeof tf.matMul> | null)?.dispose();
-    a.dispose();
-    b.dispose();
-  }
-  return out;
+/** tf.matMul on tfjs's WebGPU backend: GFLOPS of one case. */
+async function tfjsWebGpu(tf: Tf, c: MatmulCase, quick: boolean): Promise<number> {
+  // tfjs batches only 3-D operands; a batch of 1 is passed as plain matrices.
+  const [aShape, bShape] = storedShapes(c).map((s) => (c.batch === 1 ? s.slice(1) : s)) as [number[], number[]];
+  const a = tf.randomUniform(aShape);
+  const b = tf.randomUniform(bShape);
+  let last: ReturnType<typeof tf.matMul> | null = null;
+  const run = (): void => {
+    const y = tf.matMul(a, b, c.transA, c.transB);
+    last?.dispose();
+    last = y;
+  };
+  const sync = async (): Promise<void> => {
+    const y = last as ReturnType<typeof tf.matMul>;
+    const one = tf.slice(y, y.shape.map(() => 0), y.shape.map(() => 1));
+    await one.data();
+    one.dispose();
+  };
+  const s = await timeIt(run, sync, timingFor(quick));
+  (last as ReturnType<typeof tf.matMul> | null)?.dispose();
+  a.dispose();
+  b.dispose();
+  return flops(c) / s / 1e9;
 }
 
 interface TorchReply {
@@ -133,15 +115,25 @@ function torchCpu(list: MatmulCase[], quick: boolean, timeoutS: number): Map<str
 
 export async function runMatmulBench(opts: SuiteOptions): Promise<Row[]> {
   const list = cases(opts.quick);
-  // --quick must end within 3 minutes: each implementation gets a share of that.
-  const limit = opts.quick ? 50 : 600;
-  const mine = await ours(list, opts.quick, new Deadline(limit));
-  const torch = torchCpu(list, opts.quick, limit);
-  const tfjs = await tfjsWebGpu(list, opts.quick, new Deadline(limit));
-  return list.map((c) => ({
-    case: c.name,
-    unit: 'GFLOPS',
-    ours: mine.get(c.name) ?? null,
-    peers: { 'tfjs-webgpu': tfjs.get(c.name) ?? null, 'torch-cpu': torch.get(c.name) ?? null },
-  }));
+  // --quick must end within 3 minutes: the GPU part and the torch part each get a share.
+  const limit = opts.quick ? 100 : 1200;
+  const torch = torchCpu(list, opts.quick, opts.quick ? 60 : 600);
+  const backend = await T.initWebGpu();
+  console.log(`adapter: ${backend.runtime.adapter.description} (${backend.runtime.adapter.isSoftware ? 'software' : 'hardware'})`);
+  let tf: Tf | null = null;
+  try {
+    tf = await loadTfjsWebGpu();
+  } catch (e) {
+    console.warn(`peer tfjs-webgpu unavailable: ${(e as Error).message}`);
+  }
+  // Ours and tfjs take turns case by case, so both see the same machine load.
+  const deadline = new Deadline(limit);
+  const rows: Row[] = [];
+  for (const c of list) {
+    const mine = deadline.passed ? null : await ours(backend, c, opts.quick);
+    const peer = tf && !deadline.passed ? await tfjsWebGpu(tf, c, opts.quick) : null;
+    if (deadline.passed) console.warn(`matmul: time limit reached at '${c.name}'`);
+    rows.push({ case: c.name, unit: 'GFLOPS', ours: mine, peers: { 'tfjs-webgpu': peer, 'torch-cpu': torch.get(c.name) ?? null } });
+  }
+  return rows;
 }

@@ -75,6 +75,12 @@ export interface BmmPlan {
   readonly splits: number;
   /** K per split, a multiple of 4 so vec4 reads stay aligned. */
   readonly kChunk: number;
+  /**
+   * Copy the operand into its K-contiguous layout first (A as [M, K], B as [N, K]); the
+   * variant's trans flags describe the copy. See `planBmm`.
+   */
+  readonly copyA: boolean;
+  readonly copyB: boolean;
 }
 
 export interface BmmProblem {
@@ -114,6 +120,12 @@ export function planBmm(p: BmmProblem, device: BmmDevice, choice: MatmulKernelCh
   // several per compute unit.
   const target = device.isSoftware ? 8 : 512;
   const sg = device.subgroupSize;
+  // On llvmpipe an operand read across K with a row stride of 8 KB or more (B as [K, N],
+  // A as [K, M]) aliases in the CPU caches: at 2048^3 such a product ran at 60% of the
+  // rate with B stored [N, K]. Copying it to the K-contiguous layout costs one pass.
+  const copyB = algo === 'register' && device.isSoftware && !p.transB && p.n >= 2048 && p.k >= 1024;
+  const copyA = algo === 'register' && device.isSoftware && p.transA && p.m >= 2048 && p.k >= 1024;
+  p = { ...p, transA: p.transA && !copyA, transB: p.transB || copyB };
   const canShare = algo === 'register' && choice !== 'register' && (sg === 4 || sg === 8);
   const shareA = canShare && (choice === 'subgroup' || (p.n >= 16 && p.m >= 8));
   let [wgX, wgY, rows] = [8, 8, BLOCK];
@@ -137,7 +149,7 @@ export function planBmm(p: BmmProblem, device: BmmDevice, choice: MatmulKernelCh
   const vecB = p.k > 0 && (p.transB ? p.k : p.n) % 4 === 0;
   const vecC = p.n % 4 === 0;
   const variant: BmmVariant = { algo, wgX, wgY, rows, shareA, tk: 16, transA: p.transA, transB: p.transB, vecA, vecB, vecC };
-  return { variant, tilesM, tilesN, splits, kChunk };
+  return { variant, tilesM, tilesN, splits, kChunk, copyA, copyB };
 }
 
 const devices = new WeakMap<WebGpuBackend, BmmDevice>();
@@ -178,21 +190,50 @@ function runBmm(
   k: number,
 ): void {
   const { variant, tilesM, tilesN, splits, kChunk } = plan;
+  const temps: GpuBuffer[] = [];
+  // [batch, K, M] -> [batch, M, K] and [batch, K, N] -> [batch, N, K].
+  if (plan.copyA) temps.push((a = transposed(backend, a, batch, k, m)));
+  if (plan.copyB) temps.push((b = transposed(backend, b, batch, k, n)));
   const params = new Params('bmm').u32(m, n, k, batch, tilesN, tilesM, kChunk, splits);
   const workgroups = batch * tilesM * tilesN * splits;
-  if (splits === 1) {
-    backend.run('bmm', bmmCode(variant), [a, b, c], params, workgroups);
-    return;
+  if (splits === 1) backend.run('bmm', bmmCode(variant), [a, b, c], params, workgroups);
+  else {
+    const partial = backend.runtime.alloc(splits * out.size * 4);
+    temps.push(partial);
+    backend.run('bmm', bmmCode(variant), [a, b, partial], params, workgroups);
+    const vec = out.size % 4 === 0;
+    const words = vec ? out.size / 4 : out.size;
+    const sumParams = new Params('bmm').u32(words, splits);
+    backend.run('bmm', splitSumCode(vec), [partial, c], sumParams, Math.ceil(words / 64));
   }
-  const partial = backend.runtime.alloc(splits * out.size * 4);
-  backend.run('bmm', bmmCode(variant), [a, b, partial], params, workgroups);
-  const vec = out.size % 4 === 0;
-  const words = vec ? out.size / 4 : out.size;
-  const sumParams = new Params('bmm').u32(words, splits);
-  backend.run('bmm', splitSumCode(vec), [partial, c], sumParams, Math.ceil(words / 64));
-  // Safe: the dispatches recorded above still see the buffer's contents.
-  backend.runtime.release(partial);
+  // Safe: the dispatches recorded above still see the buffers' contents.
+  for (const t of temps) backend.runtime.release(t);
 }
+
+/** A new buffer holding each [rows, cols] matrix of x transposed to [cols, rows]. */
+function transposed(backend: WebGpuBackend, x: GpuBuffer, batch: number, rows: number, cols: number): GpuBuffer {
+  const size = batch * rows * cols;
+  const y = backend.runtime.alloc(size * 4);
+  backend.run('bmm', TRANSPOSE_CODE, [x, y], new Params('bmm').u32(rows, cols, size), Math.ceil(size / 64));
+  return y;
+}
+
+/** out[z, c, r] = x[z, r, c]: one output per thread, so the writes are contiguous. */
+const TRANSPOSE_CODE = /* wgsl */ `// bmm: operand copied to its K-contiguous layout
+@group(0) @binding(0) var<storage, read> X: array<f32>;
+@group(0) @binding(1) var<storage, read_write> Y: array<f32>;
+${kernelPreamble(2)}
+@compute @workgroup_size(64)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let rows = pu(0u); let cols = pu(1u);
+  let i = linear_workgroup_id(wid, nwg) * 64u + lid;
+  if (i >= pu(2u)) { return; }
+  let z = i / (rows * cols); let j = i % (rows * cols);
+  let c = j / rows; let r = j % rows;
+  Y[i] = X[z * rows * cols + r * cols + c];
+}
+`;
 
 const codeCache = new Map<string, string>();
 
@@ -227,14 +268,18 @@ ${ld('B', v.vecB)}
 `;
 }
 
-/** Decodes the linear workgroup id into (split s, batch z, tile tm, tile tn) and the K range. */
+/**
+ * Decodes the linear workgroup id into (tile tm, tile tn, batch z, split s) and the K range.
+ * tm varies fastest, so workgroups running together read the same columns of B (measured
+ * 20% faster at 2048 on llvmpipe than tn fastest, where the whole of B streams per row).
+ */
 const PROLOGUE = /* wgsl */ `
   let M = pu(0u); let N = pu(1u); let K = pu(2u); let batch = pu(3u);
   let tilesN = pu(4u); let tilesM = pu(5u); let kChunk = pu(6u); let splits = pu(7u);
   var id = linear_workgroup_id(wid, nwg);
   if (id >= tilesN * tilesM * batch * splits) { return; }
-  let tn = id % tilesN; id = id / tilesN;
   let tm = id % tilesM; id = id / tilesM;
+  let tn = id % tilesN; id = id / tilesN;
   let z = id % batch; let s = id / batch;
   let k0 = s * kChunk;
   let k1 = min(K, k0 + kChunk);
@@ -404,64 +449,59 @@ function tiledKernel(v: BmmVariant): string {
   const TN = v.wgX * BLOCK;
   const TK = v.tk;
   const threads = v.wgX * v.wgY;
-  // Groups of 4 words each thread copies per step (the last round may leave threads idle).
-  const loadsA = Math.ceil((TM * TK) / 4 / threads);
-  const loadsB = Math.ceil((TN * TK) / 4 / threads);
-
   // Each thread fetches groups of 4 consecutive words along the operand's contiguous axis.
   const fetch = (vec: boolean, arr: 'A' | 'B', base: string, inBounds: (c: number) => string, whole: string): string =>
     vec
       ? `if (${whole}) { v = ${arr}[(${base}) >> 2u]; }`
       : range4.map((c) => `if (${inBounds(c)}) { v.${COMP[c]} = ${arr}[${base} + ${c}u]; }`).join(' ');
 
-  const loadA: string[] = [];
-  for (let r = 0; r < loadsA; r++) {
-    const t = `lidx + ${r * threads}u`;
-    const guard = (TM * TK) / 4 < (r + 1) * threads ? `if (${t} < ${(TM * TK) / 4}u) ` : '';
-    if (!v.transA) {
-      // Contiguous along k: TM rows of TK/4 groups.
-      loadA.push(`${guard}{
-      let t = ${t}; let row = t / ${TK / 4}u; let kq = (t % ${TK / 4}u) * 4u;
+  // One loop per operand (not unrolled: llvmpipe compiles barrier-split code slowly).
+  const loop = (groups: number, body: string): string => {
+    const rounds = Math.ceil(groups / threads);
+    const guard = groups % threads !== 0 ? `if (t >= ${groups}u) { break; }` : '';
+    return `for (var r = 0u; r < ${rounds}u; r += 1u) {
+      let t = lidx + r * ${threads}u; ${guard}
+      var v = vec4<f32>(0.0);${body}
+    }`;
+  };
+  const loadA = !v.transA
+    ? // Contiguous along k: TM rows of TK/4 groups.
+      loop(
+        (TM * TK) / 4,
+        `
+      let row = t / ${TK / 4}u; let kq = (t % ${TK / 4}u) * 4u;
       let gm = tm * ${TM}u + row; let gk = kt + kq;
-      var v = vec4<f32>(0.0);
       if (gm < M) { ${fetch(v.vecA, 'A', 'aBase + gm * K + gk', (c) => `gk + ${c}u < k1`, 'gk < k1')} }
-      ${range4.map((c) => `As[(kq + ${c}u) * ${TM / 4}u + row / 4u][row & 3u] = v.${COMP[c]};`).join(' ')}
-    }`);
-    } else {
-      // Contiguous along m: TK rows of TM/4 groups.
-      loadA.push(`${guard}{
-      let t = ${t}; let kr = t / ${TM / 4}u; let mq = (t % ${TM / 4}u) * 4u;
+      ${range4.map((c) => `As[(kq + ${c}u) * ${TM / 4}u + row / 4u][row & 3u] = v.${COMP[c]};`).join(' ')}`,
+      )
+    : // Contiguous along m: TK rows of TM/4 groups.
+      loop(
+        (TM * TK) / 4,
+        `
+      let kr = t / ${TM / 4}u; let mq = (t % ${TM / 4}u) * 4u;
       let gk = kt + kr; let gm = tm * ${TM}u + mq;
-      var v = vec4<f32>(0.0);
       if (gk < k1) { ${fetch(v.vecA, 'A', 'aBase + gk * M + gm', (c) => `gm + ${c}u < M`, 'gm < M')} }
-      As[kr * ${TM / 4}u + mq / 4u] = v;
-    }`);
-    }
-  }
-  const loadB: string[] = [];
-  for (let r = 0; r < loadsB; r++) {
-    const t = `lidx + ${r * threads}u`;
-    const guard = (TN * TK) / 4 < (r + 1) * threads ? `if (${t} < ${(TN * TK) / 4}u) ` : '';
-    if (!v.transB) {
-      // Contiguous along n: TK rows of TN/4 groups.
-      loadB.push(`${guard}{
-      let t = ${t}; let kr = t / ${TN / 4}u; let nq = (t % ${TN / 4}u) * 4u;
+      As[kr * ${TM / 4}u + mq / 4u] = v;`,
+      );
+  const loadB = !v.transB
+    ? // Contiguous along n: TK rows of TN/4 groups.
+      loop(
+        (TN * TK) / 4,
+        `
+      let kr = t / ${TN / 4}u; let nq = (t % ${TN / 4}u) * 4u;
       let gk = kt + kr; let gn = tn * ${TN}u + nq;
-      var v = vec4<f32>(0.0);
       if (gk < k1) { ${fetch(v.vecB, 'B', 'bBase + gk * N + gn', (c) => `gn + ${c}u < N`, 'gn < N')} }
-      Bs[kr * ${TN / 4}u + nq / 4u] = v;
-    }`);
-    } else {
-      // Contiguous along k: TN rows of TK/4 groups.
-      loadB.push(`${guard}{
-      let t = ${t}; let row = t / ${TK / 4}u; let kq = (t % ${TK / 4}u) * 4u;
+      Bs[kr * ${TN / 4}u + nq / 4u] = v;`,
+      )
+    : // Contiguous along k: TN rows of TK/4 groups.
+      loop(
+        (TN * TK) / 4,
+        `
+      let row = t / ${TK / 4}u; let kq = (t % ${TK / 4}u) * 4u;
       let gn = tn * ${TN}u + row; let gk = kt + kq;
-      var v = vec4<f32>(0.0);
       if (gn < N) { ${fetch(v.vecB, 'B', 'bBase + gn * K + gk', (c) => `gk + ${c}u < k1`, 'gk < k1')} }
-      ${range4.map((c) => `Bs[(kq + ${c}u) * ${TN / 4}u + row / 4u][row & 3u] = v.${COMP[c]};`).join(' ')}
-    }`);
-    }
-  }
+      ${range4.map((c) => `Bs[(kq + ${c}u) * ${TN / 4}u + row / 4u][row & 3u] = v.${COMP[c]};`).join(' ')}`,
+      );
   return /* wgsl */ `// bmm: shared-memory ${TM}x${TN}x${TK} tile, 4x4 per thread
 ${header(v)}
 var<workgroup> As: array<vec4<f32>, ${(TK * TM) / 4}>;
@@ -475,8 +515,8 @@ ${PROLOGUE}
   let n0 = tn * ${TN}u + lid.x * 4u;
   var acc0 = vec4<f32>(0.0); var acc1 = vec4<f32>(0.0); var acc2 = vec4<f32>(0.0); var acc3 = vec4<f32>(0.0);
   for (var kt = k0; kt < k1; kt += ${TK}u) {
-    ${loadA.join('\n    ')}
-    ${loadB.join('\n    ')}
+    ${loadA}
+    ${loadB}
     workgroupBarrier();
     for (var kk = 0u; kk < ${TK}u; kk += 1u) {
       let a = As[kk * ${TM / 4}u + lid.y];
