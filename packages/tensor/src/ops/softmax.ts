@@ -1,5 +1,6 @@
 // Softmax and log-softmax along one axis. The kernels subtract the row maximum before
-// exponentiating, so large inputs do not overflow. Gradients (with y the output):
+// exponentiating, so large inputs do not overflow. Gradients (with y the output) run as one
+// fused backward kernel per backend (`softmaxBackward`); its gradcheck is softmax's own:
 //   softmax:     dx = y * (dy - sum(dy * y))
 //   logSoftmax:  dx = dy - exp(y) * sum(dy)
 
@@ -8,10 +9,9 @@ import { normAxis } from '../shape.js';
 import type { TensorMeta } from '../backend.js';
 import { defineOp, runOp } from '../op.js';
 import type { Tensor } from '../tensor.js';
-import { softmax as cpuSoftmax } from '../backends/cpu/kernels.js';
+import { softmax as cpuSoftmax, softmaxBackward as cpuSoftmaxBackward } from '../backends/cpu/kernels.js';
+import { gpuSoftmaxBackward } from '../backends/webgpu/softmax-grad.js';
 import { gpuSoftmax } from '../backends/webgpu/softmax.js';
-import { exp, mul, sub } from './elementwise.js';
-import { sum } from './reduce.js';
 
 interface AxisAttrs {
   readonly axis: number;
@@ -22,18 +22,31 @@ const inferFloat = (name: string) => ([x]: readonly TensorMeta[]) => {
   return { shape: x!.shape, dtype: x!.dtype };
 };
 
+/** dx from [y, dy] for softmax / logSoftmax; only used inside their gradients (no double backward). */
+export const softmaxBackwardOp = defineOp<{ readonly axis: number; readonly log: boolean }>({
+  name: 'softmaxBackward',
+  infer: ([y, dy]) => {
+    if (y!.shape.length !== dy!.shape.length || y!.shape.some((d, i) => d !== dy!.shape[i]) || y!.dtype !== dy!.dtype) {
+      throw new Error(`softmaxBackward: gradient ${dy!.shape.join('x')} ${dy!.dtype} does not match output ${y!.shape.join('x')} ${y!.dtype}`);
+    }
+    return { shape: y!.shape, dtype: y!.dtype };
+  },
+  kernels: { cpu: (_b, [y, dy], out, { axis, log }) => cpuSoftmaxBackward(y!, dy!, out, axis, log), webgpu: gpuSoftmaxBackward },
+  grad: 'none',
+});
+
 export const softmaxOp = defineOp<AxisAttrs>({
   name: 'softmax',
   infer: inferFloat('softmax'),
   kernels: { cpu: (_b, [x], out, { axis }) => cpuSoftmax(x!, out, axis, false), webgpu: gpuSoftmax(false) },
-  grad: (dy, { output: y, attrs: { axis } }) => [mul(y, sub(dy, sum(mul(dy, y), axis, true)))],
+  grad: (dy, { output: y, attrs: { axis } }) => [runOp(softmaxBackwardOp, [y, dy], { axis, log: false })],
 });
 
 export const logSoftmaxOp = defineOp<AxisAttrs>({
   name: 'logSoftmax',
   infer: inferFloat('logSoftmax'),
   kernels: { cpu: (_b, [x], out, { axis }) => cpuSoftmax(x!, out, axis, true), webgpu: gpuSoftmax(true) },
-  grad: (dy, { output: y, attrs: { axis } }) => [sub(dy, mul(exp(y), sum(dy, axis, true)))],
+  grad: (dy, { output: y, attrs: { axis } }) => [runOp(softmaxBackwardOp, [y, dy], { axis, log: true })],
 });
 
 /** exp(x) / sum(exp(x)) along `dim` (default last), numerically stable. */

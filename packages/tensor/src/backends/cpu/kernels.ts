@@ -224,3 +224,23 @@ export function scatterAddRows(op: string, src: In, idx: In, out: TensorMeta): T
   }
   return o;
 }
+
+/** dx of softmax (y * (dy - sum(dy * y))) or logSoftmax (dy - exp(y) * sum(dy)) along `axis`. */
+export function softmaxBackward(y: In, dy: In, out: TensorMeta, axis: number, log: boolean): TypedArray {
+  const o = allocArray(out.dtype, out.size);
+  const { outer, n, inner } = aroundAxis(y.shape, axis);
+  const Y = y.data;
+  const D = dy.data;
+  for (let p = 0; p < outer; p++) {
+    for (let q = 0; q < inner; q++) {
+      const base = p * n * inner + q;
+      let s = 0;
+      for (let i = 0; i < n; i++) s += log ? D[base + i * inner]! : D[base + i * inner]! * Y[base + i * inner]!;
+      for (let i = 0; i < n; i++) {
+        const k = base + i * inner;
+        o[k] = log ? D[k]! - Math.exp(Y[k]!) * s : Y[k]! * (D[k]! - s);
+      }
+    }
+  }
+  return o;
+}

@@ -1,0 +1,84 @@
+// WGSL backward kernels of softmax and log-softmax along one axis (rows as in softmax.ts),
+// given the forward output y and the upstream gradient dy:
+//   softmax:     dx = y * (dy - sum(dy * y))
+//   logSoftmax:  dx = dy - exp(y) * sum(dy)
+// One row reduction and one write per row, instead of the four or five ops composed.
+
+import type { Kernel } from '../../backend.js';
+import { kernelPreamble, wgslType } from './backend.js';
+import { Params } from './params.js';
+
+const THREAD_WG = 64;
+const ROW_WG = 256;
+const SHORT_ROW = 64;
+
+const term = (log: boolean): string => (log ? 'DY[k]' : 'DY[k] * Y[k]');
+const result = (log: boolean): string => (log ? 'DY[k] - exp(Y[k]) * s' : 'Y[k] * (DY[k] - s)');
+
+const HEAD = `
+@group(0) @binding(0) var<storage, read> Y: array<f32>;
+@group(0) @binding(1) var<storage, read> DY: array<f32>;
+@group(0) @binding(2) var<storage, read_write> DX: array<f32>;
+fn row_base(j: u32) -> u32 {
+  let inner = pu(2u);
+  let p = j / inner;
+  return p * pu(1u) * inner + (j - p * inner);
+}`;
+
+function threadCode(log: boolean): string {
+  return `${kernelPreamble(3)}${HEAD}
+@compute @workgroup_size(${THREAD_WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let j = linear_workgroup_id(wid, nwg) * ${THREAD_WG}u + lid;
+  if (j >= pu(0u)) { return; }
+  let n = pu(1u);
+  let inner = pu(2u);
+  let base = row_base(j);
+  var s = 0.0;
+  for (var i = 0u; i < n; i++) { let k = base + i * inner; s += ${term(log)}; }
+  for (var i = 0u; i < n; i++) { let k = base + i * inner; DX[k] = ${result(log)}; }
+}`;
+}
+
+function rowCode(log: boolean): string {
+  return `${kernelPreamble(3)}${HEAD}
+var<workgroup> partial: array<f32, ${ROW_WG}>;
+@compute @workgroup_size(${ROW_WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let j = linear_workgroup_id(wid, nwg);
+  if (j >= pu(0u)) { return; } // uniform: the whole workgroup leaves together
+  let n = pu(1u);
+  let inner = pu(2u);
+  let base = row_base(j);
+  var acc = 0.0;
+  for (var i = lid; i < n; i += ${ROW_WG}u) { let k = base + i * inner; acc += ${term(log)}; }
+  partial[lid] = acc;
+  workgroupBarrier();
+  for (var w = ${ROW_WG / 2}u; w > 0u; w = w >> 1u) {
+    if (lid < w) { partial[lid] = partial[lid] + partial[lid + w]; }
+    workgroupBarrier();
+  }
+  let s = partial[0];
+  for (var i = lid; i < n; i += ${ROW_WG}u) { let k = base + i * inner; DX[k] = ${result(log)}; }
+}`;
+}
+
+const CODE = { thread: [threadCode(false), threadCode(true)], row: [rowCode(false), rowCode(true)] };
+
+/** dx of softmax (log = false) or logSoftmax (log = true) from inputs [y, dy]. */
+export const gpuSoftmaxBackward: Kernel<'webgpu', { readonly axis: number; readonly log: boolean }> = (backend, [y, dy], out, { axis, log }) => {
+  const dx = backend.output(out);
+  if (out.size === 0) return dx;
+  wgslType(y!.dtype);
+  const n = y!.shape[axis]!;
+  let inner = 1;
+  for (let d = axis + 1; d < y!.shape.length; d++) inner *= y!.shape[d]!;
+  const rows = out.size / n;
+  const label = log ? 'logSoftmaxBackward' : 'softmaxBackward';
+  const p = new Params(label).u32(rows, n, inner);
+  if (n <= SHORT_ROW) backend.run(label, CODE.thread[+log]!, [y!.data, dy!.data, dx], p, Math.ceil(rows / THREAD_WG));
+  else backend.run(label, CODE.row[+log]!, [y!.data, dy!.data, dx], p, rows);
+  return dx;
+};
