@@ -3,7 +3,7 @@
 // 2-D inputs in train mode run the fused `batchNorm` op (one kernel forward, two backward);
 // other cases are composed from tensor ops, which also serve as the fused op's reference.
 
-import { add, batchNorm, batchStats, div, fmtShape, full, mul, narrow, noGrad, reshape, sqrt, sub, sum, tidy, zeros, type DType, type Tensor } from '@aitm/tensor';
+import { add, batchNorm, batchNormRunningStats_, div, fmtShape, full, mul, noGrad, reshape, sqrt, sub, sum, tidy, zeros, type DType, type Tensor } from '@aitm/tensor';
 import { Module } from './module.js';
 
 export interface BatchNormOptions {
@@ -69,7 +69,7 @@ export class BatchNorm1d extends Module {
       if (this.training && n <= 1) {
         throw new Error(`BatchNorm1d: expected more than 1 value per channel when training, got input ${fmtShape(x.shape)}`);
       }
-      if (this.training && this.runningMean !== null) this.updateRunningStatsFused(x, n);
+      if (this.training && this.runningMean !== null) this.updateRunningStatsFused(x);
       return batchNorm(x, this.weight, this.bias!, this.eps);
     }
     let xhat: Tensor;
@@ -90,18 +90,10 @@ export class BatchNorm1d extends Module {
     return add(mul(xhat, perChannel(this.weight)), perChannel(this.bias!));
   }
 
-  /** The running-statistics update from the fused statistics kernel ([2, C]: mean, biased variance). */
-  private updateRunningStatsFused(x: Tensor, n: number): void {
-    const m = this.momentum;
-    tidy(() =>
-      noGrad(() => {
-        const stats = batchStats(x);
-        const flat = (t: Tensor): Tensor => reshape(t, [this.numFeatures]);
-        this.runningMean!.assign(add(mul(this.runningMean!, 1 - m), mul(flat(narrow(stats, 0, 0, 1)), m)));
-        this.runningVar!.assign(add(mul(this.runningVar!, 1 - m), mul(flat(narrow(stats, 0, 1, 1)), (m * n) / (n - 1))));
-        this.numBatchesTracked!.assign(add(this.numBatchesTracked!, 1));
-      }),
-    );
+  /** The running-statistics update as one fused kernel (`updateRunningStats` is its composed reference). */
+  private updateRunningStatsFused(x: Tensor): void {
+    batchNormRunningStats_(this.runningMean!, this.runningVar!, x, this.momentum);
+    tidy(() => noGrad(() => this.numBatchesTracked!.assign(add(this.numBatchesTracked!, 1))));
   }
 
   /** running = (1 - momentum) * running + momentum * batch, with the unbiased batch variance. */

@@ -7,10 +7,11 @@ import type { GpuBuffer } from './runtime.js';
 import { kernelPreamble, wgslType, type WebGpuBackend } from './backend.js';
 import { Params } from './params.js';
 
+
 const WG = 64;
 
 /** Shared helpers: `column_sum` reduces one value per thread across the workgroup. */
-const COLUMN_WGSL = /* wgsl */ `
+export const COLUMN_WGSL = /* wgsl */ `
 var<workgroup> partial: array<f32, ${WG}>;
 fn column_sum(v: f32, lid: u32) -> f32 {
   partial[lid] = v;
@@ -32,7 +33,7 @@ fn column_mean_var(c: u32, n: u32, cols: u32, lid: u32) -> vec2<f32> {
   return vec2<f32>(mean, column_sum(q, lid) / f32(n));
 }`;
 
-const HEAD = `@compute @workgroup_size(${WG})
+export const COLUMN_HEAD = `@compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
   let c = linear_workgroup_id(wid, nwg);
@@ -44,7 +45,7 @@ const STATS_CODE = `${kernelPreamble(2)}
 @group(0) @binding(0) var<storage, read> X: array<f32>;
 @group(0) @binding(1) var<storage, read_write> Y: array<f32>;
 ${COLUMN_WGSL}
-${HEAD}
+${COLUMN_HEAD}
   let mv = column_mean_var(c, n, cols, lid);
   if (lid == 0u) { Y[c] = mv.x; Y[cols + c] = mv.y; }
 }`;
@@ -55,7 +56,7 @@ const FORWARD_CODE = `${kernelPreamble(4)}
 @group(0) @binding(2) var<storage, read> B: array<f32>;
 @group(0) @binding(3) var<storage, read_write> Y: array<f32>;
 ${COLUMN_WGSL}
-${HEAD}
+${COLUMN_HEAD}
   let mv = column_mean_var(c, n, cols, lid);
   let scale = inverseSqrt(mv.y + pf(2u)) * W[c];
   let shift = B[c] - mv.x * scale;
@@ -69,7 +70,7 @@ const backwardCode = (weightGrad: boolean) => `${kernelPreamble(weightGrad ? 3 :
 ${weightGrad ? '' : '@group(0) @binding(2) var<storage, read> W: array<f32>;'}
 @group(0) @binding(${weightGrad ? 2 : 3}) var<storage, read_write> Y: array<f32>;
 ${COLUMN_WGSL}
-${HEAD}
+${COLUMN_HEAD}
   let mv = column_mean_var(c, n, cols, lid);
   let inv = inverseSqrt(mv.y + pf(2u));
   var sdy = 0.0;
