@@ -16,14 +16,7 @@ const fx = JSON.parse(readFileSync(fileURLToPath(new URL('./fixtures/baselines.j
   inputs: Record<string, FT>;
 } & Record<string, Recorded>;
 
-let gpu = false;
-try {
-  await T.initWebGpu();
-  gpu = true;
-} catch (e) {
-  if (process.env.AITM_REQUIRE_WEBGPU === '1') throw e;
-  console.warn(`WebGPU tests skipped: ${(e as Error).message.split('\n')[0]}`);
-}
+const gpu = await T.tryInitWebGpu();
 afterAll(async () => {
   await T.setBackend('cpu');
   T.disposeWebGpu();

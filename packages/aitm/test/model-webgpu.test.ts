@@ -11,13 +11,7 @@ import { AITM, aitmLoss } from '../src/index.js';
 interface FT { shape: number[]; dtype: string; data: number[] }
 const fx = JSON.parse(readFileSync(fileURLToPath(new URL('./fixtures/aitm.json', import.meta.url)), 'utf8'));
 
-let gpu = false;
-try {
-  await T.initWebGpu();
-  gpu = true;
-} catch (e) {
-  if (process.env.AITM_REQUIRE_WEBGPU === '1') throw e;
-}
+const gpu = await T.tryInitWebGpu();
 afterAll(() => T.disposeWebGpu());
 
 const onGpu = (f: FT) => T.tensor(f.data, { shape: f.shape, dtype: f.dtype.startsWith('int') ? 'int32' : 'float32', backend: 'webgpu' });

@@ -5,13 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import * as T from '@aitm/tensor';
 import { adamUpdate } from '../src/index.js';
 
-let gpu = false;
-try {
-  await T.initWebGpu();
-  gpu = true;
-} catch (e) {
-  if (process.env.AITM_REQUIRE_WEBGPU === '1') throw e;
-}
+const gpu = await T.tryInitWebGpu();
 afterAll(() => T.disposeWebGpu());
 
 const hypers = [

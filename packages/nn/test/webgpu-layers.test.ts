@@ -10,13 +10,7 @@ import {
   bce, bceWithLogits, mse, type Module,
 } from '../src/index.js';
 
-let gpu = false;
-try {
-  await T.initWebGpu();
-  gpu = true;
-} catch (e) {
-  if (process.env.AITM_REQUIRE_WEBGPU === '1') throw e;
-}
+const gpu = await T.tryInitWebGpu();
 afterAll(() => T.disposeWebGpu());
 
 const hostData = (shape: number[], seed: number, positive = false): Float64Array => {

@@ -4,24 +4,13 @@
 // round-trip from GPU tensors. Skipped without a WebGPU adapter (fails if AITM_REQUIRE_WEBGPU=1).
 
 import { afterAll, describe, expect, it } from 'vitest';
-import { disposeWebGpu, initWebGpu, memory, setBackend, sigmoid, tensor, tidy, Generator, type Tensor } from '@aitm/tensor';
+import { disposeWebGpu, tryInitWebGpu, memory, setBackend, sigmoid, tensor, tidy, Generator, type Tensor } from '@aitm/tensor';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Adam, DenseFeature, EmbeddingLayer, MLP, Module, SparseFeature, bce, clipGradNorm, loadCheckpoint, saveCheckpoint } from '../src/index.js';
 
-async function gpuAvailable(): Promise<boolean> {
-  try {
-    await initWebGpu();
-    return true;
-  } catch (e) {
-    if (process.env.AITM_REQUIRE_WEBGPU === '1') throw e;
-    console.warn(`WebGPU tests skipped: ${(e as Error).message.split('\n')[0]}`);
-    return false;
-  }
-}
-
-const gpu = await gpuAvailable();
+const gpu = await tryInitWebGpu();
 afterAll(async () => {
   await setBackend('cpu');
   disposeWebGpu();

@@ -16,7 +16,7 @@ export { batchNormRunningStats_ } from './fused/batchnorm-running.js';
 export { gradcheck, type GradcheckOptions, type GradcheckResult } from './gradcheck.js';
 export { Generator, manualSeed, defaultGenerator } from './random.js';
 export { setBackend, getBackendName, initBackend, type InitBackendOptions } from './backends.js';
-export { initWebGpu, disposeWebGpu, webGpuAdapter, webGpuBackend, gpuCounters } from './backends/webgpu/init.js';
+export { initWebGpu, tryInitWebGpu, disposeWebGpu, webGpuAdapter, webGpuBackend, gpuCounters } from './backends/webgpu/init.js';
 export type { AdapterReport, RuntimeStats } from './backends/webgpu/runtime.js';
 export type { BackendName, KernelTable, Kernel, KernelInput, TensorMeta } from './backend.js';
 export { defineOp, runOp, opRegistry, type OpDef, type GradRule, type GradContext } from './op.js';

@@ -31,6 +31,26 @@ export async function initWebGpu(): Promise<WebGpuBackend> {
   }
 }
 
+/**
+ * Initialises WebGPU when an adapter exists and says whether it did. Without one it returns
+ * false (after one line on stderr) unless WebGPU is required: `required`, or the environment
+ * variable AITM_REQUIRE_WEBGPU=1 (what CI sets, so a missing driver fails instead of skipping).
+ *
+ * @example
+ * const gpu = await tryInitWebGpu();
+ * describe.skipIf(!gpu)('on the GPU', () => { ... });
+ */
+export async function tryInitWebGpu(opts: { required?: boolean } = {}): Promise<boolean> {
+  try {
+    await initWebGpu();
+    return true;
+  } catch (e) {
+    if (opts.required || process.env.AITM_REQUIRE_WEBGPU === '1') throw e;
+    console.warn(`WebGPU unavailable: ${(e as Error).message.split('\n')[0]}`);
+    return false;
+  }
+}
+
 /** The backend if it was initialised. */
 export function webGpuBackend(): WebGpuBackend | null {
   return instance;
