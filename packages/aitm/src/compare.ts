@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { setBackend, type BackendName } from '@aitm/tensor';
 import { buildModel, MODEL_NAMES, parseConfig, type ModelName } from './config.js';
 import { trainCommand, type Report } from './run.js';
+import { aucByModel } from './plots/charts.js';
 
 /**
  * Defaults sized so the whole comparison (6 models x 3 seeds on the built-in synthetic data)
@@ -117,7 +118,7 @@ export function compareTable(r: CompareResult): string {
 /**
  * `aitm compare`: trains each model once per seed and writes DIR/compare.json
  * (`{"oracleAuc", "models": [{"model", "auc", "aucStd", "logloss", "params", "samplesPerSecond", ...}], ...}`)
- * and DIR/compare.md. Every model sees the same data and splits for a given seed.
+ * DIR/compare.md and DIR/auc-by-model.svg. Every model sees the same data and splits for a given seed.
  */
 export async function compareCommand(opts: CompareOptions = {}): Promise<{ result: CompareResult; outDir: string }> {
   const log = opts.log ?? ((l: string) => console.log(l));
@@ -199,8 +200,9 @@ export async function compareCommand(opts: CompareOptions = {}): Promise<{ resul
   ].join('\n');
   writeAtomic(join(outDir, 'compare.json'), `${JSON.stringify(result, null, 2)}\n`);
   writeAtomic(join(outDir, 'compare.md'), md);
+  writeAtomic(join(outDir, 'auc-by-model.svg'), aucByModel(result));
   log('');
   log(table);
-  log(`wrote ${join(outDir, 'compare.json')} and compare.md`);
+  log(`wrote ${join(outDir, 'compare.json')}, compare.md and auc-by-model.svg`);
   return { result, outDir };
 }

@@ -9,3 +9,5 @@ export * from './train/batch-tensors.js';
 export { progressSink, type ProgressSink } from './train/progress.js';
 export { trainCommand, evalCommand, predictCommand, loadModelDir, type TrainCommandOptions, type Report } from './run.js';
 export { compareCommand, compareTable, COMPARE_DEFAULTS, type CompareOptions, type CompareResult, type CompareModelResult } from './compare.js';
+export { learningCurves, attentionHistogram, aucByModel } from './plots/charts.js';
+export { attentionWeights } from './train/attention.js';

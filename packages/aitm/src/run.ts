@@ -15,6 +15,8 @@ import { withVocab, type DataSchema } from './data/schema.js';
 import { fit, type EpochRecord } from './train/trainer.js';
 import { metricsOf, predict, type TaskMetrics } from './train/evaluate.js';
 import { progressSink } from './train/progress.js';
+import { attentionWeights } from './train/attention.js';
+import { attentionHistogram, learningCurves } from './plots/charts.js';
 
 export interface TrainCommandOptions {
   /** 'synthetic' (default) or a CSV path. */
@@ -138,7 +140,8 @@ function writeAtomic(path: string, text: string): void {
 }
 
 /**
- * `aitm train`: trains and writes DIR/config.json, DIR/model.safetensors, DIR/report.json.
+ * `aitm train`: trains and writes DIR/config.json, DIR/model.safetensors, DIR/report.json,
+ * DIR/learning-curves.svg and, for the AITM family, DIR/attention.svg.
  * Returns the report.
  */
 export async function trainCommand(opts: TrainCommandOptions = {}): Promise<{ report: Report; outDir: string }> {
@@ -184,6 +187,9 @@ export async function trainCommand(opts: TrainCommandOptions = {}): Promise<{ re
     writeAtomic(join(outDir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
     await saveCheckpoint(model, join(outDir, 'model.safetensors'));
     writeAtomic(join(outDir, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
+    writeAtomic(join(outDir, 'learning-curves.svg'), learningCurves(report));
+    const attention = await attentionWeights(model, splits.val, { backend });
+    if (attention) writeAtomic(join(outDir, 'attention.svg'), attentionHistogram(attention, config.labels));
     log(`test AUC   ${config.labels.map((l, i) => `${l} ${report.test.auc[i]!.toFixed(4)}`).join(', ')}`);
     if (report.oracleAuc) log(`oracle AUC ${config.labels.map((l, i) => `${l} ${report.oracleAuc![i]!.toFixed(4)}`).join(', ')}`);
     if (report.oracleAuc) {
