@@ -34,7 +34,7 @@ export interface TrainCommandOptions {
   seed?: number;
   backend?: BackendName;
   out?: string;
-  /** Rows of synthetic training data (default 400k; val and test get a sixth each). */
+  /** Rows of synthetic training data (default 500k; val and test get a sixth each). */
   syntheticRows?: number;
   quiet?: boolean;
   log?: (line: string) => void;
@@ -74,7 +74,7 @@ export const SYNTHETIC_DEFAULTS: Omit<SyntheticConfig, 'rows' | 'worldSeed' | 's
 };
 
 /** Training defaults of `aitm train` (each has a flag). */
-export const TRAIN_DEFAULTS = { epochs: 3, batchSize: 2048, lr: 0.01, syntheticRows: 400_000 } as const;
+export const TRAIN_DEFAULTS = { epochs: 3, batchSize: 2048, lr: 0.01, syntheticRows: 500_000 } as const;
 
 interface Splits {
   train: Dataset;
