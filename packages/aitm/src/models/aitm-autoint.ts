@@ -2,10 +2,10 @@
 // each other (AutoInt's interacting layers), then flattens them and runs the usual bottom
 // MLP. Transfer (info gates, AIT attention) and towers are AITM's, unchanged.
 
-import { concat, reshape, sigmoid, stack, type Tensor } from '@aitm/tensor';
+import { concat, reshape, type Tensor } from '@aitm/tensor';
 import { DenseFeature, EmbeddingLayer, MLP, Module, ModuleList, SparseFeature, type Feature } from '@aitm/nn';
 import { AttentionLayer } from './attention.js';
-import type { AITMOutput, BottomParams, TowerParams } from './aitm.js';
+import { transferAndPredict, type AITMOutput, type BottomParams, type TowerParams } from './aitm.js';
 import { InteractingLayer, type AutoIntParams } from './autoint.js';
 import { checkTasks, lastDim, layerOptions, type ModelOptions } from './multitask.js';
 
@@ -104,14 +104,7 @@ export class AITMAutoInt extends Module {
     const fields = this.embedding.forward(inputs, { features: this.sparse }); // [B, nSparse, dim]
     const dense = this.dense.length > 0 ? this.embedding.forward(inputs, { features: this.dense, squeezeDim: true }) : null;
     const towerInputs = Array.from({ length: this.nTask }, (_, t) => this.bottoms.at(t).forward(this.bottomInput(t, fields, dense)));
-    const attention: Tensor[] = [];
-    for (let i = 1; i < this.nTask; i++) {
-      const info = this.infoGates.at(i - 1).forward(towerInputs[i - 1]!);
-      const { output, weights } = this.aits.at(i - 1).attend(stack([towerInputs[i]!, info], 1));
-      towerInputs[i] = output;
-      attention.push(weights);
-    }
-    return { probs: concat(towerInputs.map((x, i) => sigmoid(this.towers.at(i).forward(x))), 1), attention };
+    return transferAndPredict(towerInputs, this.infoGates, this.aits, this.towers);
   }
 
   /** [B, nTask] probabilities. */

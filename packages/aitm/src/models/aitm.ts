@@ -20,6 +20,28 @@ export interface AITMOutput {
   readonly attention: readonly Tensor[];
 }
 
+/**
+ * AITM's transfer and output stage, shared by every AITM variant: for i >= 1, info =
+ * gate_{i-1}(vector i-1) and attention over [vector i, info] replaces vector i (so task i+1
+ * reads the transferred vector); then each tower and a sigmoid. `towerInputs` is updated in place.
+ */
+export function transferAndPredict(
+  towerInputs: Tensor[],
+  infoGates: ModuleList<MLP>,
+  aits: ModuleList<AttentionLayer>,
+  towers: ModuleList<MLP>,
+): AITMOutput {
+  const attention: Tensor[] = [];
+  for (let i = 1; i < towerInputs.length; i++) {
+    const info = infoGates.at(i - 1).forward(towerInputs[i - 1]!);
+    const { output, weights } = aits.at(i - 1).attend(stack([towerInputs[i]!, info], 1));
+    towerInputs[i] = output;
+    attention.push(weights);
+  }
+  const ys = towerInputs.map((x, i) => sigmoid(towers.at(i).forward(x)));
+  return { probs: concat(ys, 1), attention };
+}
+
 /** The input dimension of the bottoms: sparse embedding dims plus one per dense feature. */
 export function inputDimOf(features: readonly Feature[]): number {
   return features.reduce((n, f) => n + (f instanceof SparseFeature ? f.embedDim : 1), 0);
@@ -77,15 +99,7 @@ export class AITM extends Module {
     // Each task reads its own bottom; slot i is then replaced by the transferred vector,
     // which the next task's info gate reads (torch-rechub's fixed forward).
     const towerInputs = Array.from({ length: this.nTask }, (_, i) => this.bottoms.at(i).forward(embedX));
-    const attention: Tensor[] = [];
-    for (let i = 1; i < this.nTask; i++) {
-      const info = this.infoGates.at(i - 1).forward(towerInputs[i - 1]!);
-      const { output, weights } = this.aits.at(i - 1).attend(stack([towerInputs[i]!, info], 1));
-      towerInputs[i] = output;
-      attention.push(weights);
-    }
-    const ys = towerInputs.map((x, i) => sigmoid(this.towers.at(i).forward(x)));
-    return { probs: concat(ys, 1), attention };
+    return transferAndPredict(towerInputs, this.infoGates, this.aits, this.towers);
   }
 
   /** [B, nTask] probabilities. */
