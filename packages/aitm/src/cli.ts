@@ -28,7 +28,12 @@ compare trains every model (or --models) on the same data and splits for seeds 1
 prints per-task test AUC and logloss (mean ± std over seeds), the oracle AUC on synthetic
 data, parameters and samples/s; it writes DIR/compare.json and DIR/compare.md. Defaults:
 ${COMPARE_DEFAULTS.seeds} seeds, ${COMPARE_DEFAULTS.rows} synthetic training rows, ${COMPARE_DEFAULTS.epochs} epochs, batch size ${COMPARE_DEFAULTS.batchSize}, lr ${COMPARE_DEFAULTS.lr}
-(under 10 minutes on 2 cores with the WebGPU software adapter).`;
+(under 10 minutes on 2 cores with the WebGPU software adapter).
+
+On synthetic data, train and compare take changes to the built-in world:
+  --dependence X     share of the purchase logit that is the click logit (default 0.8)
+  --click-base X     click rate over impressions (default 0.2)
+  --purchase-base X  purchase rate after a click (default 0.3)`;
 
 function num(name: string, v: string | undefined): number | undefined {
   if (v === undefined) return undefined;
@@ -76,6 +81,9 @@ async function main(argv: string[]): Promise<void> {
       model: { type: 'string' },
       models: { type: 'string' },
       seeds: { type: 'string' },
+      dependence: { type: 'string' },
+      'click-base': { type: 'string' },
+      'purchase-base': { type: 'string' },
       quiet: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -86,6 +94,15 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   const backend = backendOf(o.backend);
+  // Changes to the built-in synthetic world (train and compare on synthetic data).
+  const world = Object.fromEntries(
+    Object.entries({
+      dependence: num('dependence', o.dependence),
+      clickBase: num('click-base', o['click-base']),
+      purchaseBase: num('purchase-base', o['purchase-base']),
+    }).filter(([, v]) => v !== undefined),
+  );
+  const synthetic = Object.keys(world).length > 0 ? { synthetic: world } : {};
   switch (command) {
     case 'train': {
       const model = modelOf(o.model);
@@ -113,7 +130,7 @@ async function main(argv: string[]): Promise<void> {
         syntheticRows: num('rows', o.rows),
       };
       const defined = Object.fromEntries(Object.entries(numbers).filter(([, v]) => v !== undefined));
-      await trainCommand({ ...opts, ...defined });
+      await trainCommand({ ...opts, ...defined, ...synthetic });
       return;
     }
     case 'compare': {
@@ -133,6 +150,7 @@ async function main(argv: string[]): Promise<void> {
         ...(o.models !== undefined && { models: o.models.split(',').map((m) => modelOf(m.trim())!) }),
         ...(backend !== undefined && { backend }),
         ...defined,
+        ...synthetic,
       });
       return;
     }

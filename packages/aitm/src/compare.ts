@@ -6,7 +6,7 @@ import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setBackend, type BackendName } from '@aitm/tensor';
 import { buildModel, MODEL_NAMES, parseConfig, type ModelName } from './config.js';
-import { trainCommand, type Report } from './run.js';
+import { trainCommand, type Report, type TrainCommandOptions } from './run.js';
 import { aucByModel } from './plots/charts.js';
 
 /**
@@ -28,6 +28,8 @@ export interface CompareOptions {
   seeds?: number;
   /** Rows of synthetic training data (default 40k). */
   rows?: number;
+  /** Changes to the built-in synthetic world, e.g. `{ dependence: 0, purchaseBase: 0.05 }`. */
+  synthetic?: TrainCommandOptions['synthetic'];
   /** Epochs per run (default 2; early stopping as in `aitm train`). */
   epochs?: number;
   /** Default 1024. */
@@ -151,6 +153,7 @@ export async function compareCommand(opts: CompareOptions = {}): Promise<{ resul
         lr: opts.lr ?? COMPARE_DEFAULTS.lr,
         ...(opts.backend !== undefined && { backend: opts.backend }),
         ...(synthetic && { syntheticRows: rows }),
+        ...(synthetic && opts.synthetic && { synthetic: opts.synthetic }),
         model,
         epochs,
         seed,

@@ -36,6 +36,8 @@ export interface TrainCommandOptions {
   out?: string;
   /** Rows of synthetic training data (default 500k; val and test get a sixth each). */
   syntheticRows?: number;
+  /** Changes to the built-in synthetic world (SYNTHETIC_DEFAULTS), e.g. `{ dependence: 0 }`. */
+  synthetic?: Partial<Omit<SyntheticConfig, 'rows' | 'worldSeed' | 'sampleSeed'>>;
   quiet?: boolean;
   log?: (line: string) => void;
 }
@@ -95,7 +97,7 @@ async function loadSplits(opts: TrainCommandOptions, seed: number, config: Model
   const data = opts.data ?? 'synthetic';
   if (data === 'synthetic') {
     const rows = opts.syntheticRows ?? TRAIN_DEFAULTS.syntheticRows;
-    const base = { ...SYNTHETIC_DEFAULTS, worldSeed: seed };
+    const base = { ...SYNTHETIC_DEFAULTS, ...opts.synthetic, worldSeed: seed };
     const gen = (n: number, s: number) => generateSynthetic({ ...base, rows: n, sampleSeed: s });
     const train = gen(rows, seed * 3 + 1);
     const val = gen(Math.round(rows / 6), seed * 3 + 2);

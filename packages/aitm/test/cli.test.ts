@@ -73,6 +73,19 @@ describe('aitm train / eval / predict on the Ali-CCP sample', () => {
   });
 });
 
+describe('aitm train on synthetic data', () => {
+  it('takes changes to the built-in world (dependence, base rates) and reports the oracle AUC', async () => {
+    const run = (synthetic: { dependence: number; purchaseBase: number }) =>
+      trainCommand({ syntheticRows: 3000, epochs: 1, batchSize: 512, backend: 'cpu', out: join(tmp(), 'run'), synthetic, ...quiet });
+    const a = (await run({ dependence: 0.9, purchaseBase: 0.3 })).report;
+    const b = (await run({ dependence: 0, purchaseBase: 0.3 })).report;
+    expect(a.oracleAuc).toHaveLength(2);
+    // Same world seed and click part: the click oracle is unchanged, the purchase one is not.
+    expect(a.oracleAuc![0]).toBeCloseTo(b.oracleAuc![0]!, 10);
+    expect(a.oracleAuc![1]).not.toBeCloseTo(b.oracleAuc![1]!, 3);
+  });
+});
+
 describe('bad input: a clear error and nothing written', () => {
   it('a config naming a column the CSV lacks', async () => {
     const dir = tmp();
