@@ -127,3 +127,17 @@ describe('bad input: a clear error and nothing written', () => {
     await expect(evalCommand({ modelDir: tmp(), data: ali('test'), backend: 'cpu', log: () => {} })).rejects.toThrow(/no config.json/);
   });
 });
+
+describe('keeping the best epoch', () => {
+  it('snapshotState / restoreState put every parameter and buffer back, in the model itself', async () => {
+    const { snapshotState, restoreState, buildModel, defaultConfig } = await import('../src/index.js');
+    const T = await import('@aitm/tensor');
+    const schema = { labels: ['click', 'purchase'], features: [{ name: 'a', type: 'sparse' as const, vocabSize: 5, embedDim: 3 }, { name: 'd', type: 'dense' as const }] };
+    const model = buildModel(defaultConfig(schema));
+    const before = new Map(model.stateEntries().map(([k, t]) => [k, Array.from(t.dataSync())]));
+    const snap = await snapshotState(model);
+    for (const [, t] of model.stateEntries()) t.assign(T.full([...t.shape], 7, { dtype: t.dtype }));
+    restoreState(model, snap);
+    for (const [k, t] of model.stateEntries()) expect(Array.from(t.dataSync())).toEqual(before.get(k));
+  });
+});

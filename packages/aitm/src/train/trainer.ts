@@ -52,16 +52,22 @@ export interface FitResult {
 
 type TrainableModel = Module & Predictor;
 
-/** Host copies of the state dict, to restore the best epoch's weights. */
 type HostArray = Float32Array | Float64Array | Int32Array;
-async function snapshot(model: Module): Promise<Map<string, HostArray>> {
+
+/**
+ * Host copies of every parameter and buffer, to restore the best epoch's weights later.
+ * Reads the module's own tensors (`stateEntries`), not `stateDict()` views, so nothing is
+ * left to dispose and `restoreState` writes into the real parameters.
+ */
+export async function snapshotState(model: Module): Promise<Map<string, HostArray>> {
   const out = new Map<string, HostArray>();
-  for (const [name, t] of Object.entries(model.stateDict())) out.set(name, await t.data());
+  for (const [name, t] of model.stateEntries()) out.set(name, await t.data());
   return out;
 }
 
-function restore(model: Module, snap: Map<string, HostArray>): void {
-  for (const [name, t] of Object.entries(model.stateDict())) {
+/** Puts a snapshot back into the module's parameters and buffers, in place. */
+export function restoreState(model: Module, snap: Map<string, HostArray>): void {
+  for (const [name, t] of model.stateEntries()) {
     const data = snap.get(name);
     if (data === undefined) continue;
     tidy(() => t.assign(fromHost(data, t)));
@@ -86,7 +92,7 @@ export async function fit(model: TrainableModel, train: Dataset, val: Dataset | 
   const epochs: EpochRecord[] = [];
   let best = -Infinity;
   let bestEpoch = 0;
-  let bestState: Awaited<ReturnType<typeof snapshot>> | null = null;
+  let bestState: Awaited<ReturnType<typeof snapshotState>> | null = null;
   let sinceBest = 0;
   let trainSeconds = 0;
   let trainSamples = 0;
@@ -151,7 +157,7 @@ export async function fit(model: TrainableModel, train: Dataset, val: Dataset | 
       if (score > best) {
         best = score;
         bestEpoch = epoch;
-        bestState = await snapshot(model);
+        bestState = await snapshotState(model);
         sinceBest = 0;
       } else if (++sinceBest >= patience) {
         progress.line(`early stopping: no better validation AUC sum for ${patience} epoch(s); keeping epoch ${bestEpoch + 1}`);
@@ -162,7 +168,7 @@ export async function fit(model: TrainableModel, train: Dataset, val: Dataset | 
     optimizer.dispose();
     progress.end();
   }
-  if (bestState !== null && bestEpoch !== epochs.length - 1) restore(model, bestState);
+  if (bestState !== null && bestEpoch !== epochs.length - 1) restoreState(model, bestState);
   return {
     epochs,
     bestEpoch: val ? bestEpoch : epochs.length - 1,
