@@ -4,7 +4,7 @@
 
 import { noGrad, tidy, type BackendName, type Tensor } from '@aitm/tensor';
 import type { Dataset } from '../data/batch.js';
-import type { Predictor } from './evaluate.js';
+import { forEachEvalBatch, type Predictor } from './evaluate.js';
 import { batchTensors } from './batch-tensors.js';
 
 /** What a model's `run()` returns when it attends over [own, transferred] (AITM, AITM-AutoInt). */
@@ -30,36 +30,30 @@ export function isAttentionOutput(out: unknown): out is AttentionOutput {
  */
 export async function attentionWeights(model: Predictor, ds: Dataset, opts: { batchSize?: number; backend: BackendName }): Promise<Float32Array[] | null> {
   if (!hasRun(model)) return null;
-  let out: Float32Array[] = [];
-  const wasTraining = model.training;
-  model.train(false);
-  const bs = opts.batchSize ?? 8192;
-  try {
-    for (let start = 0; start < ds.n; start += bs) {
-      const end = Math.min(ds.n, start + bs);
-      const rows = new Int32Array(end - start).map((_, i) => start + i);
-      // Only the attention tensors leave the scope; probs and the inputs are freed with it.
-      const weights = tidy(() =>
-        noGrad(() => {
-          const r = model.run(batchTensors(ds, rows, opts.backend).inputs);
-          return isAttentionOutput(r) ? [...r.attention] : null;
-        }),
-      );
-      if (weights === null) return null;
-      if (out.length === 0) out = weights.map(() => new Float32Array(ds.n));
-      try {
-        for (let t = 0; t < weights.length; t++) {
-          const w = weights[t]!;
-          if (w.shape.length !== 2 || w.shape[1] !== 2) throw new Error(`attentionWeights: step ${t} weights have shape [${w.shape.join(',')}], expected [${end - start},2]`);
-          const d = await w.data();
-          for (let i = 0; i < end - start; i++) out[t]![start + i] = d[i * 2 + 1]!;
-        }
-      } finally {
-        weights.forEach((w) => w.dispose());
-      }
+  let out: Float32Array[] | null = [];
+  await forEachEvalBatch(model, ds, opts.batchSize ?? 8192, async (rows, start) => {
+    // Only the attention tensors leave the scope; probs and the inputs are freed with it.
+    const weights = tidy(() =>
+      noGrad(() => {
+        const r = model.run(batchTensors(ds, rows, opts.backend).inputs);
+        return isAttentionOutput(r) ? [...r.attention] : null;
+      }),
+    );
+    if (weights === null) {
+      out = null;
+      return false;
     }
-  } finally {
-    model.train(wasTraining);
-  }
+    const acc: Float32Array[] = out!.length === 0 ? (out = weights.map(() => new Float32Array(ds.n))) : out!;
+    try {
+      for (let t = 0; t < weights.length; t++) {
+        const w = weights[t]!;
+        if (w.shape.length !== 2 || w.shape[1] !== 2) throw new Error(`attentionWeights: step ${t} weights have shape [${w.shape.join(',')}], expected [${rows.length},2]`);
+        const d = await w.data();
+        for (let i = 0; i < rows.length; i++) acc[t]![start + i] = d[i * 2 + 1]!;
+      }
+    } finally {
+      weights.forEach((w) => w.dispose());
+    }
+  });
   return out;
 }

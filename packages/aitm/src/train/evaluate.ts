@@ -13,31 +13,41 @@ export interface Predictor {
   readonly training: boolean;
 }
 
-/** Per-task probabilities for every row of `ds`, in row order. */
-export async function predict(model: Predictor, ds: Dataset, opts: { batchSize?: number; backend: BackendName }): Promise<Float32Array[]> {
-  let out: Float32Array[] = [];
+/**
+ * Runs `visit` on consecutive row batches of `ds` (in row order) with the model in eval mode,
+ * restoring its mode afterwards. `visit` returns false to stop early. The one batching loop of
+ * every eval-mode pass (predictions, attention weights).
+ */
+export async function forEachEvalBatch(
+  model: Predictor,
+  ds: Dataset,
+  batchSize: number,
+  visit: (rows: Int32Array, start: number) => Promise<boolean | void>,
+): Promise<void> {
   const wasTraining = model.training;
   model.train(false);
-  const bs = opts.batchSize ?? 8192;
   try {
-    for (let start = 0; start < ds.n; start += bs) {
-      const end = Math.min(ds.n, start + bs);
+    for (let start = 0; start < ds.n; start += batchSize) {
+      const end = Math.min(ds.n, start + batchSize);
       const rows = new Int32Array(end - start).map((_, i) => start + i);
-      const probs = tidy(() =>
-        noGrad(() => {
-          const b = batchTensors(ds, rows, opts.backend);
-          return model.forward(b.inputs);
-        }),
-      );
-      const p = await probs.data();
-      const nTask = probs.shape[1]!;
-      probs.dispose();
-      if (out.length === 0) out = Array.from({ length: nTask }, () => new Float32Array(ds.n));
-      for (let i = 0; i < end - start; i++) for (let t = 0; t < nTask; t++) out[t]![start + i] = p[i * nTask + t]!;
+      if ((await visit(rows, start)) === false) return;
     }
   } finally {
     model.train(wasTraining);
   }
+}
+
+/** Per-task probabilities for every row of `ds`, in row order. */
+export async function predict(model: Predictor, ds: Dataset, opts: { batchSize?: number; backend: BackendName }): Promise<Float32Array[]> {
+  let out: Float32Array[] = [];
+  await forEachEvalBatch(model, ds, opts.batchSize ?? 8192, async (rows, start) => {
+    const probs = tidy(() => noGrad(() => model.forward(batchTensors(ds, rows, opts.backend).inputs)));
+    const p = await probs.data();
+    const nTask = probs.shape[1]!;
+    probs.dispose();
+    if (out.length === 0) out = Array.from({ length: nTask }, () => new Float32Array(ds.n));
+    for (let i = 0; i < rows.length; i++) for (let t = 0; t < nTask; t++) out[t]![start + i] = p[i * nTask + t]!;
+  });
   return out;
 }
 

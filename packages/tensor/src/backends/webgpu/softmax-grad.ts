@@ -7,6 +7,7 @@
 import type { Kernel } from '../../backend.js';
 import { kernelPreamble, wgslType } from './backend.js';
 import { Params } from './params.js';
+import { ROW_BASE_WGSL } from './softmax.js';
 
 const THREAD_WG = 64;
 const ROW_WG = 256;
@@ -19,11 +20,7 @@ const HEAD = `
 @group(0) @binding(0) var<storage, read> Y: array<f32>;
 @group(0) @binding(1) var<storage, read> DY: array<f32>;
 @group(0) @binding(2) var<storage, read_write> DX: array<f32>;
-fn row_base(j: u32) -> u32 {
-  let inner = pu(2u);
-  let p = j / inner;
-  return p * pu(1u) * inner + (j - p * inner);
-}`;
+${ROW_BASE_WGSL}`;
 
 function threadCode(log: boolean): string {
   return `${kernelPreamble(3)}${HEAD}

@@ -13,6 +13,14 @@ const ROW_WG = 256;
 /** Rows up to this long are done by one thread each. */
 const SHORT_ROW = 64;
 
+/** Row j's first element, for params (rows, n, inner): shared with the backward kernels. */
+export const ROW_BASE_WGSL = /* wgsl */ `
+fn row_base(j: u32) -> u32 {
+  let inner = pu(2u);
+  let p = j / inner;
+  return p * pu(1u) * inner + (j - p * inner);
+}`;
+
 // Params: rows (outer * inner), n, inner, then -inf and NaN as f32 bits (WGSL constant
 // expressions may not be infinite or NaN, so they come in at run time).
 const common = /* wgsl */ `
@@ -24,12 +32,7 @@ fn max_nan(a: f32, b: f32) -> f32 {
   if (is_nan(b) || b > a) { return b; }
   return a;
 }
-fn row_base(j: u32) -> u32 {
-  let inner = pu(2u);
-  let p = j / inner;
-  return p * pu(1u) * inner + (j - p * inner);
-}
-`;
+${ROW_BASE_WGSL}`;
 
 /**
  * Rows whose max is not finite (all -inf, or containing +inf or NaN) come out all NaN,
