@@ -67,12 +67,19 @@ describe('fused Adam vs unfused ops', () => {
     }
   });
 
-  it('a snapshot view taken before the step keeps its values', () => {
+  it('updates in place like torch.optim: a view sees the new values, a clone keeps the old', () => {
     const p = T.ones([3], { dtype: 'float64' });
-    const snap = p.detach();
+    const view = p.detach();
+    const copy = p.clone();
     T.adamStep_(p, T.ones([3], { dtype: 'float64' }), T.zeros([3], { dtype: 'float64' }), T.zeros([3], { dtype: 'float64' }), { ...hypers[0]!, step: 1 });
-    expect(Array.from(snap.dataSync())).toEqual([1, 1, 1]);
+    expect(view.dataSync()[0]).toBeCloseTo(1 - 1e-3, 8);
+    expect(Array.from(copy.dataSync())).toEqual([1, 1, 1]);
     expect(p.dataSync()[0]).toBeCloseTo(1 - 1e-3, 8);
+  });
+
+  it('refuses a parameter that shares storage with its moments', () => {
+    const p = T.ones([3], { dtype: 'float64' });
+    expect(() => T.adamStep_(p, p, p.detach(), T.zeros([3], { dtype: 'float64' }), { ...hypers[0]!, step: 1 })).toThrow('must not share storage');
   });
 
   it('names the mismatching tensor', () => {

@@ -60,6 +60,13 @@ export interface Backend<B extends BackendName = BackendName> {
   toHostSync(handle: Handle<B>, meta: TensorMeta): TypedArray;
   /** Takes ownership of a kernel's freshly made output (for memory accounting). */
   adopt(handle: Handle<B>): Handle<B>;
+  /**
+   * A handle aliasing elements [offset, offset + size) of `handle` (no copy, not owned: the
+   * engine keeps the viewed storage alive and never frees the view itself).
+   */
+  view(handle: Handle<B>, offset: number, size: number, dtype: DType): Handle<B>;
+  /** Copies the first `size` elements of `src` into `dst` (ordered with kernels already run or recorded). */
+  copy(src: Handle<B>, dst: Handle<B>, size: number, dtype: DType): void;
   free(handle: Handle<B>): void;
   memory(): MemoryInfo;
 }

@@ -12,12 +12,17 @@ import { backward } from './autograd.js';
 import * as ops from './ops/index.js';
 import { fromTypedArray } from './creation.js';
 
-/** Storage shared by a tensor and its zero-copy views (reshape, detach). */
+/**
+ * Storage shared by a tensor and its zero-copy views (reshape, detach). A sub-range view
+ * (`Storage.slice`) holds its parent alive and, when released, releases the parent rather
+ * than freeing memory it does not own.
+ */
 export class Storage {
   refs = 1;
   constructor(
     readonly backend: AnyBackend,
     readonly handle: unknown,
+    readonly parent: Storage | null = null,
   ) {}
 
   retain(): this {
@@ -26,7 +31,20 @@ export class Storage {
   }
 
   release(): void {
-    if (--this.refs === 0) (this.backend.free as (h: unknown) => void)(this.handle);
+    if (--this.refs !== 0) return;
+    if (this.parent !== null) this.parent.release();
+    else (this.backend.free as (h: unknown) => void)(this.handle);
+  }
+
+  /** Storage aliasing elements [offset, offset + size) of this one (retains this). */
+  slice(offset: number, size: number, dtype: DType): Storage {
+    const view = (this.backend.view as (h: unknown, o: number, n: number, d: DType) => unknown)(this.handle, offset, size, dtype);
+    return new Storage(this.backend, view, this.retain());
+  }
+
+  /** The storage that owns the memory (itself unless a slice). */
+  get root(): Storage {
+    return this.parent === null ? this : this.parent.root;
   }
 }
 

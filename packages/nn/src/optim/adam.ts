@@ -1,9 +1,11 @@
 // Adam and AdamW with torch 1.13's arithmetic (bias corrections folded into the step size
-// and the denominator). The optimizers run the fused kernel `adamStep_` (one dispatch per
-// parameter on WebGPU); `adamUpdate` is the same math as composed ops, kept as the reference
-// the fused kernel is tested against.
+// and the denominator). The optimizers run the fused in-place kernel `adamStep_`; when every
+// parameter has a gradient and they share dtype, backend and step count (the usual training
+// step) they run it ONCE over flat blocks holding all parameters, gradients and moments
+// (a multi-tensor step, like torch's foreach/fused Adam), else once per parameter.
+// `adamUpdate` is the same math as composed ops, kept as the reference the kernel is tested against.
 
-import { adamStep_, add, div, mul, sqrt, sub, type Tensor } from '@aitm/tensor';
+import { adamStep_, add, div, FlatBlock, keep, mul, noGrad, sqrt, sub, tidy, type Tensor } from '@aitm/tensor';
 import { Optimizer, type ParamState } from './optimizer.js';
 
 export interface AdamHyper {
@@ -55,10 +57,21 @@ export interface AdamOptions {
   weightDecay?: number;
 }
 
+/** The flat blocks of a multi-tensor step: parameters (which live in `params`), gradients, moments. */
+interface FlatState {
+  readonly params: FlatBlock;
+  readonly grads: FlatBlock;
+  readonly expAvg: FlatBlock;
+  readonly expAvgSq: FlatBlock;
+}
+
 abstract class AdamBase extends Optimizer {
   readonly betas: readonly [number, number];
   readonly eps: number;
   weightDecay: number;
+  /** Use the one-kernel step when possible (default true); false always steps per parameter. */
+  multiTensor = true;
+  private flat: FlatState | null = null;
 
   constructor(
     params: Iterable<Tensor>,
@@ -78,15 +91,65 @@ abstract class AdamBase extends Optimizer {
   protected update(p: Tensor, g: Tensor, s: ParamState): void {
     const m = this.stateTensor(s, 'exp_avg', p);
     const v = this.stateTensor(s, 'exp_avg_sq', p);
-    adamStep_(p, g, m, v, {
-      lr: this.lr,
-      beta1: this.betas[0],
-      beta2: this.betas[1],
-      eps: this.eps,
-      weightDecay: this.weightDecay,
-      decoupled: this.decoupled,
-      step: s.step,
+    adamStep_(p, g, m, v, this.hyper(s.step));
+  }
+
+  override step(): void {
+    if (!this.canStepFlat()) {
+      super.step();
+      return;
+    }
+    const flat = (this.flat ??= this.makeFlat());
+    // A parameter assigned new storage since (a checkpoint load) is copied back into its slot.
+    flat.params.relink();
+    const step = this.stateOf(this.params[0]!)!.step + 1;
+    this.params.forEach((p, i) => {
+      flat.grads.copyIn(i, p.grad!);
+      this.state.get(p)!.step = step;
     });
+    noGrad(() => adamStep_(flat.params.flat, flat.grads.flat, flat.expAvg.flat, flat.expAvgSq.flat, this.hyper(step)));
+  }
+
+  override dispose(): void {
+    super.dispose();
+    if (this.flat) for (const b of Object.values(this.flat) as FlatBlock[]) b.dispose();
+    this.flat = null;
+  }
+
+  private hyper(step: number) {
+    const [beta1, beta2] = this.betas;
+    return { lr: this.lr, beta1, beta2, eps: this.eps, weightDecay: this.weightDecay, decoupled: this.decoupled, step };
+  }
+
+  /** Every parameter has a gradient, one dtype and backend, and the same step count. */
+  private canStepFlat(): boolean {
+    if (!this.multiTensor) return false;
+    const p0 = this.params[0]!;
+    const step0 = this.stateOf(p0)?.step ?? 0;
+    return this.params.every(
+      (p) => p.grad !== null && p.dtype === p0.dtype && p.backendName === p0.backendName && (this.stateOf(p)?.step ?? 0) === step0,
+    );
+  }
+
+  /** Packs the parameters and builds gradient and moment blocks; existing moments move in. */
+  private makeFlat(): FlatState {
+    const params = FlatBlock.pack(this.params);
+    const flat = { params, grads: FlatBlock.zerosLike(params), expAvg: FlatBlock.zerosLike(params), expAvgSq: FlatBlock.zerosLike(params) };
+    tidy(() =>
+      this.params.forEach((p, i) => {
+        let s = this.state.get(p);
+        if (s === undefined) this.state.set(p, (s = { step: 0, tensors: new Map() }));
+        for (const [name, block] of [['exp_avg', flat.expAvg], ['exp_avg_sq', flat.expAvgSq]] as const) {
+          const old = s.tensors.get(name);
+          if (old) {
+            block.copyIn(i, old);
+            old.dispose();
+          }
+          s.tensors.set(name, keep(block.slot(i)));
+        }
+      }),
+    );
+    return flat;
   }
 }
 

@@ -1,14 +1,13 @@
-// Fused Adam/AdamW update of one parameter and its two moment buffers: one kernel instead
-// of the ~13 elementwise ops the unfused math takes (nn's `adamUpdate` keeps that unfused
-// form as the reference the tests compare against). Not an autograd op: it runs outside the
-// graph. The kernel writes fresh buffers that then replace the tensors' storage (`assign`),
-// so views taken earlier (a state-dict snapshot) keep their values, as with unfused updates.
+// Fused Adam/AdamW update of a parameter and its two moment buffers, IN PLACE: one kernel
+// instead of the ~13 elementwise ops the unfused math takes (nn's `adamUpdate` keeps that
+// unfused form as the reference the tests compare against). Not an autograd op: it runs
+// outside the graph. In place, like torch.optim: views of the parameter see the new values.
+// The kernel is elementwise, so it serves one parameter or, given flat blocks holding all
+// of a model's parameters (`FlatBlock`), every parameter at once: the multi-tensor step.
 
 import type { BackendKinds, BackendName, Handle } from '../backend.js';
 import { fmtShape } from '../shape.js';
-import { Storage, Tensor } from '../tensor.js';
-import { allocArray } from '../dtype.js';
-import type { GpuBuffer } from '../backends/webgpu/runtime.js';
+import type { Tensor } from '../tensor.js';
 import { kernelPreamble, wgslType } from '../backends/webgpu/backend.js';
 import { Params } from '../backends/webgpu/params.js';
 
@@ -34,7 +33,7 @@ function scalars(h: AdamStepHyper) {
   };
 }
 
-/** Reads p, g, m, v; returns the new [p, m, v] storage. */
+/** Reads g, updates p, m and v in place. */
 type AdamKernel<B extends BackendName> = (
   backend: BackendKinds[B]['backend'],
   p: Handle<B>,
@@ -44,18 +43,15 @@ type AdamKernel<B extends BackendName> = (
   size: number,
   dtype: Tensor['dtype'],
   h: AdamStepHyper,
-) => [Handle<B>, Handle<B>, Handle<B>];
+) => void;
 
 const WG = 256;
 
-const ADAM_WGSL = (t: string) => `${kernelPreamble(7)}
-@group(0) @binding(0) var<storage, read> P: array<${t}>;
+const ADAM_WGSL = (t: string) => `${kernelPreamble(4)}
+@group(0) @binding(0) var<storage, read_write> P: array<${t}>;
 @group(0) @binding(1) var<storage, read> G: array<${t}>;
-@group(0) @binding(2) var<storage, read> M: array<${t}>;
-@group(0) @binding(3) var<storage, read> V: array<${t}>;
-@group(0) @binding(4) var<storage, read_write> P2: array<${t}>;
-@group(0) @binding(5) var<storage, read_write> M2: array<${t}>;
-@group(0) @binding(6) var<storage, read_write> V2: array<${t}>;
+@group(0) @binding(2) var<storage, read_write> M: array<${t}>;
+@group(0) @binding(3) var<storage, read_write> V: array<${t}>;
 @compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
@@ -63,45 +59,41 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   if (i >= pu(0u)) { return; }
   let beta1 = pf(1u); let beta2 = pf(2u); let eps = pf(3u);
   let decay = pf(4u); let l2 = pf(5u); let step_size = pf(6u); let sqrt_bc2 = pf(7u);
-  let p = P[i] * decay;
-  let g = G[i] + l2 * P[i];
+  let p0 = P[i];
+  let g = G[i] + l2 * p0;
   let m = beta1 * M[i] + (1.0 - beta1) * g;
   let v = beta2 * V[i] + (1.0 - beta2) * g * g;
-  M2[i] = m;
-  V2[i] = v;
-  P2[i] = p - step_size * m / (sqrt(v) / sqrt_bc2 + eps);
+  M[i] = m;
+  V[i] = v;
+  P[i] = p0 * decay - step_size * m / (sqrt(v) / sqrt_bc2 + eps);
 }`;
 
 /** One kernel per backend; the mapped type makes a missing one a compile error, as for ops. */
 const KERNELS: { readonly [B in BackendName]: AdamKernel<B> } = {
-  cpu: (_b, P, G, M, V, size, dtype, h) => {
+  cpu: (_b, P, G, M, V, size, _dtype, h) => {
     const { decay, l2, stepSize, sqrtBc2 } = scalars(h);
-    const [P2, M2, V2] = [allocArray(dtype, size), allocArray(dtype, size), allocArray(dtype, size)];
     for (let i = 0; i < size; i++) {
-      const pi = P[i]! * decay;
-      const gi = G[i]! + l2 * P[i]!;
+      const p0 = P[i]!;
+      const gi = G[i]! + l2 * p0;
       const mi = h.beta1 * M[i]! + (1 - h.beta1) * gi;
       const vi = h.beta2 * V[i]! + (1 - h.beta2) * gi * gi;
-      M2[i] = mi;
-      V2[i] = vi;
-      P2[i] = pi - (stepSize * mi) / (Math.sqrt(vi) / sqrtBc2 + h.eps);
+      M[i] = mi;
+      V[i] = vi;
+      P[i] = p0 * decay - (stepSize * mi) / (Math.sqrt(vi) / sqrtBc2 + h.eps);
     }
-    return [P2, M2, V2];
   },
   webgpu: (backend, p, g, m, v, size, dtype, h) => {
-    const meta = { shape: [size], dtype, size };
-    const out: [GpuBuffer, GpuBuffer, GpuBuffer] = [backend.output(meta), backend.output(meta), backend.output(meta)];
-    if (size === 0) return out;
+    if (size === 0) return;
     const s = scalars(h);
     const params = new Params('adamStep').u32(size).f32(h.beta1, h.beta2, h.eps, s.decay, s.l2, s.stepSize, s.sqrtBc2);
-    backend.run('adamStep', ADAM_WGSL(wgslType(dtype)), [p, g, m, v, ...out], params, Math.ceil(size / WG));
-    return out;
+    backend.run('adamStep', ADAM_WGSL(wgslType(dtype)), [p, g, m, v], params, Math.ceil(size / WG), [0, 2, 3]);
   },
 };
 
 /**
- * Updates `param`, `m` (exp_avg) and `v` (exp_avg_sq) with one Adam/AdamW step
- * from `grad`, with torch 1.13's arithmetic. All four must share shape, dtype and backend.
+ * Updates `param`, `m` (exp_avg) and `v` (exp_avg_sq) in place with one Adam/AdamW step
+ * from `grad`, with torch 1.13's arithmetic. All four must share size, dtype and backend.
+ * Pass flat blocks (`FlatBlock.flat`) to update many parameters with one kernel.
  *
  * @example
  * adamStep_(w, w.grad!, m, v, { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, decoupled: false, step: 1 });
@@ -115,12 +107,9 @@ export function adamStep_(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, h: 
       );
     }
   }
+  const roots = new Set([param, m, v].map((t) => t.storage.root));
+  if (roots.size !== 3) throw new Error('adamStep: the parameter and its two moment buffers must not share storage');
   const b = param.backend;
   const kernel = KERNELS[b.name] as AdamKernel<BackendName>;
-  const handles = kernel(b as never, param.storage.handle as never, grad.storage.handle as never, m.storage.handle as never, v.storage.handle as never, param.size, param.dtype, h);
-  [param, m, v].forEach((t, k) => {
-    const fresh = new Tensor(new Storage(b, (b.adopt as (x: unknown) => unknown)(handles[k])), t.shape, t.dtype);
-    t.assign(fresh);
-    fresh.dispose();
-  });
+  kernel(b as never, param.storage.handle as never, grad.storage.handle as never, m.storage.handle as never, v.storage.handle as never, param.size, param.dtype, h);
 }

@@ -32,6 +32,17 @@ export class CpuBackend implements Backend<'cpu'> {
     return handle.slice();
   }
 
+  view(handle: TypedArray, offset: number, size: number, _dtype: DType): TypedArray {
+    if (offset < 0 || offset + size > handle.length) {
+      throw new RangeError(`cpu view: elements ${offset}..${offset + size} outside a block of ${handle.length}`);
+    }
+    return handle.subarray(offset, offset + size);
+  }
+
+  copy(src: TypedArray, dst: TypedArray, size: number, _dtype: DType): void {
+    dst.set(src.subarray(0, size));
+  }
+
   free(handle: TypedArray): void {
     if (this.live.delete(handle)) this.liveBytes -= handle.byteLength;
   }

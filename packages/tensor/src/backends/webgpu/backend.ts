@@ -58,6 +58,15 @@ export class WebGpuBackend implements Backend<'webgpu'> {
     return handle;
   }
 
+  view(handle: GpuBuffer, offset: number, size: number, dtype: DType): GpuBuffer {
+    wgslType(dtype);
+    return this.runtime.view(handle, offset * 4, size * 4);
+  }
+
+  copy(src: GpuBuffer, dst: GpuBuffer, size: number, _dtype: DType): void {
+    this.runtime.copy(src, dst, size * 4);
+  }
+
   free(handle: GpuBuffer): void {
     this.shadows.delete(handle);
     this.runtime.release(handle);
@@ -75,9 +84,17 @@ export class WebGpuBackend implements Backend<'webgpu'> {
 
   /**
    * Records one kernel launch. `buffers` bind at 0..n-1 and the params at n, matching
-   * `kernelPreamble(n)` in the shader. Nothing is submitted here.
+   * `kernelPreamble(n)` in the shader; `writes` lists the inputs the kernel updates in place
+   * (fresh output buffers need no mention). Nothing is submitted here.
    */
-  run(label: string, code: string, buffers: GpuBuffer[], params: Params, workgroups: number | [number, number, number]): void {
-    this.runtime.dispatch({ label, code, buffers, uniforms: params.data, workgroups });
+  run(
+    label: string,
+    code: string,
+    buffers: GpuBuffer[],
+    params: Params,
+    workgroups: number | [number, number, number],
+    writes?: readonly number[],
+  ): void {
+    this.runtime.dispatch({ label, code, buffers, uniforms: params.data, workgroups, ...(writes ? { writes } : {}) });
   }
 }

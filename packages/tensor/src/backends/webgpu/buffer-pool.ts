@@ -5,6 +5,15 @@ export interface GpuBuffer {
   readonly buffer: GPUBuffer;
   /** The size the caller asked for; buffer.size is the (larger) size class. */
   readonly byteLength: number;
+  /** For a view (a sub-range of another handle's buffer): where it starts in `buffer`. */
+  readonly byteOffset?: number;
+  /** For a view: the pooled handle that owns the buffer (views are never pooled themselves). */
+  readonly root?: GpuBuffer;
+}
+
+/** Where `b`'s bytes start in its GPUBuffer (0 except for views). */
+export function offsetOf(b: GpuBuffer): number {
+  return b.byteOffset ?? 0;
 }
 
 const MiB = 1 << 20;
@@ -102,7 +111,7 @@ export class BufferPool {
   }
 
   isLive(b: GpuBuffer): boolean {
-    return this.live.has(b);
+    return this.live.has(b.root ?? b);
   }
 
   /** Called after each submit: buffers released before it are now safe for writeBuffer too. */

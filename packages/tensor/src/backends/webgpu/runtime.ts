@@ -1,6 +1,6 @@
 // The WebGPU runtime: one device, pooled buffers, cached pipelines and batched command
 // submission, with GPU errors turned into JavaScript Errors that name the failing op.
-import { BufferPool, type GpuBuffer } from './buffer-pool.js';
+import { BufferPool, offsetOf, type GpuBuffer } from './buffer-pool.js';
 import { openDevice, type AdapterReport, type RuntimeLimits } from './device.js';
 import { CommandBatch, UNIFORM_SLOT_BYTES } from './encoder.js';
 import { PipelineCache } from './pipeline-cache.js';
@@ -31,11 +31,20 @@ export interface DispatchSpec {
    * Zero workgroups records nothing (so a broken shader goes unnoticed until it really runs).
    */
   workgroups: number | [number, number, number];
+  /**
+   * Indices of `buffers` the kernel writes that may be views (in-place updates). Such a
+   * view must sit at a bindable offset: it cannot be bound through a temporary copy.
+   */
+  writes?: readonly number[];
 }
 
 export interface RuntimeStats {
   /** Event counters since create() or resetCounters(). */
   dispatches: number;
+  /** Dispatches per op label (the op name, e.g. "bmm", "adamStep"), for finding what to fuse. */
+  dispatchesByOp: Record<string, number>;
+  /** Buffer-to-buffer copies recorded (cheap commands, not dispatches). */
+  copies: number;
   submits: number;
   /** Waits for the GPU: one per read(). */
   syncs: number;
@@ -55,7 +64,8 @@ export class GpuRuntime {
   private readonly pool: BufferPool;
   private readonly pipelines: PipelineCache;
   private readonly batch: CommandBatch;
-  private counters = { dispatches: 0, submits: 0, syncs: 0, pipelinesAtReset: 0 };
+  private counters = { dispatches: 0, submits: 0, syncs: 0, copies: 0, pipelinesAtReset: 0 };
+  private byOp = new Map<string, number>();
 
   // Errors: WebGPU reports them through events and promises, detached from the call that
   // caused them. Each is tagged with the sequence number of the dispatch being recorded,
@@ -100,7 +110,22 @@ export class GpuRuntime {
 
   /** Returns b to the pool; commands already recorded that use it still see their data. */
   release(b: GpuBuffer): void {
+    if (b.root !== undefined) throw new Error('WebGPU: release() of a view; release the buffer it views instead');
     this.pool.release(b);
+  }
+
+  /**
+   * A handle on bytes [byteOffset, byteOffset + byteLength) of `b`, sharing its memory (no
+   * copy). It lives as long as `b` and is never released itself. Kernels bind it at its
+   * offset; one not aligned to the adapter's minStorageBufferOffsetAlignment is bound
+   * through a temporary copy, so kernels only ever read through such views.
+   */
+  view(b: GpuBuffer, byteOffset: number, byteLength: number): GpuBuffer {
+    this.assertLive(b, 'view');
+    if (byteOffset % 4 !== 0 || byteOffset < 0 || byteLength < 0 || byteOffset + byteLength > paddedLength(b.byteLength)) {
+      throw new RangeError(`WebGPU view: bytes ${byteOffset}..${byteOffset + byteLength} are not a 4-byte aligned range of a ${b.byteLength}-byte buffer`);
+    }
+    return { buffer: b.buffer, byteLength, byteOffset: offsetOf(b) + byteOffset, root: b.root ?? b };
   }
 
   upload(data: ArrayBufferView): GpuBuffer {
@@ -127,19 +152,33 @@ export class GpuRuntime {
       throw new RangeError(`WebGPU op "${label}": uniforms are ${uniforms.byteLength} bytes, at most ${UNIFORM_SLOT_BYTES}`);
     }
 
+    // Views at offsets the adapter cannot bind are read through a copy.
+    const temps: GpuBuffer[] = [];
+    const bound = spec.buffers.map((b, k) => {
+      if (offsetOf(b) % this.limits.minStorageBufferOffsetAlignment === 0) return b;
+      if (spec.writes?.includes(k)) {
+        throw new Error(`WebGPU op "${label}": binding ${k} is written in place but is a view at byte offset ${offsetOf(b)}, which this adapter cannot bind (alignment ${this.limits.minStorageBufferOffsetAlignment})`);
+      }
+      const t = this.alloc(b.byteLength);
+      this.copy(b, t, paddedLength(b.byteLength));
+      temps.push(t);
+      return t;
+    });
     const seq = ++this.seq;
     this.labelled(label, () => {
       const { pipeline, layout } = this.pipelines.get(label, spec.code, spec.entryPoint ?? 'main', seq);
-      const entries: GPUBindGroupEntry[] = spec.buffers.map((b, binding) => ({
+      const entries: GPUBindGroupEntry[] = bound.map((b, binding) => ({
         binding,
-        resource: { buffer: b.buffer, size: paddedLength(b.byteLength) },
+        resource: { buffer: b.buffer, offset: offsetOf(b), size: paddedLength(b.byteLength) },
       }));
       if (uniforms) entries.push({ binding: entries.length, resource: this.batch.uniformBinding(uniforms) });
       // A bind group per dispatch: layout 'auto' rules out dynamic offsets. Caching them is a later step.
       const bindGroup = this.device.createBindGroup({ label, layout, entries });
       this.batch.dispatch(label, pipeline, bindGroup, grid);
     });
+    for (const t of temps) this.release(t);
     this.counters.dispatches++;
+    this.byOp.set(label, (this.byOp.get(label) ?? 0) + 1);
     if (this.batch.isFull) this.flush();
   }
 
@@ -155,7 +194,8 @@ export class GpuRuntime {
       throw new RangeError('WebGPU copy: range outside the buffers');
     }
     if (bytes === 0) return;
-    this.labelled('copy', () => this.batch.copy(src.buffer, srcOffset, dst.buffer, dstOffset, bytes));
+    this.labelled('copy', () => this.batch.copy(src.buffer, offsetOf(src) + srcOffset, dst.buffer, offsetOf(dst) + dstOffset, bytes));
+    this.counters.copies++;
     if (this.batch.isFull) this.flush();
   }
 
@@ -183,7 +223,7 @@ export class GpuRuntime {
     const start = Math.floor(byteOffset / 4) * 4;
     const size = paddedLength(byteOffset + length) - start;
     const staging = this.pool.takeStaging(size);
-    this.labelled('read', () => this.batch.copy(b.buffer, start, staging, 0, size));
+    this.labelled('read', () => this.batch.copy(b.buffer, offsetOf(b) + start, staging, 0, size));
     this.flush();
     this.counters.syncs++;
     try {
@@ -215,6 +255,8 @@ export class GpuRuntime {
     const c = this.counters;
     return {
       dispatches: c.dispatches,
+      dispatchesByOp: Object.fromEntries(this.byOp),
+      copies: c.copies,
       submits: c.submits,
       syncs: c.syncs,
       pipelines: this.pipelines.created - c.pipelinesAtReset,
@@ -226,7 +268,8 @@ export class GpuRuntime {
   }
 
   resetCounters(): void {
-    this.counters = { dispatches: 0, submits: 0, syncs: 0, pipelinesAtReset: this.pipelines.created };
+    this.counters = { dispatches: 0, submits: 0, syncs: 0, copies: 0, pipelinesAtReset: this.pipelines.created };
+    this.byOp.clear();
   }
 
   /** Frees the GPU memory of idle pooled buffers. */
