@@ -1,7 +1,7 @@
 // Embedding tables and torch-rechub's feature specs and EmbeddingLayer: one table per sparse
 // feature in a ModuleDict named `embed_dict`, so names read `embed_dict.<feature>.weight`.
 
-import { cast, concat, fmtShape, fromTypedArray, gather, reshape, unsqueeze, type DType, type Generator, type Tensor } from '@aitm/tensor';
+import { cast, concat, fmtShape, fromTypedArray, gather, gatherConcat, reshape, unsqueeze, type DType, type Generator, type Tensor } from '@aitm/tensor';
 import { Module, ModuleDict } from './module.js';
 import { randomNormal, type Initializer } from './init.js';
 
@@ -181,36 +181,46 @@ export class EmbeddingLayer extends Module {
   }
 
   forward(inputs: Readonly<Record<string, Tensor>>, opts: EmbeddingForwardOptions = {}): Tensor {
-    const sparse: Tensor[] = [];
+    const tables: Tensor[] = [];
+    const ids: Tensor[] = [];
     const dense: Tensor[] = [];
     for (const f of opts.features ?? this.features) {
       const x = inputs[f.name];
       if (x === undefined) throw new Error(`EmbeddingLayer: no input for feature '${f.name}' (inputs: ${Object.keys(inputs).join(', ')})`);
       if (f instanceof SparseFeature) {
         const table = this.tableOf(f);
-        const ids = x.dtype === 'int32' ? x : cast(x, 'int32');
-        if (ids.backendName === 'cpu') {
+        const id = x.dtype === 'int32' ? x : cast(x, 'int32');
+        if (id.backendName === 'cpu') {
           const shared = f.sharedWith === undefined ? '' : ` (table of '${f.sharedWith}')`;
-          checkIds(ids.dataSync(), table.numEmbeddings, `EmbeddingLayer: feature '${f.name}'${shared}`);
+          checkIds(id.dataSync(), table.numEmbeddings, `EmbeddingLayer: feature '${f.name}'${shared}`);
         }
-        sparse.push(unsqueeze(gather(table.weight, ids), 1));
+        tables.push(table.weight);
+        ids.push(id);
       } else {
         const v = x.dtype === this.dtype ? x : cast(x, this.dtype);
         dense.push(v.rank > 1 ? v : unsqueeze(v, 1));
       }
     }
-    if (opts.squeezeDim) {
-      if (sparse.length === 0 && dense.length === 0) throw new Error('EmbeddingLayer: the input features can not be empty');
-      const parts = sparse.map((s) => reshape(s, [s.shape[0]!, -1]));
-      return concat([...parts, ...dense], 1);
-    }
-    if (sparse.length === 0) {
+    if (!opts.squeezeDim && tables.length === 0) {
       throw new Error('EmbeddingLayer: without squeezeDim the output is [B, nSparse, dim], which needs at least one sparse feature');
     }
-    const dims = new Set(sparse.map((s) => s.shape[2]));
-    if (dims.size > 1) {
-      throw new Error(`EmbeddingLayer: sparse features have different embedding dims (${[...dims].join(', ')}); use squeezeDim`);
+    if (!opts.squeezeDim) {
+      const dims = new Set(tables.map((t) => t.shape[1]));
+      if (dims.size > 1) {
+        throw new Error(`EmbeddingLayer: sparse features have different embedding dims (${[...dims].join(', ')}); use squeezeDim`);
+      }
     }
-    return concat(sparse, 1);
+    if (opts.squeezeDim && tables.length === 0 && dense.length === 0) throw new Error('EmbeddingLayer: the input features can not be empty');
+    // All lookups in one fused op ([B, sum of dims]) when every id input is a [B] vector;
+    // otherwise one gather per field, flattened per sample, as torch-rechub composes it.
+    let sparse: Tensor | null = null;
+    if (tables.length > 0) {
+      sparse = ids.every((i) => i.rank === 1 && i.shape[0] === ids[0]!.shape[0])
+        ? gatherConcat(tables, ids)
+        : concat(tables.map((t, f) => reshape(gather(t, ids[f]!), [ids[f]!.shape[0]!, -1])), 1);
+    }
+    if (!opts.squeezeDim) return reshape(sparse!, [sparse!.shape[0]!, tables.length, tables[0]!.shape[1]!]);
+    const parts = [...(sparse ? [sparse] : []), ...dense];
+    return parts.length === 1 ? parts[0]! : concat(parts, 1);
   }
 }

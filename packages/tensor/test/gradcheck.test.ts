@@ -98,6 +98,12 @@ const cases: Case[] = [
   { ops: ['cast'], name: 'clone', inputs: () => [x64([3])], fn: (x) => T.mul(T.clone(x), x) },
   { ops: ['max', 'exp', 'log', 'sum'], name: 'logsumexp', inputs: () => [x64([3, 4])], fn: (x) => T.logsumexp(x, 1) },
   {
+    ops: ['gatherConcat'],
+    name: 'gatherConcat: three fields, a table shared by two, duplicate ids',
+    inputs: () => [x64([5, 2]), x64([3, 3])],
+    fn: (a, b) => T.gatherConcat([a, b, a], [ids([0, 4, 4, 1], [4]), ids([2, 2, 0, 1], [4]), ids([4, 3, 0, 0], [4])]),
+  },
+  {
     ops: ['batchNorm'],
     name: 'fused batchNorm: input, weight and bias',
     inputs: () => [x64([6, 3]), x64([3]), x64([3])],

@@ -9,3 +9,4 @@ export * from './where.js';
 export * from './cast.js';
 export * from './composite.js';
 export * from './batchnorm.js';
+export * from './gather-concat.js';

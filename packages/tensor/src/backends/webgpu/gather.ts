@@ -12,13 +12,13 @@ import { Params } from './params.js';
 const WG = 256;
 
 /** Throws the CPU kernel's error for the first id outside 0..rows-1, if the ids are known on the host. */
-function checkIds(backend: WebGpuBackend, op: 'gather' | 'scatterAdd', idx: KernelInput<GpuBuffer>, rows: number): void {
+export function checkIds(backend: WebGpuBackend, op: string, idx: KernelInput<GpuBuffer>, rows: number): void {
   const ids = backend.hostInts(idx.data);
   if (ids === undefined) return;
   for (let i = 0; i < idx.size; i++) {
     const r = ids[i]!;
     if (r < 0 || r >= rows) {
-      const valid = op === 'gather' ? ` (valid: 0..${rows - 1})` : '';
+      const valid = op === 'scatterAdd' ? '' : ` (valid: 0..${rows - 1})`;
       throw new Error(`${op}: index ${r} at position ${i} is out of range for ${rows} rows${valid}`);
     }
   }
@@ -58,7 +58,7 @@ export const gpuGather: Kernel<'webgpu', null> = (backend, [table, idx], out) =>
   return y;
 };
 
-const ZERO_CODE = `${kernelPreamble(1)}
+export const ZERO_CODE = `${kernelPreamble(1)}
 @group(0) @binding(0) var<storage, read_write> Y: array<u32>;
 
 @compute @workgroup_size(${WG})
@@ -73,7 +73,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
  * compare-and-swap loop on the bit pattern: read, add, and publish only if nobody changed
  * the word in between, else retry with the value that won.
  */
-function addStatement(t: 'f32' | 'i32'): string {
+export function addStatement(t: 'f32' | 'i32'): string {
   if (t === 'i32') return 'atomicAdd(&Y[dst], v);';
   return `var old = atomicLoad(&Y[dst]);
   loop {

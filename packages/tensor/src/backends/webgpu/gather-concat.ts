@@ -1,0 +1,161 @@
+// WGSL kernels of gatherConcat: every field's embedding lookup written straight into its
+// columns of one [B, sum of dims] output, and the backward scatter-add of all fields into
+// one flat gradient block. A kernel binds one buffer per table and per id vector (a WGSL
+// shader cannot index an array of bindings, so the field is picked with a `switch`); fields
+// beyond the adapter's storage-binding limit go to further dispatches, a chunk at a time.
+// Out-of-range ids follow gather's rules: checked on the host when the ids came from it,
+// else a zero row forward and a dropped gradient backward.
+
+import type { KernelInput, TensorMeta } from '../../backend.js';
+import type { GpuBuffer } from './runtime.js';
+import { kernelPreamble, wgslType, type WebGpuBackend } from './backend.js';
+import { MAX_PARAM_WORDS, Params } from './params.js';
+import { addStatement, checkIds, ZERO_CODE } from './gather.js';
+
+const WG = 256;
+/** Params before the per-field words: elements, chunk width, first column, row width. */
+const HEAD = 4;
+const FWD_WORDS = 3;
+const BWD_WORDS = 4;
+
+/** Splits 0..n-1 into consecutive chunks of at most `k`. */
+function chunks(n: number, k: number): number[][] {
+  const out: number[][] = [];
+  for (let i = 0; i < n; i += k) out.push(Array.from({ length: Math.min(k, n - i) }, (_, j) => i + j));
+  return out;
+}
+
+/** WGSL that sets `j` to the field of chunk column `c` (field j starts at column pu(HEAD + j * words)). */
+function fieldOf(k: number, words: number): string {
+  return `var j = 0u;
+  for (var q = 1u; q < ${k}u; q++) { if (c >= pu(${HEAD}u + q * ${words}u)) { j = q; } }`;
+}
+
+function forwardCode(t: 'f32' | 'i32', k: number): string {
+  const bind = Array.from({ length: k }, (_, i) =>
+    `@group(0) @binding(${2 * i}) var<storage, read> T${i}: array<${t}>;\n@group(0) @binding(${2 * i + 1}) var<storage, read> I${i}: array<i32>;`,
+  ).join('\n');
+  const cases = Array.from({ length: k }, (_, i) =>
+    `    case ${i}u: { let r = I${i}[b]; if (r >= 0 && u32(r) < rows) { v = T${i}[u32(r) * dim + off]; } }`,
+  ).join('\n');
+  return `${kernelPreamble(2 * k + 1)}
+${bind}
+@group(0) @binding(${2 * k}) var<storage, read_write> Y: array<${t}>;
+
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let e = linear_workgroup_id(wid, nwg) * ${WG}u + lid;
+  if (e >= pu(0u)) { return; }
+  let w = pu(1u);
+  let b = e / w;
+  let c = e - b * w;
+  ${fieldOf(k, FWD_WORDS)}
+  let off = c - pu(${HEAD}u + j * ${FWD_WORDS}u);
+  let dim = pu(${HEAD + 1}u + j * ${FWD_WORDS}u);
+  let rows = pu(${HEAD + 2}u + j * ${FWD_WORDS}u);
+  var v = ${t}(0);
+  switch j {
+${cases}
+    default: {}
+  }
+  Y[b * pu(3u) + pu(2u) + c] = v;
+}`;
+}
+
+function backwardCode(t: 'f32' | 'i32', k: number): string {
+  const bind = Array.from({ length: k }, (_, i) => `@group(0) @binding(${i + 1}) var<storage, read> I${i}: array<i32>;`).join('\n');
+  const cases = Array.from({ length: k }, (_, i) => `    case ${i}u: { r = I${i}[b]; }`).join('\n');
+  return `${kernelPreamble(k + 2)}
+@group(0) @binding(0) var<storage, read> DY: array<${t}>;
+${bind}
+@group(0) @binding(${k + 1}) var<storage, read_write> Y: array<atomic<${t === 'f32' ? 'u32' : 'i32'}>>;
+
+@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let e = linear_workgroup_id(wid, nwg) * ${WG}u + lid;
+  if (e >= pu(0u)) { return; }
+  let w = pu(1u);
+  let b = e / w;
+  let c = e - b * w;
+  ${fieldOf(k, BWD_WORDS)}
+  let off = c - pu(${HEAD}u + j * ${BWD_WORDS}u);
+  let dim = pu(${HEAD + 1}u + j * ${BWD_WORDS}u);
+  let rows = pu(${HEAD + 2}u + j * ${BWD_WORDS}u);
+  var r = -1;
+  switch j {
+${cases}
+    default: {}
+  }
+  if (r < 0 || u32(r) >= rows) { return; }
+  let dst = pu(${HEAD + 3}u + j * ${BWD_WORDS}u) + u32(r) * dim + off;
+  let v = DY[b * pu(3u) + pu(2u) + c];
+  ${addStatement(t)}
+}`;
+}
+
+/** Column where each field starts, and the total width. */
+function columns(dims: readonly number[]): { starts: number[]; width: number } {
+  const starts: number[] = [];
+  let width = 0;
+  for (const d of dims) {
+    starts.push(width);
+    width += d;
+  }
+  return { starts, width };
+}
+
+export function gpuGatherConcat(
+  backend: WebGpuBackend,
+  tables: readonly KernelInput<GpuBuffer>[],
+  ids: readonly KernelInput<GpuBuffer>[],
+  out: TensorMeta,
+): GpuBuffer {
+  tables.forEach((tb, f) => checkIds(backend, `gatherConcat: field ${f}`, ids[f]!, tb.shape[0]!));
+  const y = backend.output(out);
+  const [batch, width] = out.shape as [number, number];
+  if (out.size === 0) return y;
+  const t = wgslType(out.dtype);
+  const limit = backend.runtime.limits.maxStorageBuffersPerShaderStage;
+  const perDispatch = Math.min(Math.floor((limit - 1) / 2), Math.floor((MAX_PARAM_WORDS - HEAD) / FWD_WORDS));
+  const { starts } = columns(tables.map((tb) => tb.shape[1]!));
+  for (const fs of chunks(tables.length, perDispatch)) {
+    const c0 = starts[fs[0]!]!;
+    const w = fs.reduce((a, f) => a + tables[f]!.shape[1]!, 0);
+    if (w === 0) continue;
+    const p = new Params('gatherConcat').u32(batch * w, w, c0, width);
+    for (const f of fs) p.u32(starts[f]! - c0, tables[f]!.shape[1]!, tables[f]!.shape[0]!);
+    const bufs = fs.flatMap((f) => [tables[f]!.data, ids[f]!.data]);
+    backend.run('gatherConcat', forwardCode(t, fs.length), [...bufs, y], p, Math.ceil((batch * w) / WG));
+  }
+  return y;
+}
+
+export function gpuGatherConcatGrad(
+  backend: WebGpuBackend,
+  dy: KernelInput<GpuBuffer>,
+  ids: readonly KernelInput<GpuBuffer>[],
+  fields: readonly { rows: number; dim: number; base: number }[],
+  out: TensorMeta,
+): GpuBuffer {
+  fields.forEach(({ rows }, f) => checkIds(backend, `gatherConcat backward: field ${f}`, ids[f]!, rows));
+  const y = backend.output(out);
+  if (out.size === 0) return y;
+  const t = wgslType(out.dtype);
+  backend.run('gatherConcat.zero', ZERO_CODE, [y], new Params('gatherConcat').u32(out.size), Math.ceil(out.size / WG));
+  const [batch, width] = dy.shape as [number, number];
+  if (batch === 0) return y;
+  const limit = backend.runtime.limits.maxStorageBuffersPerShaderStage;
+  const perDispatch = Math.min(limit - 2, Math.floor((MAX_PARAM_WORDS - HEAD) / BWD_WORDS));
+  const { starts } = columns(fields.map((f) => f.dim));
+  for (const fs of chunks(fields.length, perDispatch)) {
+    const c0 = starts[fs[0]!]!;
+    const w = fs.reduce((a, f) => a + fields[f]!.dim, 0);
+    if (w === 0) continue;
+    const p = new Params('gatherConcat').u32(batch * w, w, c0, width);
+    for (const f of fs) p.u32(starts[f]! - c0, fields[f]!.dim, fields[f]!.rows, fields[f]!.base);
+    backend.run('gatherConcatGrad', backwardCode(t, fs.length), [dy.data, ...fs.map((f) => ids[f]!.data), y], p, Math.ceil((batch * w) / WG));
+  }
+  return y;
+}
