@@ -21,3 +21,10 @@ export { initWebGpu, tryInitWebGpu, disposeWebGpu, webGpuAdapter, webGpuBackend,
 export type { AdapterReport, RuntimeStats } from './backends/webgpu/runtime.js';
 export type { BackendName, KernelTable, Kernel, KernelInput, TensorMeta } from './backend.js';
 export { defineOp, runOp, opRegistry, type OpDef, type GradRule, type GradContext } from './op.js';
+// For packages that define their own fused ops: a WGSL kernel is run through the backend
+// with a parameter block (`Params`, read in WGSL with pu/pi/pf) after `kernelPreamble`.
+export { kernelPreamble, wgslType, type WebGpuBackend } from './backends/webgpu/backend.js';
+export { Params } from './backends/webgpu/params.js';
+export type { GpuBuffer } from './backends/webgpu/runtime.js';
+export type { CpuBackend } from './backends/cpu/backend.js';
+export { allocArray } from './dtype.js';

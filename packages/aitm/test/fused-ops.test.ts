@@ -1,0 +1,75 @@
+// The AITM package's fused ops against the composed ops they replace (their definitions):
+// the loss (BCE of every task + label constraint) and, further down, the attention layer.
+// CPU float64 must agree to rounding, WebGPU float32 to float32 accuracy; gradients are
+// also checked against finite differences. WebGPU cases skip without an adapter (and fail
+// with AITM_REQUIRE_WEBGPU=1).
+
+import { afterAll, describe, expect, it } from 'vitest';
+import * as T from '@aitm/tensor';
+import { aitmLoss, aitmLossReference } from '../src/index.js';
+
+const gpu = await T.tryInitWebGpu();
+afterAll(() => T.disposeWebGpu());
+
+async function values(t: T.Tensor | null | undefined): Promise<number[]> {
+  return t ? Array.from(await t.data()) : [];
+}
+
+function expectClose(a: readonly number[], b: readonly number[], tol: number): void {
+  expect(a.length).toBe(b.length);
+  a.forEach((v, i) => expect(Math.abs(v - b[i]!)).toBeLessThan(tol * (1 + Math.abs(b[i]!))));
+}
+
+/** Probabilities with ties, exact 0 and 1 (log clamped at -100) and later > earlier, for 3 tasks. */
+function lossProblem(backend: T.BackendName, dtype: T.DType) {
+  const g = new T.Generator(9);
+  const raw = T.rand([37, 3], { dtype: 'float64', generator: g }).dataSync();
+  raw[0] = 0; raw[1] = 1; raw[2] = 1; // p = 0 with y below, and a tie between tasks 1 and 2
+  raw[4] = raw[3]!; // tie between tasks 0 and 1
+  const labels = T.cast(T.randint(0, 2, [37, 3], { generator: g }), 'float64').dataSync();
+  labels[0] = 1; labels[1] = 0;
+  const on = { dtype, backend };
+  return { p: T.tensor(raw, { shape: [37, 3], ...on, requiresGrad: true }), y: T.tensor(labels, { shape: [37, 3], ...on }) };
+}
+
+async function lossRun(backend: T.BackendName, dtype: T.DType, fused: boolean, alpha: number): Promise<number[][]> {
+  const { p, y } = lossProblem(backend, dtype);
+  const total = (fused ? aitmLoss(p, y, alpha) : aitmLossReference(p, y, alpha)).total;
+  T.mul(total, 1.5).backward();
+  return [await values(total), await values(p.grad)];
+}
+
+describe('fused aitmLoss vs the composed reference', () => {
+  for (const alpha of [0.6, 0]) {
+    it(`CPU float64, alpha ${alpha}: loss and dL/dp equal`, async () => {
+      const [a, b] = [await lossRun('cpu', 'float64', true, alpha), await lossRun('cpu', 'float64', false, alpha)];
+      expectClose(a[0]!, b[0]!, 1e-13);
+      expectClose(a[1]!, b[1]!, 1e-12);
+    });
+    it.runIf(gpu)(`WebGPU float32, alpha ${alpha}: against CPU float64`, async () => {
+      const [a, b] = [await lossRun('webgpu', 'float32', true, alpha), await lossRun('cpu', 'float64', false, alpha)];
+      expectClose(a[0]!, b[0]!, 1e-5);
+      // dL/dp at p = 0 or 1 is (p - y) / 1e-12: compare it relatively.
+      expectClose(a[1]!, b[1]!, 1e-4);
+    });
+  }
+
+  it('gradient matches finite differences away from ties and the clamp', () => {
+    const g = new T.Generator(4);
+    const p = T.add(T.mul(T.rand([6, 3], { dtype: 'float64', generator: g }), 0.8), 0.1).requireGrad();
+    const y = T.cast(T.randint(0, 2, [6, 3], { generator: g }), 'float64');
+    const r = T.gradcheck((q) => aitmLoss(q, y, 0.6).total, [p]);
+    expect(r.ok).toBe(true);
+  });
+
+  it('parts are still available (composed, on demand) and agree with the total', async () => {
+    const { p, y } = lossProblem('cpu', 'float64');
+    const l = aitmLoss(p, y, 0.6);
+    const want = (await values(T.sum(l.perTask)))[0]! + (await values(l.constraint))[0]!;
+    expect((await values(l.total))[0]).toBeCloseTo(want, 12);
+  });
+
+  it('names the shapes it refuses', () => {
+    expect(() => aitmLoss(T.zeros([4, 2]), T.zeros([4, 3]))).toThrow('aitmLoss: probabilities [4,2] and labels [4,3] must both be [B, nTask]');
+  });
+});
