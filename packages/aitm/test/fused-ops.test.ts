@@ -6,7 +6,7 @@
 
 import { afterAll, describe, expect, it } from 'vitest';
 import * as T from '@aitm/tensor';
-import { aitmLoss, aitmLossReference } from '../src/index.js';
+import { AttentionLayer, aitmLoss, aitmLossReference } from '../src/index.js';
 
 const gpu = await T.tryInitWebGpu();
 afterAll(() => T.disposeWebGpu());
@@ -71,5 +71,69 @@ describe('fused aitmLoss vs the composed reference', () => {
 
   it('names the shapes it refuses', () => {
     expect(() => aitmLoss(T.zeros([4, 2]), T.zeros([4, 3]))).toThrow('aitmLoss: probabilities [4,2] and labels [4,3] must both be [B, nTask]');
+  });
+});
+
+/** An attention layer of `dim` on `backend`, own/info [13, dim] and an upstream gradient, all seeded. */
+async function attentionRun(dim: number, backend: T.BackendName, dtype: T.DType, fused: boolean): Promise<number[][]> {
+  const g = new T.Generator(dim);
+  await T.setBackend(backend);
+  const layer = new AttentionLayer(dim, { dtype, generator: g });
+  await T.setBackend('cpu');
+  const on = { dtype, backend, generator: g };
+  const own = T.mul(T.randn([13, dim], on), 2).requireGrad();
+  const info = T.randn([13, dim], on).requireGrad();
+  const dy = T.randn([13, dim], on);
+  const { output, weights } = fused
+    ? (({ output, weights }) => ({ output, weights: weights! }))(layer.attendPair(own, info, { weights: true }))
+    : layer.attendComposed(T.stack([own, info], 1));
+  output.backward(dy);
+  const out = [await values(output), await values(weights), await values(own.grad), await values(info.grad)];
+  for (const l of [layer.qLayer, layer.kLayer, layer.vLayer]) out.push(await values(l.weight.grad));
+  return out;
+}
+
+describe('fused attention vs the composed AttentionLayer', () => {
+  // 5: fewer features than threads; 32: AITM's usual; 70: threads own two features each.
+  for (const dim of [5, 32, 70]) {
+    it(`dim ${dim}, CPU float64: output, weights and all five gradients equal`, async () => {
+      const [a, b] = [await attentionRun(dim, 'cpu', 'float64', true), await attentionRun(dim, 'cpu', 'float64', false)];
+      a.forEach((part, k) => expectClose(part, b[k]!, 1e-12));
+    });
+    it.runIf(gpu)(`dim ${dim}, WebGPU float32 vs CPU float64`, async () => {
+      const [a, b] = [await attentionRun(dim, 'webgpu', 'float32', true), await attentionRun(dim, 'cpu', 'float64', false)];
+      a.forEach((part, k) => expectClose(part, b[k]!, 2e-4));
+    });
+  }
+
+  it('gradients match finite differences', () => {
+    const g = new T.Generator(3);
+    const x = (shape: number[]) => T.randn(shape, { dtype: 'float64', generator: g }).requireGrad();
+    const layer = new AttentionLayer(4, { dtype: 'float64', generator: g });
+    const [own, info] = [x([3, 4]), x([3, 4])];
+    const w = [layer.qLayer.weight, layer.kLayer.weight, layer.vLayer.weight];
+    const r = T.gradcheck((a, b) => layer.attendPair(a!, b!).output, [own, info, ...w]);
+    expect(r.ok).toBe(true);
+  });
+
+  it.runIf(gpu)('one kernel forward, two backward (the per-sample kernel and one matmul for the weights)', async () => {
+    await T.setBackend('webgpu');
+    const layer = new AttentionLayer(32);
+    const own = T.randn([64, 32]).requireGrad();
+    const info = T.randn([64, 32]).requireGrad();
+    await T.setBackend('cpu');
+    T.gpuCounters(true);
+    const out = layer.attendPair(own, info).output;
+    expect(T.gpuCounters(true).dispatches).toBe(1);
+    T.sum(out).backward();
+    const c = T.gpuCounters();
+    expect(c!.dispatchesByOp['aitmAttentionGrad']).toBe(1);
+    expect(c!.dispatchesByOp['bmm']).toBe(1);
+  });
+
+  it('a dim above the fused limit is composed and still right', async () => {
+    const layer = new AttentionLayer(300, { dtype: 'float64', generator: new T.Generator(1) });
+    const x = T.randn([2, 2, 300], { dtype: 'float64', generator: new T.Generator(2) });
+    expectClose(await values(layer.attend(x).output), await values(layer.attendComposed(x).output), 1e-12);
   });
 });

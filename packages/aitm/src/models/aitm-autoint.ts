@@ -100,11 +100,11 @@ export class AITMAutoInt extends Module {
   }
 
   /** Probabilities and the AIT attention weights of every transfer step (as AITM.run). */
-  run(inputs: Readonly<Record<string, Tensor>>): AITMOutput {
+  run(inputs: Readonly<Record<string, Tensor>>, opts: { attention?: boolean } = {}): AITMOutput {
     const fields = this.embedding.forward(inputs, { features: this.sparse }); // [B, nSparse, dim]
     const dense = this.dense.length > 0 ? this.embedding.forward(inputs, { features: this.dense, squeezeDim: true }) : null;
     const towerInputs = Array.from({ length: this.nTask }, (_, t) => this.bottoms.at(t).forward(this.bottomInput(t, fields, dense)));
-    return transferAndPredict(towerInputs, this.infoGates, this.aits, this.towers);
+    return transferAndPredict(towerInputs, this.infoGates, this.aits, this.towers, opts.attention ?? false);
   }
 
   /** [B, nTask] probabilities. */

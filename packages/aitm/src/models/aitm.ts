@@ -4,7 +4,7 @@
 // attention layer over [own, info] replaces the task's vector, which in turn feeds the next
 // task's gate. Towers and a sigmoid give each task's probability.
 
-import { concat, sigmoid, stack, type DType, type Generator, type Tensor } from '@aitm/tensor';
+import { concat, sigmoid, type DType, type Generator, type Tensor } from '@aitm/tensor';
 import { EmbeddingLayer, MLP, Module, ModuleList, SparseFeature, type Feature, type MLPOptions } from '@aitm/nn';
 import { AttentionLayer } from './attention.js';
 
@@ -16,7 +16,10 @@ export type TowerParams = Omit<MLPOptions, 'outputLayer' | 'dtype' | 'generator'
 export interface AITMOutput {
   /** [B, nTask] probabilities. */
   readonly probs: Tensor;
-  /** Per transfer step t (task t+1 reading task t): [B, 2] attention on [own, transferred]. */
+  /**
+   * Per transfer step t (task t+1 reading task t): [B, 2] attention on [own, transferred].
+   * Empty unless asked for (`run(inputs, { attention: true })`).
+   */
   readonly attention: readonly Tensor[];
 }
 
@@ -30,13 +33,14 @@ export function transferAndPredict(
   infoGates: ModuleList<MLP>,
   aits: ModuleList<AttentionLayer>,
   towers: ModuleList<MLP>,
+  withAttention = false,
 ): AITMOutput {
   const attention: Tensor[] = [];
   for (let i = 1; i < towerInputs.length; i++) {
     const info = infoGates.at(i - 1).forward(towerInputs[i - 1]!);
-    const { output, weights } = aits.at(i - 1).attend(stack([towerInputs[i]!, info], 1));
+    const { output, weights } = aits.at(i - 1).attendPair(towerInputs[i]!, info, { weights: withAttention });
     towerInputs[i] = output;
-    attention.push(weights);
+    if (weights) attention.push(weights);
   }
   const ys = towerInputs.map((x, i) => sigmoid(towers.at(i).forward(x)));
   return { probs: concat(ys, 1), attention };
@@ -93,13 +97,13 @@ export class AITM extends Module {
     for (let i = 0; i < nTask - 1; i++) this.aits.append(new AttentionLayer(dim, o));
   }
 
-  /** Probabilities and the attention weights of every transfer step. */
-  run(inputs: Readonly<Record<string, Tensor>>): AITMOutput {
+  /** Probabilities and, with `attention: true`, the attention weights of every transfer step. */
+  run(inputs: Readonly<Record<string, Tensor>>, opts: { attention?: boolean } = {}): AITMOutput {
     const embedX = this.embedding.forward(inputs, { squeezeDim: true });
     // Each task reads its own bottom; slot i is then replaced by the transferred vector,
     // which the next task's info gate reads (torch-rechub's fixed forward).
     const towerInputs = Array.from({ length: this.nTask }, (_, i) => this.bottoms.at(i).forward(embedX));
-    return transferAndPredict(towerInputs, this.infoGates, this.aits, this.towers);
+    return transferAndPredict(towerInputs, this.infoGates, this.aits, this.towers, opts.attention ?? false);
   }
 
   /** [B, nTask] probabilities. */

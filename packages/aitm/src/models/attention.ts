@@ -1,9 +1,12 @@
 // AITM's attention over two vectors: a task's own representation and the information
 // transferred from the previous task. Q, K and V are bias-free projections of each vector,
 // each scored against itself, so the softmax weighs "own" against "transferred".
+// It runs as one fused op (../kernels/attention-kernels.ts); `attendComposed` spells the
+// same computation out in tensor ops and is the reference the fused op is tested against.
 
-import { mul, softmax, sum, unsqueeze, fmtShape, type DType, type Generator, type Tensor } from '@aitm/tensor';
+import { mul, narrow, reshape, softmax, stack, sum, unsqueeze, fmtShape, type DType, type Generator, type Tensor } from '@aitm/tensor';
 import { Linear, Module } from '@aitm/nn';
+import { fusedAttention, fusedAttentionWeights, MAX_FUSED_DIM } from '../kernels/attention-kernels.js';
 
 export interface AttentionOutput {
   /** [B, dim]: the weighted sum of the two value vectors. */
@@ -37,11 +40,39 @@ export class AttentionLayer extends Module {
     this.vLayer = this.registerModule('v_layer', new Linear(dim, dim, o));
   }
 
-  /** The output and the attention weights. */
+  /** The output and the attention weights of x = [own, info] stacked on dim 1 ([B, 2, dim]). */
   attend(x: Tensor): AttentionOutput {
-    if (x.rank !== 3 || x.shape[1] !== 2 || x.shape[2] !== this.dim) {
-      throw new Error(`AttentionLayer: expected input [B, 2, ${this.dim}], got ${fmtShape(x.shape)}`);
+    this.checkStacked(x);
+    if (this.dim > MAX_FUSED_DIM) return this.attendComposed(x);
+    const part = (i: number) => reshape(narrow(x, 1, i, 1), [x.shape[0]!, this.dim]);
+    const { output, weights } = this.attendPair(part(0), part(1), { weights: true });
+    return { output, weights: weights! };
+  }
+
+  /**
+   * Attention of own and info ([B, dim] each) without stacking them: the output, and the
+   * [B, 2] weights when asked for (one more kernel, no gradient).
+   */
+  attendPair(own: Tensor, info: Tensor, opts: { weights?: boolean } = {}): { output: Tensor; weights: Tensor | null } {
+    for (const t of [own, info]) {
+      if (t.rank !== 2 || t.shape[1] !== this.dim || t.shape[0] !== own.shape[0]) {
+        throw new Error(`AttentionLayer: expected own and info of shape [B, ${this.dim}], got ${fmtShape(own.shape)} and ${fmtShape(info.shape)}`);
+      }
     }
+    if (this.dim > MAX_FUSED_DIM) {
+      const { output, weights } = this.attendComposed(reshape(concatPair(own, info), [own.shape[0]!, 2, this.dim]));
+      return { output, weights: opts.weights ? weights : null };
+    }
+    const w = [this.qLayer.weight, this.kLayer.weight, this.vLayer.weight] as const;
+    return {
+      output: fusedAttention(own, info, ...w),
+      weights: opts.weights ? fusedAttentionWeights(own, info, ...w) : null,
+    };
+  }
+
+  /** The same computation composed from Linear layers and tensor ops (the fused op's reference). */
+  attendComposed(x: Tensor): AttentionOutput {
+    this.checkStacked(x);
     const q = this.qLayer.forward(x);
     const k = this.kLayer.forward(x);
     const v = this.vLayer.forward(x);
@@ -53,6 +84,17 @@ export class AttentionLayer extends Module {
 
   /** [B, 2, dim] to [B, dim]. */
   forward(x: Tensor): Tensor {
-    return this.attend(x).output;
+    if (this.dim > MAX_FUSED_DIM) return this.attendComposed(x).output;
+    this.checkStacked(x);
+    const part = (i: number) => reshape(narrow(x, 1, i, 1), [x.shape[0]!, this.dim]);
+    return this.attendPair(part(0), part(1)).output;
+  }
+
+  private checkStacked(x: Tensor): void {
+    if (x.rank !== 3 || x.shape[1] !== 2 || x.shape[2] !== this.dim) {
+      throw new Error(`AttentionLayer: expected input [B, 2, ${this.dim}], got ${fmtShape(x.shape)}`);
+    }
   }
 }
+
+const concatPair = (a: Tensor, b: Tensor): Tensor => stack([a, b], 1);

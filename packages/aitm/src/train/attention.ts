@@ -13,7 +13,7 @@ export interface AttentionOutput {
   readonly attention: readonly Tensor[];
 }
 
-type Runnable = Predictor & { run(inputs: Readonly<Record<string, Tensor>>): unknown };
+type Runnable = Predictor & { run(inputs: Readonly<Record<string, Tensor>>, opts?: { attention?: boolean }): unknown };
 
 function hasRun(model: Predictor): model is Runnable {
   return typeof (model as Partial<Runnable>).run === 'function';
@@ -35,7 +35,7 @@ export async function attentionWeights(model: Predictor, ds: Dataset, opts: { ba
     // Only the attention tensors leave the scope; probs and the inputs are freed with it.
     const weights = tidy(() =>
       noGrad(() => {
-        const r = model.run(batchTensors(ds, rows, opts.backend).inputs);
+        const r = model.run(batchTensors(ds, rows, opts.backend).inputs, { attention: true });
         return isAttentionOutput(r) ? [...r.attention] : null;
       }),
     );
