@@ -1,9 +1,10 @@
 // BatchNorm1d as in PyTorch: batch statistics in train mode (biased variance to normalise,
 // running statistics updated with the unbiased one), running statistics in eval mode.
-// 2-D inputs in train mode run the fused `batchNorm` op (one kernel forward, two backward);
-// other cases are composed from tensor ops, which also serve as the fused op's reference.
+// 2-D inputs in train mode run the fused `batchNorm` op (one kernel forward, one backward,
+// and `forwardRelu` folds a following relu into both); other cases are composed from tensor
+// ops, which also serve as the fused op's reference.
 
-import { add, batchNorm, batchNormRunningStats_, div, fmtShape, full, mul, noGrad, reshape, sqrt, sub, sum, tidy, zeros, type DType, type Tensor } from '@aitm/tensor';
+import { add, batchNorm, batchNormRunningStats_, div, fmtShape, full, mul, noGrad, relu, reshape, sqrt, sub, sum, tidy, zeros, type DType, type Tensor } from '@aitm/tensor';
 import { Module } from './module.js';
 
 export interface BatchNormOptions {
@@ -56,6 +57,15 @@ export class BatchNorm1d extends Module {
   }
 
   forward(x: Tensor): Tensor {
+    return this.run(x, false);
+  }
+
+  /** relu(forward(x)): in train mode on [B, C] one kernel each way; otherwise composed. */
+  forwardRelu(x: Tensor): Tensor {
+    return this.run(x, true);
+  }
+
+  private run(x: Tensor, withRelu: boolean): Tensor {
     if ((x.rank !== 2 && x.rank !== 3) || x.shape[1] !== this.numFeatures) {
       throw new Error(`BatchNorm1d: expected input [B, ${this.numFeatures}] or [B, ${this.numFeatures}, L], got ${fmtShape(x.shape)}`);
     }
@@ -70,8 +80,13 @@ export class BatchNorm1d extends Module {
         throw new Error(`BatchNorm1d: expected more than 1 value per channel when training, got input ${fmtShape(x.shape)}`);
       }
       if (this.training && this.runningMean !== null) this.updateRunningStatsFused(x);
-      return batchNorm(x, this.weight, this.bias!, this.eps);
+      return batchNorm(x, this.weight, this.bias!, this.eps, withRelu ? 'relu' : 'none');
     }
+    const y = this.composed(x, axes, perChannel, useBatch);
+    return withRelu ? relu(y) : y;
+  }
+
+  private composed(x: Tensor, axes: number[], perChannel: (t: Tensor) => Tensor, useBatch: boolean): Tensor {
     let xhat: Tensor;
     if (useBatch) {
       const n = axes.reduce((a, d) => a * x.shape[d]!, 1);
@@ -90,10 +105,9 @@ export class BatchNorm1d extends Module {
     return add(mul(xhat, perChannel(this.weight)), perChannel(this.bias!));
   }
 
-  /** The running-statistics update as one fused kernel (`updateRunningStats` is its composed reference). */
+  /** The running-statistics update (and the batch counter) as one fused kernel (`updateRunningStats` is its composed reference). */
   private updateRunningStatsFused(x: Tensor): void {
-    batchNormRunningStats_(this.runningMean!, this.runningVar!, x, this.momentum);
-    tidy(() => noGrad(() => this.numBatchesTracked!.assign(add(this.numBatchesTracked!, 1))));
+    batchNormRunningStats_(this.runningMean!, this.runningVar!, x, this.momentum, this.numBatchesTracked);
   }
 
   /** running = (1 - momentum) * running + momentum * batch, with the unbiased batch variance. */

@@ -1,7 +1,9 @@
 // The fully connected layer y = x W^T + b, with PyTorch's storage layout ([out, in]) and
 // default initialisation, so its weights load from and into `torch.nn.Linear` unchanged.
+// It runs the fused `linear` op (bias, and optionally a following activation, applied as
+// the matmul stores its results); `forwardComposed` is the same layer as separate ops.
 
-import { add, bmm, fmtShape, reshape, type DType, type Generator, type Tensor } from '@aitm/tensor';
+import { add, bmm, fmtShape, linear, relu, reshape, sigmoid, type DType, type Generator, type LinearActivation, type Tensor } from '@aitm/tensor';
 import { Module } from './module.js';
 import { kaimingUniform, uniform } from './init.js';
 
@@ -41,14 +43,33 @@ export class Linear extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    if (x.rank === 0 || x.shape[x.rank - 1] !== this.inFeatures) {
-      throw new Error(`Linear: expected input [..., ${this.inFeatures}], got ${fmtShape(x.shape)}`);
-    }
+    return this.forwardAct(x, 'none');
+  }
+
+  /** act(forward(x)) with the activation fused into the same kernel ('relu' or 'sigmoid'). */
+  forwardAct(x: Tensor, act: LinearActivation): Tensor {
+    this.check(x);
+    const lead = x.shape.slice(0, -1);
+    const rows = lead.reduce((a, d) => a * d, 1);
+    const y = linear(reshape(x, [rows, this.inFeatures]), this.weight, this.bias, act);
+    return reshape(y, [...lead, this.outFeatures]);
+  }
+
+  /** The same layer composed from a batched matmul, a bias add and the activation op (the reference). */
+  forwardComposed(x: Tensor, act: LinearActivation = 'none'): Tensor {
+    this.check(x);
     // One batched product with the weight read transposed: no copy of W^T is made.
     const lead = x.shape.slice(0, -1);
     const rows = lead.reduce((a, d) => a * d, 1);
     const y3 = bmm(reshape(x, [1, rows, this.inFeatures]), reshape(this.weight, [1, this.outFeatures, this.inFeatures]), false, true);
     const y = reshape(y3, [...lead, this.outFeatures]);
-    return this.bias === null ? y : add(y, this.bias);
+    const z = this.bias === null ? y : add(y, this.bias);
+    return act === 'relu' ? relu(z) : act === 'sigmoid' ? sigmoid(z) : z;
+  }
+
+  private check(x: Tensor): void {
+    if (x.rank === 0 || x.shape[x.rank - 1] !== this.inFeatures) {
+      throw new Error(`Linear: expected input [..., ${this.inFeatures}], got ${fmtShape(x.shape)}`);
+    }
   }
 }

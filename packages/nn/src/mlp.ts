@@ -1,13 +1,15 @@
 // torch-rechub's MLP: per hidden dim Linear, BatchNorm1d, activation, Dropout, then an
 // optional Linear(last, 1), all inside one Sequential named `mlp` so the parameter names
 // (`mlp.0.weight`, `mlp.1.running_mean`, ...) match a torch-rechub checkpoint.
+// forward() runs the layers with fused kernels where a pattern allows (Linear + ReLU or
+// Sigmoid, BatchNorm1d + ReLU); `forwardComposed` runs each module on its own (the reference).
 
-import type { DType, Generator, Tensor } from '@aitm/tensor';
+import { sigmoid, type DType, type Generator, type Tensor } from '@aitm/tensor';
 import { Module, Sequential } from './module.js';
 import { Linear } from './linear.js';
 import { BatchNorm1d } from './batchnorm.js';
 import { Dropout } from './dropout.js';
-import { activationLayer, type ActivationName } from './activations.js';
+import { activationLayer, ReLU, Sigmoid, type ActivationName } from './activations.js';
 
 export interface MLPOptions {
   /** Hidden layer sizes (default none). */
@@ -59,8 +61,35 @@ export class MLP extends Module {
     this.mlp = this.registerModule('mlp', layers);
   }
 
-  /** [B, inputDim] to [B, 1] (or [B, dims[-1]] without the output layer). */
-  forward(x: Tensor): Tensor {
-    return this.mlp.forward(x);
+  /**
+   * [B, inputDim] to [B, 1] (or [B, dims[-1]] without the output layer). With
+   * `sigmoid: true` the result goes through a sigmoid, fused into the last Linear.
+   */
+  forward(x: Tensor, opts: { sigmoid?: boolean } = {}): Tensor {
+    const layers = [...this.mlp];
+    for (let i = 0; i < layers.length; i++) {
+      const layer = layers[i]!;
+      const next = layers[i + 1];
+      const fusedAct = next instanceof ReLU ? 'relu' : next instanceof Sigmoid ? 'sigmoid' : null;
+      if (layer instanceof Linear && fusedAct) {
+        x = layer.forwardAct(x, fusedAct);
+        i++;
+      } else if (layer instanceof Linear && opts.sigmoid && next === undefined) {
+        return layer.forwardAct(x, 'sigmoid');
+      } else if (layer instanceof BatchNorm1d && next instanceof ReLU) {
+        x = layer.forwardRelu(x);
+        i++;
+      } else {
+        x = layer.forward(x);
+      }
+    }
+    return opts.sigmoid ? sigmoid(x) : x;
+  }
+
+  /** The same computation with every module run on its own (the fused forward's reference). */
+  forwardComposed(x: Tensor, opts: { sigmoid?: boolean } = {}): Tensor {
+    let y = x;
+    for (const layer of this.mlp) y = layer instanceof Linear ? layer.forwardComposed(y) : layer.forward(y);
+    return opts.sigmoid ? sigmoid(y) : y;
   }
 }

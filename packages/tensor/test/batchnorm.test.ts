@@ -1,5 +1,5 @@
-// The fused batch-norm ops against the same normalisation composed from primitive ops
-// (CPU float64), and WebGPU against the CPU.
+// The fused batch-norm ops (with and without the fused relu) against the same normalisation
+// composed from primitive ops (CPU float64), and WebGPU against the CPU.
 
 import { afterAll, describe, expect, it } from 'vitest';
 import * as T from '../src/index.js';
@@ -22,6 +22,26 @@ const gen = new T.Generator(21);
 const data = (shape: number[]) => T.randn(shape, { dtype: 'float64', generator: gen, mean: 3, std: 2 }).dataSync();
 
 describe('fused batchNorm (CPU float64) vs composed ops', () => {
+  for (const act of ['none', 'relu'] as const) {
+    it(`act ${act}: forward and the gradients of x, w and b (mean 0 data, so the relu cuts about half)`, () => {
+      const [n, c] = [11, 4];
+      const g = new T.Generator(5);
+      const arr = (shape: number[]) => T.randn(shape, { dtype: 'float64', generator: g }).dataSync();
+      const [xs, ws, bs, ups] = [arr([n, c]), arr([c]), arr([c]), arr([n, c])];
+      const run = (fused: boolean) => {
+        const x = T.tensor(xs, { shape: [n, c], dtype: 'float64', requiresGrad: true });
+        const w = T.tensor(ws, { dtype: 'float64', requiresGrad: true });
+        const b = T.tensor(bs, { dtype: 'float64', requiresGrad: true });
+        const y = fused ? T.batchNorm(x, w, b, 1e-5, act) : act === 'relu' ? T.relu(composed(x, w, b, 1e-5)) : composed(x, w, b, 1e-5);
+        y.backward(T.tensor(ups, { shape: [n, c], dtype: 'float64' }));
+        return [y, x.grad!, w.grad!, b.grad!].map((t) => t.dataSync());
+      };
+      const [fused, ref] = [run(true), run(false)];
+      if (act === 'relu') expect(Array.from(fused[0]!).filter((v) => v === 0).length).toBeGreaterThan(10);
+      fused.forEach((f, i) => expectClose(f, ref[i]!, 1e-12, 1e-10));
+    });
+  }
+
   it('forward, gradients of x, w and b, and batch statistics', () => {
     const [n, c] = [9, 5];
     const xs = data([n, c]);
@@ -53,8 +73,8 @@ describe('fused batchNorm (CPU float64) vs composed ops', () => {
 });
 
 describe.skipIf(!gpu)('fused batchNorm on WebGPU vs CPU float64', () => {
-  for (const [n, c] of [[2048, 64], [7, 3], [1, 5], [130, 33]] as const) {
-    it(`[${n}, ${c}] forward, backward and statistics`, async () => {
+  for (const [n, c, act] of [[2048, 64, 'none'], [7, 3, 'none'], [1, 5, 'none'], [130, 33, 'none'], [2048, 64, 'relu'], [130, 33, 'relu']] as const) {
+    it(`[${n}, ${c}] act ${act}: forward, backward and statistics`, async () => {
       const xs = data([n, c]);
       const ws = data([c]);
       const bs = data([c]);
@@ -63,7 +83,7 @@ describe.skipIf(!gpu)('fused batchNorm on WebGPU vs CPU float64', () => {
         const x = T.tensor(xs, { shape: [n, c], dtype, backend, requiresGrad: true });
         const w = T.tensor(ws, { dtype, backend, requiresGrad: true });
         const b = T.tensor(bs, { dtype, backend, requiresGrad: true });
-        const y = T.batchNorm(x, w, b, 1e-5);
+        const y = T.batchNorm(x, w, b, 1e-5, act);
         y.backward(T.tensor(ups, { shape: [n, c], dtype, backend }));
         return Promise.all([y, x.grad!, w.grad!, b.grad!, T.batchStats(x.detach())].map((t) => t.data()));
       };

@@ -98,6 +98,19 @@ const cases: Case[] = [
   { ops: ['cast'], name: 'clone', inputs: () => [x64([3])], fn: (x) => T.mul(T.clone(x), x) },
   { ops: ['max', 'exp', 'log', 'sum'], name: 'logsumexp', inputs: () => [x64([3, 4])], fn: (x) => T.logsumexp(x, 1) },
   {
+    ops: ['batchNorm'],
+    name: 'fused batchNorm + relu',
+    inputs: () => [x64([6, 3]), x64([3]), x64([3])],
+    fn: (x, w, b) => T.batchNorm(x, w, b, 1e-5, 'relu'),
+  },
+  ...(['none', 'relu', 'sigmoid'] as const).map((act) => ({
+    ops: ['linear'],
+    name: `linear + bias + ${act}`,
+    inputs: () => [x64([5, 3], { awayFromZero: true }), x64([4, 3]), x64([4])],
+    fn: (x: Tensor, w: Tensor, b: Tensor) => T.linear(x, w, b, act),
+  })),
+  { ops: ['linear'], name: 'linear without bias', inputs: () => [x64([2, 3]), x64([1, 3])], fn: (x, w) => T.linear(x, w) },
+  {
     ops: ['gatherConcat'],
     name: 'gatherConcat: three fields, a table shared by two, duplicate ids',
     inputs: () => [x64([5, 2]), x64([3, 3])],

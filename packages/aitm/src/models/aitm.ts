@@ -4,7 +4,7 @@
 // attention layer over [own, info] replaces the task's vector, which in turn feeds the next
 // task's gate. Towers and a sigmoid give each task's probability.
 
-import { concat, sigmoid, type DType, type Generator, type Tensor } from '@aitm/tensor';
+import { concat, type DType, type Generator, type Tensor } from '@aitm/tensor';
 import { EmbeddingLayer, MLP, Module, ModuleList, SparseFeature, type Feature, type MLPOptions } from '@aitm/nn';
 import { AttentionLayer } from './attention.js';
 
@@ -42,7 +42,8 @@ export function transferAndPredict(
     towerInputs[i] = output;
     if (weights) attention.push(weights);
   }
-  const ys = towerInputs.map((x, i) => sigmoid(towers.at(i).forward(x)));
+  // The sigmoid is fused into each tower's output layer.
+  const ys = towerInputs.map((x, i) => towers.at(i).forward(x, { sigmoid: true }));
   return { probs: concat(ys, 1), attention };
 }
 

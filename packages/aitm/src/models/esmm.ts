@@ -3,7 +3,7 @@
 // all impressions (CTR on click, CTCVR on purchase), so the CVR tower is never trained on
 // the clicked subset alone: the "entire space" of the title.
 
-import { concat, mul, sigmoid, type Tensor } from '@aitm/tensor';
+import { concat, mul, type Tensor } from '@aitm/tensor';
 import { EmbeddingLayer, MLP, Module, type Feature } from '@aitm/nn';
 import { inputDimOf, type TowerParams } from './aitm.js';
 import { layerOptions, type ModelOptions } from './multitask.js';
@@ -59,8 +59,8 @@ export class ESMM extends Module {
   /** pCTR, pCVR and pCTCVR, and the [B, 2] [pCTR, pCTCVR] that forward returns. */
   run(inputs: Readonly<Record<string, Tensor>>): ESMMOutput {
     const x = this.embedding.forward(inputs, { squeezeDim: true });
-    const cvr = sigmoid(this.towerCvr.forward(x));
-    const ctr = sigmoid(this.towerCtr.forward(x));
+    const cvr = this.towerCvr.forward(x, { sigmoid: true });
+    const ctr = this.towerCtr.forward(x, { sigmoid: true });
     const ctcvr = mul(ctr, cvr);
     return { probs: concat([ctr, ctcvr], 1), ctr, cvr, ctcvr };
   }

@@ -1,7 +1,7 @@
 // MMoE (Ma et al., KDD 2018) with torch-rechub's structure and names: n experts over the
 // shared embeddings, and per task a softmax gate that mixes them into that task's tower input.
 
-import { concat, sigmoid, stack, type Tensor } from '@aitm/tensor';
+import { concat, stack, type Tensor } from '@aitm/tensor';
 import { EmbeddingLayer, MLP, Module, ModuleList, type Feature } from '@aitm/nn';
 import { inputDimOf, type BottomParams, type TowerParams } from './aitm.js';
 import { checkTasks, lastDim, layerOptions, poolExperts, type ModelOptions } from './multitask.js';
@@ -61,7 +61,7 @@ export class MMOE extends Module {
     const x = this.embedding.forward(inputs, { squeezeDim: true });
     const experts = stack([...this.experts].map((e) => e.forward(x)), 1); // [B, nExpert, dim]
     const gates = [...this.gates].map((g) => g.forward(x));
-    const ys = gates.map((g, t) => sigmoid(this.towers.at(t).forward(poolExperts(g, experts))));
+    const ys = gates.map((g, t) => this.towers.at(t).forward(poolExperts(g, experts), { sigmoid: true }));
     return { probs: concat(ys, 1), gates };
   }
 

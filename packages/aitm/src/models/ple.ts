@@ -3,7 +3,7 @@
 // gate mixes its own experts with the shared ones, and below the last level a shared gate
 // mixes all of them into the next level's shared input.
 
-import { concat, sigmoid, stack, type Tensor } from '@aitm/tensor';
+import { concat, stack, type Tensor } from '@aitm/tensor';
 import { EmbeddingLayer, MLP, Module, ModuleList, type Feature } from '@aitm/nn';
 import { inputDimOf, type BottomParams, type TowerParams } from './aitm.js';
 import { gateMlp } from './mmoe.js';
@@ -115,6 +115,6 @@ export class PLE extends Module {
     const x = this.embedding.forward(inputs, { squeezeDim: true });
     let xs: Tensor[] = Array.from({ length: this.nTask + 1 }, () => x);
     for (const cgc of this.cgcLayers) xs = cgc.forward(xs);
-    return concat(xs.map((h, t) => sigmoid(this.towers.at(t).forward(h))), 1);
+    return concat(xs.map((h, t) => this.towers.at(t).forward(h, { sigmoid: true })), 1);
   }
 }

@@ -1,7 +1,7 @@
 // The Shared-Bottom baseline (Caruana, 1997) with torch-rechub's structure and names: one
 // bottom MLP over the embeddings, shared by every task, and a tower plus sigmoid per task.
 
-import { concat, sigmoid, type Tensor } from '@aitm/tensor';
+import { concat, type Tensor } from '@aitm/tensor';
 import { EmbeddingLayer, MLP, Module, ModuleList, type Feature } from '@aitm/nn';
 import { inputDimOf, type BottomParams, type TowerParams } from './aitm.js';
 import { checkTasks, lastDim, layerOptions, type ModelOptions } from './multitask.js';
@@ -44,6 +44,6 @@ export class SharedBottom extends Module {
   /** [B, nTask] probabilities. */
   forward(inputs: Readonly<Record<string, Tensor>>): Tensor {
     const shared = this.bottomMlp.forward(this.embedding.forward(inputs, { squeezeDim: true }));
-    return concat([...this.towers].map((t) => sigmoid(t.forward(shared))), 1);
+    return concat([...this.towers].map((t) => t.forward(shared, { sigmoid: true })), 1);
   }
 }

@@ -1,5 +1,6 @@
-// Fused training-mode batch normalisation over [N, C] (statistics per column): one kernel
-// for the forward pass and two for the backward, instead of a dozen composed ops each way.
+// Fused training-mode batch normalisation over [N, C] (statistics per column), optionally
+// followed by a relu: one kernel for the forward pass and one for the backward (dx, dw and
+// db into one flat block, handed out as views), instead of a dozen composed ops each way.
 // nn's BatchNorm1d uses these for 2-D inputs; the composed form stays its reference.
 //   forward:  y = (x - mean) / sqrt(var + eps) * w + b   (biased batch variance)
 //   backward: dx = w / (N sqrt(var + eps)) * (N dy - sum(dy) - xhat * sum(dy * xhat))
@@ -11,8 +12,8 @@ import { defineOp, runOp } from '../op.js';
 import type { Tensor } from '../tensor.js';
 import { isFloat } from '../dtype.js';
 import { bnBackward, bnForward, bnStats } from '../backends/cpu/batchnorm.js';
-import { gpuBnForward, gpuBnGradInput, gpuBnGradWeight, gpuBnStats } from '../backends/webgpu/batchnorm.js';
-import { sum } from './reduce.js';
+import { gpuBnBackward, gpuBnForward, gpuBnStats } from '../backends/webgpu/batchnorm.js';
+import { FLAT_ALIGN, storageView } from '../fused/flat.js';
 
 function check(op: string, x: TensorMeta, perColumn: readonly (TensorMeta | undefined)[], dy?: TensorMeta): void {
   if (x.shape.length !== 2) throw new Error(`${op}: expected a 2-D input [N, C], got ${fmtShape(x.shape)}`);
@@ -37,55 +38,67 @@ export const bnStatsOp = defineOp<null>({
   grad: 'none',
 });
 
-interface EpsAttrs {
+/** A relu fused after the affine output ('none' for plain batch norm). */
+export type BatchNormActivation = 'none' | 'relu';
+
+interface BnAttrs {
   readonly eps: number;
+  readonly act: BatchNormActivation;
 }
 
-/** dx given (x, dy, w): only used inside batchNorm's gradient (no double backward). */
-export const bnGradInputOp = defineOp<EpsAttrs>({
-  name: 'batchNormGradInput',
-  infer: ([x, dy, w]) => {
-    check('batchNormGradInput', x!, [w], dy);
-    return { shape: x!.shape, dtype: x!.dtype };
+/** Where dw and db start in the backward op's flat output (after dx; aligned so they bind directly). */
+export function bnGradLayout(n: number, c: number): { dw: number; db: number; total: number } {
+  const dw = Math.ceil((n * c) / FLAT_ALIGN) * FLAT_ALIGN;
+  const db = dw + Math.ceil(c / FLAT_ALIGN) * FLAT_ALIGN;
+  return { dw, db, total: db + c };
+}
+
+/** dx, dw and db in one flat block given (x, dy, w, b): only used inside batchNorm's gradient. */
+export const bnBackwardOp = defineOp<BnAttrs & { dw: number; db: number }>({
+  name: 'batchNormBackward',
+  infer: ([x, dy, w, b]) => {
+    check('batchNormBackward', x!, [w, b], dy);
+    return { shape: [bnGradLayout(x!.shape[0]!, x!.shape[1]!).total], dtype: x!.dtype };
   },
-  kernels: { cpu: (_b, [x, dy, w], out, { eps }) => bnBackward(x!, dy!, w!, out, eps), webgpu: gpuBnGradInput },
+  kernels: {
+    cpu: (_b, [x, dy, w, b], out, { eps, act, dw, db }) => bnBackward(x!, dy!, w!, b!, out, eps, act === 'relu', { dw, db }),
+    webgpu: gpuBnBackward,
+  },
   grad: 'none',
 });
 
-/** dw = sum(dy * xhat) given (x, dy): only used inside batchNorm's gradient. */
-export const bnGradWeightOp = defineOp<EpsAttrs>({
-  name: 'batchNormGradWeight',
-  infer: ([x, dy]) => {
-    check('batchNormGradWeight', x!, [], dy);
-    return { shape: [x!.shape[1]!], dtype: x!.dtype };
-  },
-  kernels: { cpu: (_b, [x, dy], out, { eps }) => bnBackward(x!, dy!, null, out, eps), webgpu: gpuBnGradWeight },
-  grad: 'none',
-});
-
-export const batchNormOp = defineOp<EpsAttrs>({
+export const batchNormOp = defineOp<BnAttrs>({
   name: 'batchNorm',
   infer: ([x, w, b]) => {
     check('batchNorm', x!, [w, b]);
     return { shape: x!.shape, dtype: x!.dtype };
   },
-  kernels: { cpu: (_b, [x, w, b], out, { eps }) => bnForward(x!, w!, b!, out, eps), webgpu: gpuBnForward },
-  grad: (dy, { inputs: [x, w, b], attrs }) => [
-    x!.requiresGrad ? runOp(bnGradInputOp, [x!, dy, w!], attrs) : null,
-    w!.requiresGrad ? runOp(bnGradWeightOp, [x!, dy], attrs) : null,
-    b!.requiresGrad ? sum(dy, 0) : null,
-  ],
+  kernels: { cpu: (_b, [x, w, b], out, { eps, act }) => bnForward(x!, w!, b!, out, eps, act === 'relu'), webgpu: gpuBnForward },
+  grad: (dy, { inputs: [x, w, b], attrs }) => {
+    const [n, c] = x!.shape as [number, number];
+    const L = bnGradLayout(n, c);
+    const flat = runOp(bnBackwardOp, [x!, dy, w!, b!], { ...attrs, dw: L.dw, db: L.db });
+    const grads = [
+      x!.requiresGrad ? storageView(flat, 0, [n, c]) : null,
+      w!.requiresGrad ? storageView(flat, L.dw, [c]) : null,
+      b!.requiresGrad ? storageView(flat, L.db, [c]) : null,
+    ];
+    flat.dispose(); // the views keep it alive
+    return grads;
+  },
 });
 
 /**
  * Training-mode batch normalisation of x [N, C] with the batch's own statistics, scaled by
- * `weight` and shifted by `bias` (both [C]), like `F.batch_norm(x, None, None, w, b, training=True)`.
+ * `weight` and shifted by `bias` (both [C]), like `F.batch_norm(x, None, None, w, b, training=True)`;
+ * with act 'relu', followed by a relu in the same kernel.
  *
  * @example
  * const y = batchNorm(x, gamma, beta, 1e-5);
+ * const h = batchNorm(x, gamma, beta, 1e-5, 'relu'); // relu(batchNorm(...)), one kernel
  */
-export function batchNorm(x: Tensor, weight: Tensor, bias: Tensor, eps = 1e-5): Tensor {
-  return runOp(batchNormOp, [x, weight, bias], { eps });
+export function batchNorm(x: Tensor, weight: Tensor, bias: Tensor, eps = 1e-5, act: BatchNormActivation = 'none'): Tensor {
+  return runOp(batchNormOp, [x, weight, bias], { eps, act });
 }
 
 /** [2, C]: per-column batch mean and biased variance of x [N, C] (one kernel). */

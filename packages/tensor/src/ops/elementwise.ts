@@ -12,6 +12,7 @@ import { scalarLike } from '../creation.js';
 import { mapBroadcast, mapUnary } from '../backends/cpu/kernels.js';
 import { gpuBinary, gpuUnary } from '../backends/webgpu/elementwise.js';
 import { sumTo } from './reduce.js';
+import { stableSigmoid } from '../backends/cpu/math.js';
 
 /** Two scalar parameters every unary op may use (exponent, slope, clamp bounds). */
 export interface UnaryAttrs {
@@ -30,7 +31,6 @@ interface UnarySpec {
   readonly ints?: boolean;
 }
 
-const stableSigmoid = (x: number): number => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)));
 
 export const UNARY = {
   neg: { cpu: (x) => -x, wgsl: '-x', grad: (_x, _y, dy) => neg(dy), ints: true },

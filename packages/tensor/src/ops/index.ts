@@ -10,3 +10,4 @@ export * from './cast.js';
 export * from './composite.js';
 export * from './batchnorm.js';
 export * from './gather-concat.js';
+export * from './linear.js';

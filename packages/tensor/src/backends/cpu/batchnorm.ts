@@ -32,8 +32,8 @@ export function bnStats(x: In, out: TensorMeta): TypedArray {
   return o;
 }
 
-/** y = (x - mean) / sqrt(var + eps) * w + b with the batch's statistics. */
-export function bnForward(x: In, w: In, b: In, out: TensorMeta, eps: number): TypedArray {
+/** y = (x - mean) / sqrt(var + eps) * w + b with the batch's statistics, then relu if asked. */
+export function bnForward(x: In, w: In, b: In, out: TensorMeta, eps: number, relu: boolean): TypedArray {
   const [n, c] = x.shape as [number, number];
   const { mean, variance } = columnStats(x);
   const o = allocArray(out.dtype, out.size);
@@ -41,36 +41,41 @@ export function bnForward(x: In, w: In, b: In, out: TensorMeta, eps: number): Ty
     const inv = 1 / Math.sqrt(variance[j]! + eps);
     const wj = w.data[j]!;
     const bj = b.data[j]!;
-    for (let i = 0; i < n; i++) o[i * c + j] = (x.data[i * c + j]! - mean[j]!) * inv * wj + bj;
+    for (let i = 0; i < n; i++) {
+      const y = (x.data[i * c + j]! - mean[j]!) * inv * wj + bj;
+      o[i * c + j] = relu && !(y > 0) ? 0 : y;
+    }
   }
   return o;
 }
 
 /**
- * dx of batch norm: (w * invstd / N) * (N dy - sum(dy) - xhat * sum(dy * xhat)) per column;
- * with `weightGrad` the [C] vector sum(dy * xhat) instead (the gradient of w).
+ * The whole backward pass in one flat block (see `bnGradLayout`): dx, then dw = sum(g * xhat),
+ * then db = sum(g), per column, where g = dy (or dy where the relu passed, with `relu`) and
+ * dx = (w * invstd / N) * (N g - sum(g) - xhat * sum(g * xhat)).
  */
-export function bnBackward(x: In, dy: In, w: In | null, out: TensorMeta, eps: number): TypedArray {
+export function bnBackward(x: In, dy: In, w: In, b: In, out: TensorMeta, eps: number, relu: boolean, offsets: { dw: number; db: number }): TypedArray {
   const [n, c] = x.shape as [number, number];
   const { mean, variance } = columnStats(x);
   const o = allocArray(out.dtype, out.size);
+  const g = new Float64Array(n);
   for (let j = 0; j < c; j++) {
     const inv = 1 / Math.sqrt(variance[j]! + eps);
-    let sumDy = 0;
-    let sumDyXhat = 0;
+    let sumG = 0;
+    let sumGXhat = 0;
     for (let i = 0; i < n; i++) {
-      const g = dy.data[i * c + j]!;
-      sumDy += g;
-      sumDyXhat += g * (x.data[i * c + j]! - mean[j]!) * inv;
+      const xhat = (x.data[i * c + j]! - mean[j]!) * inv;
+      // The relu passed where its input, the affine output, was positive.
+      g[i] = relu && !(xhat * w.data[j]! + b.data[j]! > 0) ? 0 : dy.data[i * c + j]!;
+      sumG += g[i]!;
+      sumGXhat += g[i]! * xhat;
     }
-    if (w === null) {
-      o[j] = sumDyXhat;
-      continue;
-    }
+    o[offsets.dw + j] = sumGXhat;
+    o[offsets.db + j] = sumG;
     const k = (w.data[j]! * inv) / n;
     for (let i = 0; i < n; i++) {
       const xhat = (x.data[i * c + j]! - mean[j]!) * inv;
-      o[i * c + j] = k * (n * dy.data[i * c + j]! - sumDy - xhat * sumDyXhat);
+      o[i * c + j] = k * (n * g[i]! - sumG - xhat * sumGXhat);
     }
   }
   return o;

@@ -50,7 +50,7 @@ ${COLUMN_HEAD}
   if (lid == 0u) { Y[c] = mv.x; Y[cols + c] = mv.y; }
 }`;
 
-const FORWARD_CODE = `${kernelPreamble(4)}
+const forwardCode = (relu: boolean) => `${kernelPreamble(4)}
 @group(0) @binding(0) var<storage, read> X: array<f32>;
 @group(0) @binding(1) var<storage, read> W: array<f32>;
 @group(0) @binding(2) var<storage, read> B: array<f32>;
@@ -60,44 +60,49 @@ ${COLUMN_HEAD}
   let mv = column_mean_var(c, n, cols, lid);
   let scale = inverseSqrt(mv.y + pf(2u)) * W[c];
   let shift = B[c] - mv.x * scale;
-  for (var i = lid; i < n; i += ${WG}u) { Y[i * cols + c] = X[i * cols + c] * scale + shift; }
+  for (var i = lid; i < n; i += ${WG}u) { Y[i * cols + c] = ${relu ? 'max(X[i * cols + c] * scale + shift, 0.0)' : 'X[i * cols + c] * scale + shift'}; }
 }`;
 
-/** dx, or with WEIGHT_GRAD the per-column sum(dy * xhat). */
-const backwardCode = (weightGrad: boolean) => `${kernelPreamble(weightGrad ? 3 : 4)}
+/**
+ * dx, dw and db of one column per workgroup, into one flat output: dx at 0, dw at pu(3),
+ * db at pu(4). With relu, the gradient only flows where the affine output was positive.
+ */
+const backwardCode = (relu: boolean) => `${kernelPreamble(relu ? 5 : 4)}
 @group(0) @binding(0) var<storage, read> X: array<f32>;
 @group(0) @binding(1) var<storage, read> DY: array<f32>;
-${weightGrad ? '' : '@group(0) @binding(2) var<storage, read> W: array<f32>;'}
-@group(0) @binding(${weightGrad ? 2 : 3}) var<storage, read_write> Y: array<f32>;
+@group(0) @binding(2) var<storage, read> W: array<f32>;
+${relu ? '@group(0) @binding(3) var<storage, read> B: array<f32>;' : ''}
+@group(0) @binding(${relu ? 4 : 3}) var<storage, read_write> Y: array<f32>;
 ${COLUMN_WGSL}
+fn grad_at(i: u32, c: u32, cols: u32, mean: f32, inv: f32) -> f32 {
+  ${relu ? 'if ((X[i * cols + c] - mean) * inv * W[c] + B[c] <= 0.0) { return 0.0; }' : ''}
+  return DY[i * cols + c];
+}
 ${COLUMN_HEAD}
   let mv = column_mean_var(c, n, cols, lid);
   let inv = inverseSqrt(mv.y + pf(2u));
-  var sdy = 0.0;
-  var sdyx = 0.0;
+  var sg = 0.0;
+  var sgx = 0.0;
   for (var i = lid; i < n; i += ${WG}u) {
-    let g = DY[i * cols + c];
-    sdy += g;
-    sdyx += g * (X[i * cols + c] - mv.x) * inv;
+    let g = grad_at(i, c, cols, mv.x, inv);
+    sg += g;
+    sgx += g * (X[i * cols + c] - mv.x) * inv;
   }
-  let sum_dy = column_sum(sdy, lid);
-  let sum_dy_xhat = column_sum(sdyx, lid);
-${
-  weightGrad
-    ? '  if (lid == 0u) { Y[c] = sum_dy_xhat; }'
-    : `  let k = W[c] * inv / f32(n);
+  let sum_g = column_sum(sg, lid);
+  let sum_g_xhat = column_sum(sgx, lid);
+  if (lid == 0u) { Y[pu(3u) + c] = sum_g_xhat; Y[pu(4u) + c] = sum_g; }
+  let k = W[c] * inv / f32(n);
   for (var i = lid; i < n; i += ${WG}u) {
     let xhat = (X[i * cols + c] - mv.x) * inv;
-    Y[i * cols + c] = k * (f32(n) * DY[i * cols + c] - sum_dy - xhat * sum_dy_xhat);
-  }`
-}
+    Y[i * cols + c] = k * (f32(n) * grad_at(i, c, cols, mv.x, inv) - sum_g - xhat * sum_g_xhat);
+  }
 }`;
 
-function launch(backend: WebGpuBackend, label: string, code: string, buffers: GpuBuffer[], shape: readonly number[], eps: number, outBytes: number): GpuBuffer {
+function launch(backend: WebGpuBackend, label: string, code: string, buffers: GpuBuffer[], shape: readonly number[], eps: number, outBytes: number, extra: number[] = []): GpuBuffer {
   const [n, c] = shape as [number, number];
   const y = backend.runtime.alloc(outBytes);
   if (n === 0 || c === 0) return y;
-  backend.run(label, code, [...buffers, y], new Params(label).u32(n, c).f32(eps), c);
+  backend.run(label, code, [...buffers, y], new Params(label).u32(n, c).f32(eps).u32(...extra), c);
   return y;
 }
 
@@ -110,11 +115,8 @@ export const gpuBnStats: Kernel<'webgpu', null> = (backend, [x], out) => {
   return launch(backend, 'bnStats', STATS_CODE, [x!.data], x!.shape, 0, out.size * 4);
 };
 
-export const gpuBnForward: Kernel<'webgpu', { eps: number }> = (backend, [x, w, b], out, { eps }) =>
-  launch(backend, 'batchNorm', FORWARD_CODE, [x!.data, w!.data, b!.data], x!.shape, eps, out.size * 4);
+export const gpuBnForward: Kernel<'webgpu', { eps: number; act: 'none' | 'relu' }> = (backend, [x, w, b], out, { eps, act }) =>
+  launch(backend, 'batchNorm', forwardCode(act === 'relu'), [x!.data, w!.data, b!.data], x!.shape, eps, out.size * 4);
 
-export const gpuBnGradInput: Kernel<'webgpu', { eps: number }> = (backend, [x, dy, w], out, { eps }) =>
-  launch(backend, 'batchNormGradInput', backwardCode(false), [x!.data, dy!.data, w!.data], x!.shape, eps, out.size * 4);
-
-export const gpuBnGradWeight: Kernel<'webgpu', { eps: number }> = (backend, [x, dy], out, { eps }) =>
-  launch(backend, 'batchNormGradWeight', backwardCode(true), [x!.data, dy!.data], x!.shape, eps, out.size * 4);
+export const gpuBnBackward: Kernel<'webgpu', { eps: number; act: 'none' | 'relu'; dw: number; db: number }> = (backend, [x, dy, w, b], out, { eps, act, dw, db }) =>
+  launch(backend, 'batchNormBackward', backwardCode(act === 'relu'), [x!.data, dy!.data, w!.data, ...(act === 'relu' ? [b!.data] : [])], x!.shape, eps, out.size * 4, [dw, db]);

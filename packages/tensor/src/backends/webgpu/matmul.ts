@@ -15,6 +15,8 @@
 // Both split K across workgroups when the output alone has too few tiles to fill the device
 // (the weight gradient of a Linear layer: [out, in] outputs summed over thousands of rows);
 // a second dispatch sums the partial products. Sums are accumulated in f32.
+// An optional epilogue (a per-column bias, then relu or sigmoid) is applied as the tile is
+// stored (or as split-K partials are summed): the fused `linear` op's forward pass.
 
 import type { Kernel, TensorMeta } from '../../backend.js';
 import type { BmmAttrs } from '../../ops/matmul.js';
@@ -64,6 +66,36 @@ export interface BmmVariant {
   readonly vecA: boolean;
   readonly vecB: boolean;
   readonly vecC: boolean;
+  /** Epilogue: add BIAS[column] (bound after C), then the activation. */
+  readonly bias: boolean;
+  readonly act: EpilogueActivation;
+}
+
+export type EpilogueActivation = 'none' | 'relu' | 'sigmoid';
+
+/** What is applied to each stored output: bias then activation (a no-op by default). */
+export interface Epilogue {
+  readonly bias: GpuBuffer | null;
+  readonly act: EpilogueActivation;
+}
+
+const NO_EPILOGUE: Epilogue = { bias: null, act: 'none' };
+
+/** WGSL `epi(v, n0, N)`: the epilogue on 4 consecutive columns n0.. (clamped reads past N). */
+function epilogueFn(bias: boolean, act: EpilogueActivation, vec: boolean): string {
+  const ty = vec ? 'vec4<f32>' : 'f32';
+  const lines: string[] = ['var r = v;'];
+  if (bias) {
+    lines.push(
+      vec
+        ? `r = r + vec4<f32>(BIAS[n0], BIAS[min(n0 + 1u, N - 1u)], BIAS[min(n0 + 2u, N - 1u)], BIAS[min(n0 + 3u, N - 1u)]);`
+        : 'r = r + BIAS[n0];',
+    );
+  }
+  if (act === 'relu') lines.push(`r = max(r, ${ty}(0.0));`);
+  // As the elementwise sigmoid: exp's argument stays <= 0.
+  if (act === 'sigmoid') lines.push(`r = select(exp(r) / (1.0 + exp(r)), 1.0 / (1.0 + exp(-r)), r >= ${ty}(0.0));`);
+  return `fn epi(v: ${ty}, n0: u32, N: u32) -> ${ty} {\n  ${lines.join('\n  ')}\n  return r;\n}`;
 }
 
 export interface BmmPlan {
@@ -148,7 +180,7 @@ export function planBmm(p: BmmProblem, device: BmmDevice, choice: MatmulKernelCh
   const vecA = p.k > 0 && (p.transA ? p.m : p.k) % 4 === 0;
   const vecB = p.k > 0 && (p.transB ? p.k : p.n) % 4 === 0;
   const vecC = p.n % 4 === 0;
-  const variant: BmmVariant = { algo, wgX, wgY, rows, shareA, tk: 16, transA: p.transA, transB: p.transB, vecA, vecB, vecC };
+  const variant: BmmVariant = { algo, wgX, wgY, rows, shareA, tk: 16, transA: p.transA, transB: p.transB, vecA, vecB, vecC, bias: false, act: 'none' };
   return { variant, tilesM, tilesN, splits, kChunk, copyA, copyB };
 }
 
@@ -173,9 +205,22 @@ export const gpuBmm: Kernel<'webgpu', BmmAttrs> = (backend, [a, b], out, { trans
   const c = backend.output(out);
   if (out.size === 0) return c;
   const plan = planBmm({ batch, m, n, k, transA, transB }, deviceOf(backend));
-  runBmm(backend, plan, a!.data, b!.data, c, out, batch, m, n, k);
+  runBmm(backend, plan, a!.data, b!.data, c, out, batch, m, n, k, NO_EPILOGUE);
   return c;
 };
+
+/**
+ * act(x @ W^T + bias) for x [M, K] and W [N, K] (torch Linear layout): one matmul dispatch
+ * with the epilogue, or two when K is split.
+ */
+export function gpuLinearForward(backend: WebGpuBackend, x: GpuBuffer, w: GpuBuffer, out: TensorMeta, k: number, epi: Epilogue): GpuBuffer {
+  const [m, n] = out.shape as [number, number];
+  const c = backend.output(out);
+  if (out.size === 0) return c;
+  const plan = planBmm({ batch: 1, m, n, k, transA: false, transB: true }, deviceOf(backend));
+  runBmm(backend, plan, x, w, c, out, 1, m, n, k, epi);
+  return c;
+}
 
 function runBmm(
   backend: WebGpuBackend,
@@ -188,23 +233,29 @@ function runBmm(
   m: number,
   n: number,
   k: number,
+  epi: Epilogue,
 ): void {
-  const { variant, tilesM, tilesN, splits, kChunk } = plan;
+  const { tilesM, tilesN, splits, kChunk } = plan;
+  // With split K the epilogue runs in the summing pass, after the whole sum is known.
+  const variant: BmmVariant = splits === 1 ? { ...plan.variant, bias: epi.bias !== null, act: epi.act } : plan.variant;
+  const bias = epi.bias ? [epi.bias] : [];
   const temps: GpuBuffer[] = [];
   // [batch, K, M] -> [batch, M, K] and [batch, K, N] -> [batch, N, K].
   if (plan.copyA) temps.push((a = transposed(backend, a, batch, k, m)));
   if (plan.copyB) temps.push((b = transposed(backend, b, batch, k, n)));
   const params = new Params('bmm').u32(m, n, k, batch, tilesN, tilesM, kChunk, splits);
   const workgroups = batch * tilesM * tilesN * splits;
-  if (splits === 1) backend.run('bmm', bmmCode(variant), [a, b, c], params, workgroups);
+  const label = epi.bias !== null || epi.act !== 'none' ? 'linear' : 'bmm';
+  if (splits === 1) backend.run(label, bmmCode(variant), [a, b, c, ...bias], params, workgroups);
   else {
     const partial = backend.runtime.alloc(splits * out.size * 4);
     temps.push(partial);
-    backend.run('bmm', bmmCode(variant), [a, b, partial], params, workgroups);
-    const vec = out.size % 4 === 0;
+    backend.run(label, bmmCode(variant), [a, b, partial], params, workgroups);
+    // vec4 groups must not straddle rows when the epilogue needs each one's column.
+    const vec = out.size % 4 === 0 && (label === 'bmm' || n % 4 === 0);
     const words = vec ? out.size / 4 : out.size;
-    const sumParams = new Params('bmm').u32(words, splits);
-    backend.run('bmm', splitSumCode(vec), [partial, c], sumParams, Math.ceil(words / 64));
+    const sumParams = new Params('bmm').u32(words, splits, n);
+    backend.run(label, splitSumCode(vec, epi.bias !== null, epi.act), [partial, c, ...bias], sumParams, Math.ceil(words / 64));
   }
   // Safe: the dispatches recorded above still see the buffers' contents.
   for (const t of temps) backend.runtime.release(t);
@@ -262,9 +313,11 @@ function header(v: BmmVariant): string {
 @group(0) @binding(0) var<storage, read> A: array<${ty(v.vecA)}>;
 @group(0) @binding(1) var<storage, read> B: array<${ty(v.vecB)}>;
 @group(0) @binding(2) var<storage, read_write> C: array<${ty(v.vecC)}>;
-${kernelPreamble(3)}
+${v.bias ? '@group(0) @binding(3) var<storage, read> BIAS: array<f32>;' : ''}
+${kernelPreamble(v.bias ? 4 : 3)}
 ${ld('A', v.vecA)}
 ${ld('B', v.vecB)}
+${epilogueFn(v.bias, v.act, true)}
 `;
 }
 
@@ -292,13 +345,14 @@ function storeBlock(v: BmmVariant): string {
   const out: string[] = [];
   for (let i = 0; i < v.rows; i++) {
     const row = `cBase + (m0 + ${i}u) * N + n0`;
+    const val = v.bias || v.act !== 'none' ? `epi(acc${i}, n0, N)` : `acc${i}`;
     let body: string;
-    if (v.vecC) body = `C[(${row}) >> 2u] = acc${i};`;
+    if (v.vecC) body = `C[(${row}) >> 2u] = ${val};`;
     else {
-      body = `let r = ${row}; C[r] = acc${i}.x;
-      if (n0 + 1u < N) { C[r + 1u] = acc${i}.y; }
-      if (n0 + 2u < N) { C[r + 2u] = acc${i}.z; }
-      if (n0 + 3u < N) { C[r + 3u] = acc${i}.w; }`;
+      body = `let r = ${row}; let o = ${val}; C[r] = o.x;
+      if (n0 + 1u < N) { C[r + 1u] = o.y; }
+      if (n0 + 2u < N) { C[r + 2u] = o.z; }
+      if (n0 + 3u < N) { C[r + 3u] = o.w; }`;
     }
     out.push(`  if (m0 + ${i}u < M) {\n      ${body}\n  }`);
   }
@@ -533,13 +587,16 @@ ${storeBlock(v)}
 `;
 }
 
-/** Sums the `splits` partial products (each `words` long) into the output. */
-function splitSumCode(vec: boolean): string {
+/** Sums the `splits` partial products (each `words` long) into the output, then the epilogue. */
+function splitSumCode(vec: boolean, bias: boolean, act: EpilogueActivation): string {
   const ty = vec ? 'vec4<f32>' : 'f32';
+  const epi = bias || act !== 'none';
   return /* wgsl */ `// bmm: sum of split-K partial products
 @group(0) @binding(0) var<storage, read> P: array<${ty}>;
 @group(0) @binding(1) var<storage, read_write> C: array<${ty}>;
-${kernelPreamble(2)}
+${bias ? '@group(0) @binding(2) var<storage, read> BIAS: array<f32>;' : ''}
+${kernelPreamble(bias ? 3 : 2)}
+${epi ? epilogueFn(bias, act, vec) : ''}
 @compute @workgroup_size(64)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
@@ -548,7 +605,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   if (i >= words) { return; }
   var acc = P[i];
   for (var s = 1u; s < pu(1u); s += 1u) { acc += P[s * words + i]; }
-  C[i] = acc;
+  C[i] = ${epi ? `epi(acc, (i * ${vec ? 4 : 1}u) % pu(2u), pu(2u))` : 'acc'};
 }
 `;
 }

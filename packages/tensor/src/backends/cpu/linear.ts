@@ -1,0 +1,34 @@
+// CPU reference kernels of the fused linear op and its activation gradient.
+
+import type { KernelInput, TensorMeta } from '../../backend.js';
+import { allocArray, type TypedArray } from '../../dtype.js';
+import { stableSigmoid } from './math.js';
+
+type In = KernelInput<TypedArray>;
+export type LinearActivation = 'none' | 'relu' | 'sigmoid';
+
+/** act(x W^T + b) for x [N, in], W [out, in], b [out] or null. */
+export function linearCpu(x: In, w: In, b: In | null, out: TensorMeta, act: LinearActivation): TypedArray {
+  const [n, k] = x.shape as [number, number];
+  const m = w.shape[0]!;
+  const o = allocArray(out.dtype, out.size);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < m; j++) {
+      let s = 0;
+      for (let p = 0; p < k; p++) s += x.data[i * k + p]! * w.data[j * k + p]!;
+      if (b) s += b.data[j]!;
+      o[i * m + j] = act === 'relu' ? (s > 0 ? s : 0) : act === 'sigmoid' ? stableSigmoid(s) : s;
+    }
+  }
+  return o;
+}
+
+/** dy times the activation's derivative, written with its output y: relu 1[y > 0], sigmoid y (1 - y). */
+export function activationGradCpu(y: In, dy: In, out: TensorMeta, act: LinearActivation): TypedArray {
+  const o = allocArray(out.dtype, out.size);
+  for (let i = 0; i < out.size; i++) {
+    const v = y.data[i]!;
+    o[i] = act === 'relu' ? (v > 0 ? dy.data[i]! : 0) : act === 'sigmoid' ? dy.data[i]! * (v * (1 - v)) : dy.data[i]!;
+  }
+  return o;
+}

@@ -1,0 +1,78 @@
+// linear: y = act(x W^T + b) as ONE op, the fully connected layer with its bias and
+// activation fused. Composed, a layer is a matmul, a bias add and an activation forward and
+// up to seven kernels backward; fused, the forward is one matmul whose epilogue adds the
+// bias and applies the activation as results are stored, and the backward is the
+// activation's gradient (one elementwise kernel), two matmuls and one column sum.
+// The composition `act(add(matmul(x, transpose(W)), b))` is the reference it is tested against.
+
+import { fmtShape } from '../shape.js';
+import { defineOp, runOp } from '../op.js';
+import type { Tensor } from '../tensor.js';
+import { isFloat } from '../dtype.js';
+import { activationGradCpu, linearCpu, type LinearActivation } from '../backends/cpu/linear.js';
+import { gpuActivationGrad } from '../backends/webgpu/activation-grad.js';
+import { gpuLinearForward } from '../backends/webgpu/matmul.js';
+import { bmm } from './matmul.js';
+import { reshape } from './layout.js';
+import { sum } from './reduce.js';
+
+export type { LinearActivation } from '../backends/cpu/linear.js';
+
+interface Attrs {
+  readonly act: LinearActivation;
+}
+
+/** dy * act'(.) from the activation's output y (relu: 1[y > 0]; sigmoid: y (1 - y)). No gradient of its own. */
+export const activationGradOp = defineOp<Attrs>({
+  name: 'activationGrad',
+  infer: ([y, dy]) => {
+    if (y!.shape.length !== dy!.shape.length || y!.shape.some((d, i) => d !== dy!.shape[i])) {
+      throw new Error(`activationGrad: output ${fmtShape(y!.shape)} and gradient ${fmtShape(dy!.shape)} differ`);
+    }
+    return { shape: y!.shape, dtype: y!.dtype };
+  },
+  kernels: { cpu: (_b, [y, dy], out, { act }) => activationGradCpu(y!, dy!, out, act), webgpu: gpuActivationGrad },
+  grad: 'none',
+});
+
+export const linearOp = defineOp<Attrs>({
+  name: 'linear',
+  infer: ([x, w, b]) => {
+    if (x!.shape.length !== 2 || w!.shape.length !== 2 || x!.shape[1] !== w!.shape[1]) {
+      throw new Error(`linear: expected x [N, in] and weight [out, in], got ${fmtShape(x!.shape)} and ${fmtShape(w!.shape)}`);
+    }
+    if (b && (b.shape.length !== 1 || b.shape[0] !== w!.shape[0])) {
+      throw new Error(`linear: bias ${fmtShape(b.shape)} does not match weight ${fmtShape(w!.shape)} (expected [${w!.shape[0]}])`);
+    }
+    if (!isFloat(x!.dtype) || w!.dtype !== x!.dtype || (b && b.dtype !== x!.dtype)) {
+      throw new Error(`linear: expected floating-point tensors of one dtype, got ${[x, w, b].filter(Boolean).map((t) => t!.dtype).join(', ')}`);
+    }
+    return { shape: [x!.shape[0]!, w!.shape[0]!], dtype: x!.dtype };
+  },
+  kernels: {
+    cpu: (_b, [x, w, b], out, { act }) => linearCpu(x!, w!, b ?? null, out, act),
+    webgpu: (backend, [x, w, b], out, { act }) => gpuLinearForward(backend, x!.data, w!.data, out, x!.shape[1]!, { bias: b?.data ?? null, act }),
+  },
+  grad: (dy, { inputs: [x, w, b], output, attrs: { act } }) => {
+    const [n, k] = x!.shape as [number, number];
+    const m = w!.shape[0]!;
+    const g = act === 'none' ? dy : runOp(activationGradOp, [output, dy], { act });
+    const g3 = reshape(g, [1, n, m]);
+    return [
+      x!.requiresGrad ? reshape(bmm(g3, reshape(w!, [1, m, k])), [n, k]) : null,
+      w!.requiresGrad ? reshape(bmm(g3, reshape(x!, [1, n, k]), true, false), [m, k]) : null,
+      b?.requiresGrad ? sum(g, 0) : null,
+    ];
+  },
+});
+
+/**
+ * The fully connected layer `act(x @ weight^T + bias)`, for x [N, in], weight [out, in]
+ * (torch's layout) and bias [out] or null, fused into one kernel forward.
+ *
+ * @example
+ * const h = linear(x, w, b, 'relu'); // relu(x @ w^T + b)
+ */
+export function linear(x: Tensor, weight: Tensor, bias: Tensor | null = null, act: LinearActivation = 'none'): Tensor {
+  return runOp(linearOp, bias ? [x, weight, bias] : [x, weight], { act });
+}
