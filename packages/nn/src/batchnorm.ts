@@ -4,7 +4,7 @@
 // and `forwardRelu` folds a following relu into both); other cases are composed from tensor
 // ops, which also serve as the fused op's reference.
 
-import { add, batchNorm, batchNormRunningStats_, div, fmtShape, full, mul, noGrad, relu, reshape, sqrt, sub, sum, tidy, zeros, type DType, type Tensor } from '@aitm/tensor';
+import { add, batchNorm, div, fmtShape, full, mul, noGrad, relu, reshape, sqrt, sub, sum, tidy, zeros, type DType, type Tensor } from '@aitm/tensor';
 import { Module } from './module.js';
 
 export interface BatchNormOptions {
@@ -79,8 +79,12 @@ export class BatchNorm1d extends Module {
       if (this.training && n <= 1) {
         throw new Error(`BatchNorm1d: expected more than 1 value per channel when training, got input ${fmtShape(x.shape)}`);
       }
-      if (this.training && this.runningMean !== null) this.updateRunningStatsFused(x);
-      return batchNorm(x, this.weight, this.bias!, this.eps, withRelu ? 'relu' : 'none');
+      // The running statistics are updated by the same kernel (`updateRunningStats` is the composed reference).
+      const running =
+        this.training && this.runningMean !== null
+          ? { mean: this.runningMean, variance: this.runningVar!, count: this.numBatchesTracked!, momentum: this.momentum }
+          : null;
+      return batchNorm(x, this.weight, this.bias!, this.eps, withRelu ? 'relu' : 'none', running);
     }
     const y = this.composed(x, axes, perChannel, useBatch);
     return withRelu ? relu(y) : y;
@@ -103,11 +107,6 @@ export class BatchNorm1d extends Module {
     }
     if (this.weight === null) return xhat;
     return add(mul(xhat, perChannel(this.weight)), perChannel(this.bias!));
-  }
-
-  /** The running-statistics update (and the batch counter) as one fused kernel (`updateRunningStats` is its composed reference). */
-  private updateRunningStatsFused(x: Tensor): void {
-    batchNormRunningStats_(this.runningMean!, this.runningVar!, x, this.momentum, this.numBatchesTracked);
   }
 
   /** running = (1 - momentum) * running + momentum * batch, with the unbiased batch variance. */

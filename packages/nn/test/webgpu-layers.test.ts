@@ -25,11 +25,11 @@ const both = (d: Float64Array, shape: number[]): [Tensor, Tensor] => [
   T.tensor(d, { shape, dtype: 'float32', backend: 'webgpu', requiresGrad: true }),
 ];
 
-async function near(gpuT: Tensor, cpuT: Tensor, what: string, tol = 2e-4): Promise<void> {
+async function near(gpuT: Tensor, cpuT: Tensor, what: string, tol = 2e-4, floor = 1e-3): Promise<void> {
   const got = await gpuT.data();
   const want = cpuT.dataSync();
   expect(got.length, what).toBe(want.length);
-  const scale = Array.from(want).reduce((m, v) => Math.max(m, Math.abs(v)), 1e-3);
+  const scale = Array.from(want).reduce((m, v) => Math.max(m, Math.abs(v)), floor);
   for (let i = 0; i < want.length; i++) {
     if (!(Math.abs(got[i]! - want[i]!) <= tol * scale)) throw new Error(`${what}[${i}]: WebGPU ${got[i]}, CPU ${want[i]}`);
   }
@@ -59,7 +59,9 @@ async function layerParity(name: string, make: (dtype: T.DType) => Module & { fo
   yg.backward(T.tensor(up, { shape: [...yg.shape], dtype: 'float32', backend: 'webgpu' }));
   await near(xg.grad!, xc.grad!, `${name} input grad`, 5e-4);
   const gp = new Map(mg.namedParameters());
-  for (const [k, p] of mc.namedParameters()) await near(gp.get(k)!.grad!, p.grad!, `${name} grad ${k}`, 5e-4);
+  // A bias followed by BatchNorm has a gradient that is analytically zero: f32 computes it
+  // as a sum of O(1) terms that cancel, so it is compared at the scale of the terms (1e-2).
+  for (const [k, p] of mc.namedParameters()) await near(gp.get(k)!.grad!, p.grad!, `${name} grad ${k}`, 5e-4, 1e-2);
 }
 
 describe.skipIf(!gpu)('nn on WebGPU vs CPU float64', () => {

@@ -13,7 +13,6 @@ export { noGrad, isGradEnabled } from './autograd.js';
 export { tidy, keep, memory, type MemoryReport } from './memory.js';
 export { adamStep_, type AdamStepHyper } from './fused/adam.js';
 export { FlatBlock, FLAT_ALIGN, storageView } from './fused/flat.js';
-export { batchNormRunningStats_ } from './fused/batchnorm-running.js';
 export { gradcheck, type GradcheckOptions, type GradcheckResult } from './gradcheck.js';
 export { Generator, manualSeed, defaultGenerator } from './random.js';
 export { setBackend, getBackendName, initBackend, type InitBackendOptions } from './backends.js';

@@ -66,6 +66,25 @@ describe('fused batchNorm (CPU float64) vs composed ops', () => {
     expectClose(stats.subarray(c), T.mean(T.pow(T.sub(x, mean), 2), 0).dataSync(), 1e-12, 1e-12);
   });
 
+  it('updates running statistics in place when given them (PyTorch: unbiased variance, counter + 1)', async () => {
+    const backends: T.BackendName[] = gpu ? ['cpu', 'webgpu'] : ['cpu'];
+    const [n, c, m] = [13, 6, 0.3];
+    const xs = data([n, c]);
+    const x64 = T.tensor(xs, { shape: [n, c], dtype: 'float64' });
+    const mean = T.mean(x64, 0).dataSync();
+    const unbiased = T.div(T.sum(T.pow(T.sub(x64, T.mean(x64, 0)), 2), 0), n - 1).dataSync();
+    for (const backend of backends) {
+      const dtype = backend === 'cpu' ? 'float64' : 'float32';
+      const on = { dtype, backend } as const;
+      const running = { mean: T.full([c], 0.5, on), variance: T.full([c], 2, on), count: T.tensor(4, { dtype: 'int32', backend }), momentum: m };
+      T.batchNorm(T.tensor(xs, { shape: [n, c], ...on }), T.ones([c], on), T.zeros([c], on), 1e-5, 'relu', running);
+      const tol = backend === 'cpu' ? 1e-12 : 1e-4;
+      expectClose(await running.mean.data(), Array.from(mean, (v) => (1 - m) * 0.5 + m * v), tol, tol);
+      expectClose(await running.variance.data(), Array.from(unbiased, (v) => (1 - m) * 2 + m * v), tol, tol);
+      expect(await running.count.item()).toBe(5);
+    }
+  });
+
   it('rejects inputs that are not [N, C] and mismatched channels', () => {
     expect(() => T.batchNorm(T.zeros([2, 3, 4]), T.ones([3]), T.zeros([3]))).toThrow('batchNorm: expected a 2-D input [N, C], got [2,3,4]');
     expect(() => T.batchNorm(T.zeros([2, 3]), T.ones([4]), T.zeros([3]))).toThrow(/per-channel tensor \[4\] float32 does not match input \[2,3\]/);

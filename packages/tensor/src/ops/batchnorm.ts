@@ -46,6 +46,11 @@ interface BnAttrs {
   readonly act: BatchNormActivation;
 }
 
+interface BnForwardAttrs extends BnAttrs {
+  /** Set when inputs 3..5 are running mean, running var and num_batches_tracked, updated in place. */
+  readonly momentum: number | null;
+}
+
 /** Where dw and db start in the backward op's flat output (after dx; aligned so they bind directly). */
 export function bnGradLayout(n: number, c: number): { dw: number; db: number; total: number } {
   const dw = Math.ceil((n * c) / FLAT_ALIGN) * FLAT_ALIGN;
@@ -67,38 +72,62 @@ export const bnBackwardOp = defineOp<BnAttrs & { dw: number; db: number }>({
   grad: 'none',
 });
 
-export const batchNormOp = defineOp<BnAttrs>({
+export const batchNormOp = defineOp<BnForwardAttrs>({
   name: 'batchNorm',
-  infer: ([x, w, b]) => {
-    check('batchNorm', x!, [w, b]);
+  infer: ([x, w, b, rm, rv, count], { momentum }) => {
+    check('batchNorm', x!, [w, b, rm, rv]);
+    if (momentum !== null) {
+      if (!rm || !rv || !count) throw new Error('batchNorm: a momentum needs running mean, running var and a batch counter');
+      if (count.dtype !== 'int32' || count.size !== 1) throw new Error(`batchNorm: the batch counter must be an int32 scalar, got ${fmtShape(count.shape)} ${count.dtype}`);
+      if (x!.shape[0]! < 2) throw new Error(`batchNorm: updating running statistics needs more than 1 row, got ${fmtShape(x!.shape)}`);
+    }
     return { shape: x!.shape, dtype: x!.dtype };
   },
-  kernels: { cpu: (_b, [x, w, b], out, { eps, act }) => bnForward(x!, w!, b!, out, eps, act === 'relu'), webgpu: gpuBnForward },
-  grad: (dy, { inputs: [x, w, b], attrs }) => {
+  kernels: {
+    cpu: (_b, [x, w, b, rm, rv, count], out, { eps, act, momentum }) =>
+      bnForward(x!, w!, b!, out, eps, act === 'relu', momentum === null ? null : { mean: rm!.data, variance: rv!.data, count: count!.data, momentum }),
+    webgpu: gpuBnForward,
+  },
+  grad: (dy, { inputs: [x, w, b], attrs: { eps, act } }) => {
     const [n, c] = x!.shape as [number, number];
     const L = bnGradLayout(n, c);
-    const flat = runOp(bnBackwardOp, [x!, dy, w!, b!], { ...attrs, dw: L.dw, db: L.db });
+    const flat = runOp(bnBackwardOp, [x!, dy, w!, b!], { eps, act, dw: L.dw, db: L.db });
     const grads = [
       x!.requiresGrad ? storageView(flat, 0, [n, c]) : null,
       w!.requiresGrad ? storageView(flat, L.dw, [c]) : null,
       b!.requiresGrad ? storageView(flat, L.db, [c]) : null,
+      null, // running statistics and the counter take no gradient
+      null,
+      null,
     ];
     flat.dispose(); // the views keep it alive
     return grads;
   },
 });
 
+/** Running statistics a training-mode batchNorm updates in place, as BatchNorm1d keeps them. */
+export interface BatchNormRunning {
+  readonly mean: Tensor;
+  readonly variance: Tensor;
+  /** num_batches_tracked: an int32 scalar, incremented. */
+  readonly count: Tensor;
+  readonly momentum: number;
+}
+
 /**
  * Training-mode batch normalisation of x [N, C] with the batch's own statistics, scaled by
- * `weight` and shifted by `bias` (both [C]), like `F.batch_norm(x, None, None, w, b, training=True)`;
- * with act 'relu', followed by a relu in the same kernel.
+ * `weight` and shifted by `bias` (both [C]), like `F.batch_norm(x, rm, rv, w, b, training=True)`;
+ * with act 'relu', followed by a relu in the same kernel. Given `running`, the same kernel
+ * updates the running statistics in place, as PyTorch's op does: running = (1 - m) running
+ * + m batch (the unbiased variance), and adds 1 to the counter.
  *
  * @example
  * const y = batchNorm(x, gamma, beta, 1e-5);
  * const h = batchNorm(x, gamma, beta, 1e-5, 'relu'); // relu(batchNorm(...)), one kernel
  */
-export function batchNorm(x: Tensor, weight: Tensor, bias: Tensor, eps = 1e-5, act: BatchNormActivation = 'none'): Tensor {
-  return runOp(batchNormOp, [x, weight, bias], { eps, act });
+export function batchNorm(x: Tensor, weight: Tensor, bias: Tensor, eps = 1e-5, act: BatchNormActivation = 'none', running: BatchNormRunning | null = null): Tensor {
+  if (running === null) return runOp(batchNormOp, [x, weight, bias], { eps, act, momentum: null });
+  return runOp(batchNormOp, [x, weight, bias, running.mean, running.variance, running.count], { eps, act, momentum: running.momentum });
 }
 
 /** [2, C]: per-column batch mean and biased variance of x [N, C] (one kernel). */

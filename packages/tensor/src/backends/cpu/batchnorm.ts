@@ -32,10 +32,30 @@ export function bnStats(x: In, out: TensorMeta): TypedArray {
   return o;
 }
 
-/** y = (x - mean) / sqrt(var + eps) * w + b with the batch's statistics, then relu if asked. */
-export function bnForward(x: In, w: In, b: In, out: TensorMeta, eps: number, relu: boolean): TypedArray {
+/** Running statistics updated in place by the forward pass (PyTorch's training-mode batch_norm). */
+export interface RunningUpdate {
+  readonly mean: TypedArray;
+  readonly variance: TypedArray;
+  /** num_batches_tracked, an int32 scalar. */
+  readonly count: TypedArray;
+  readonly momentum: number;
+}
+
+/**
+ * y = (x - mean) / sqrt(var + eps) * w + b with the batch's statistics, then relu if asked;
+ * with `running`, also running = (1 - m) running + m batch (unbiased variance) and count += 1.
+ */
+export function bnForward(x: In, w: In, b: In, out: TensorMeta, eps: number, relu: boolean, running: RunningUpdate | null = null): TypedArray {
   const [n, c] = x.shape as [number, number];
   const { mean, variance } = columnStats(x);
+  if (running) {
+    const m = running.momentum;
+    for (let j = 0; j < c; j++) {
+      running.mean[j] = (1 - m) * running.mean[j]! + m * mean[j]!;
+      running.variance[j] = (1 - m) * running.variance[j]! + (m * variance[j]! * n) / (n - 1);
+    }
+    running.count[0]! += 1;
+  }
   const o = allocArray(out.dtype, out.size);
   for (let j = 0; j < c; j++) {
     const inv = 1 / Math.sqrt(variance[j]! + eps);

@@ -50,17 +50,39 @@ ${COLUMN_HEAD}
   if (lid == 0u) { Y[c] = mv.x; Y[cols + c] = mv.y; }
 }`;
 
-const forwardCode = (relu: boolean) => `${kernelPreamble(4)}
+/** With `running`, the kernel also updates running mean/var (momentum pf(3)) and the batch counter in place. */
+const forwardCode = (relu: boolean, running: boolean) => `${kernelPreamble(running ? 7 : 4)}
 @group(0) @binding(0) var<storage, read> X: array<f32>;
 @group(0) @binding(1) var<storage, read> W: array<f32>;
 @group(0) @binding(2) var<storage, read> B: array<f32>;
-@group(0) @binding(3) var<storage, read_write> Y: array<f32>;
+${
+  running
+    ? `@group(0) @binding(3) var<storage, read_write> RM: array<f32>;
+@group(0) @binding(4) var<storage, read_write> RV: array<f32>;
+@group(0) @binding(5) var<storage, read_write> NBT: array<i32>;
+@group(0) @binding(6) var<storage, read_write> Y: array<f32>;`
+    : '@group(0) @binding(3) var<storage, read_write> Y: array<f32>;'
+}
 ${COLUMN_WGSL}
 ${COLUMN_HEAD}
   let mv = column_mean_var(c, n, cols, lid);
+  ${
+    running
+      ? `if (lid == 0u) {
+    let m = pf(3u);
+    RM[c] = (1.0 - m) * RM[c] + m * mv.x;
+    RV[c] = (1.0 - m) * RV[c] + m * mv.y * f32(n) / f32(n - 1u);
+    if (c == 0u) { NBT[0] = NBT[0] + 1; }
+  }`
+      : ''
+  }
   let scale = inverseSqrt(mv.y + pf(2u)) * W[c];
-  let shift = B[c] - mv.x * scale;
-  for (var i = lid; i < n; i += ${WG}u) { Y[i * cols + c] = ${relu ? 'max(X[i * cols + c] * scale + shift, 0.0)' : 'X[i * cols + c] * scale + shift'}; }
+  // (x - mean) * scale + b, not x * scale + (b - mean * scale): the latter cancels badly
+  // in f32 when the column's variance is small next to its mean.
+  for (var i = lid; i < n; i += ${WG}u) {
+    let y = (X[i * cols + c] - mv.x) * scale + B[c];
+    Y[i * cols + c] = ${relu ? 'max(y, 0.0)' : 'y'};
+  }
 }`;
 
 /**
@@ -98,11 +120,21 @@ ${COLUMN_HEAD}
   }
 }`;
 
-function launch(backend: WebGpuBackend, label: string, code: string, buffers: GpuBuffer[], shape: readonly number[], eps: number, outBytes: number, extra: number[] = []): GpuBuffer {
+function launch(
+  backend: WebGpuBackend,
+  label: string,
+  code: string,
+  buffers: GpuBuffer[],
+  shape: readonly number[],
+  eps: number,
+  outBytes: number,
+  extra: (p: Params) => Params = (p) => p,
+  writes?: number[],
+): GpuBuffer {
   const [n, c] = shape as [number, number];
   const y = backend.runtime.alloc(outBytes);
   if (n === 0 || c === 0) return y;
-  backend.run(label, code, [...buffers, y], new Params(label).u32(n, c).f32(eps).u32(...extra), c);
+  backend.run(label, code, [...buffers, y], extra(new Params(label).u32(n, c).f32(eps)), c, writes);
   return y;
 }
 
@@ -115,8 +147,10 @@ export const gpuBnStats: Kernel<'webgpu', null> = (backend, [x], out) => {
   return launch(backend, 'bnStats', STATS_CODE, [x!.data], x!.shape, 0, out.size * 4);
 };
 
-export const gpuBnForward: Kernel<'webgpu', { eps: number; act: 'none' | 'relu' }> = (backend, [x, w, b], out, { eps, act }) =>
-  launch(backend, 'batchNorm', forwardCode(act === 'relu'), [x!.data, w!.data, b!.data], x!.shape, eps, out.size * 4);
+export const gpuBnForward: Kernel<'webgpu', { eps: number; act: 'none' | 'relu'; momentum: number | null }> = (backend, inputs, out, { eps, act, momentum }) => {
+  const running = momentum !== null;
+  return launch(backend, 'batchNorm', forwardCode(act === 'relu', running), inputs.map((t) => t.data), inputs[0]!.shape, eps, out.size * 4, (p) => (running ? p.f32(momentum) : p), running ? [3, 4, 5] : undefined);
+};
 
 export const gpuBnBackward: Kernel<'webgpu', { eps: number; act: 'none' | 'relu'; dw: number; db: number }> = (backend, [x, dy, w, b], out, { eps, act, dw, db }) =>
-  launch(backend, 'batchNormBackward', backwardCode(act === 'relu'), [x!.data, dy!.data, w!.data, ...(act === 'relu' ? [b!.data] : [])], x!.shape, eps, out.size * 4, [dw, db]);
+  launch(backend, 'batchNormBackward', backwardCode(act === 'relu'), [x!.data, dy!.data, w!.data, ...(act === 'relu' ? [b!.data] : [])], x!.shape, eps, out.size * 4, (p) => p.u32(dw, db));
