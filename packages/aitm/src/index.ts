@@ -4,6 +4,7 @@ export * from './data/index.js';
 export * from './metrics/index.js';
 export * from './config.js';
 export * from './train/trainer.js';
+export * from './train/warmup.js';
 export * from './train/evaluate.js';
 export * from './train/batch-tensors.js';
 export { progressSink, type ProgressSink } from './train/progress.js';

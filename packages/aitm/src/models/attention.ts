@@ -1,12 +1,12 @@
 // AITM's attention over two vectors: a task's own representation and the information
 // transferred from the previous task. Q, K and V are bias-free projections of each vector,
 // each scored against itself, so the softmax weighs "own" against "transferred".
-// It runs as one fused op (../kernels/attention-kernels.ts); `attendComposed` spells the
-// same computation out in tensor ops and is the reference the fused op is tested against.
+// It runs as one projection matmul and a fused softmax core (../kernels/attention-kernels.ts);
+// `attendComposed` spells the same computation out in tensor ops and is the reference.
 
-import { mul, narrow, reshape, softmax, stack, sum, unsqueeze, fmtShape, type DType, type Generator, type Tensor } from '@aitm/tensor';
+import { mul, narrow, reshape, softmax, sum, unsqueeze, fmtShape, type DType, type Generator, type Tensor } from '@aitm/tensor';
 import { Linear, Module } from '@aitm/nn';
-import { fusedAttention, fusedAttentionWeights, MAX_FUSED_DIM } from '../kernels/attention-kernels.js';
+import { attentionCore, attentionProjections, attentionWeightsOf } from '../kernels/attention-kernels.js';
 
 export interface AttentionOutput {
   /** [B, dim]: the weighted sum of the two value vectors. */
@@ -43,7 +43,6 @@ export class AttentionLayer extends Module {
   /** The output and the attention weights of x = [own, info] stacked on dim 1 ([B, 2, dim]). */
   attend(x: Tensor): AttentionOutput {
     this.checkStacked(x);
-    if (this.dim > MAX_FUSED_DIM) return this.attendComposed(x);
     const part = (i: number) => reshape(narrow(x, 1, i, 1), [x.shape[0]!, this.dim]);
     const { output, weights } = this.attendPair(part(0), part(1), { weights: true });
     return { output, weights: weights! };
@@ -59,15 +58,8 @@ export class AttentionLayer extends Module {
         throw new Error(`AttentionLayer: expected own and info of shape [B, ${this.dim}], got ${fmtShape(own.shape)} and ${fmtShape(info.shape)}`);
       }
     }
-    if (this.dim > MAX_FUSED_DIM) {
-      const { output, weights } = this.attendComposed(reshape(concatPair(own, info), [own.shape[0]!, 2, this.dim]));
-      return { output, weights: opts.weights ? weights : null };
-    }
-    const w = [this.qLayer.weight, this.kLayer.weight, this.vLayer.weight] as const;
-    return {
-      output: fusedAttention(own, info, ...w),
-      weights: opts.weights ? fusedAttentionWeights(own, info, ...w) : null,
-    };
+    const qkv = attentionProjections(own, info, this.qLayer.weight, this.kLayer.weight, this.vLayer.weight);
+    return { output: attentionCore(qkv), weights: opts.weights ? attentionWeightsOf(qkv) : null };
   }
 
   /** The same computation composed from Linear layers and tensor ops (the fused op's reference). */
@@ -84,7 +76,6 @@ export class AttentionLayer extends Module {
 
   /** [B, 2, dim] to [B, dim]. */
   forward(x: Tensor): Tensor {
-    if (this.dim > MAX_FUSED_DIM) return this.attendComposed(x).output;
     this.checkStacked(x);
     const part = (i: number) => reshape(narrow(x, 1, i, 1), [x.shape[0]!, this.dim]);
     return this.attendPair(part(0), part(1)).output;
@@ -97,4 +88,3 @@ export class AttentionLayer extends Module {
   }
 }
 
-const concatPair = (a: Tensor, b: Tensor): Tensor => stack([a, b], 1);

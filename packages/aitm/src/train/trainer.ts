@@ -11,6 +11,7 @@ import { aitmLoss } from '../models/loss.js';
 import { batchTensors } from './batch-tensors.js';
 import { evaluate, type Predictor } from './evaluate.js';
 import { progressSink, type ProgressSink } from './progress.js';
+import { warmUp, type WarmUpReport } from './warmup.js';
 
 export interface TrainOptions {
   epochs: number;
@@ -48,6 +49,8 @@ export interface FitResult {
   samplesPerSecond: number;
   /** WebGPU work per training step (averaged over the first epoch), or null on the CPU. */
   perStep: { dispatches: number; submits: number; syncs: number } | null;
+  /** The pipeline warm-up before the first epoch (WebGPU only; not counted in the epochs' time). */
+  warmUp: WarmUpReport | null;
 }
 
 type TrainableModel = Module & Predictor;
@@ -98,7 +101,19 @@ export async function fit(model: TrainableModel, train: Dataset, val: Dataset | 
   let trainSamples = 0;
   let step = 0;
   let perStep: FitResult['perStep'] = null;
+  let warm: WarmUpReport | null = null;
   try {
+    // Compile the kernels of a full batch and of the last, smaller one before timing starts.
+    for (const size of new Set([Math.min(opts.batchSize, train.n), train.n % opts.batchSize].filter((s) => s > 1))) {
+      const b = batchTensors(train, Int32Array.from({ length: size }, (_, i) => i), opts.backend);
+      try {
+        const r = await warmUp(model, b, alpha, opts.backend);
+        if (r) warm = warm ? { seconds: warm.seconds + r.seconds, pipelines: warm.pipelines + r.pipelines } : r;
+      } finally {
+        for (const t of [...Object.values(b.inputs), b.labels]) t.dispose();
+      }
+    }
+    if (warm) progress.line(`warm-up: compiled ${warm.pipelines} GPU pipelines in ${warm.seconds.toFixed(1)} s`);
     gpuCounters(true);
     for (let epoch = 0; epoch < opts.epochs; epoch++) {
       model.train(true);
@@ -175,5 +190,6 @@ export async function fit(model: TrainableModel, train: Dataset, val: Dataset | 
     stoppedEarly: epochs.length < opts.epochs,
     samplesPerSecond: trainSamples / Math.max(trainSeconds, 1e-9),
     perStep,
+    warmUp: warm,
   };
 }

@@ -10,6 +10,7 @@ import { concat as cpuConcat, gatherStrided, scatterStrided } from '../backends/
 import { sumTo } from './reduce.js';
 import { gpuConcat, gpuPad, gpuPermute, gpuSlice } from '../backends/webgpu/layout.js';
 import { gpuExpand } from '../backends/webgpu/elementwise.js';
+import { storageView } from '../fused/flat.js';
 
 export const reshapeOp = defineOp<{ shape: readonly number[] }>({
   name: 'reshape',
@@ -117,9 +118,13 @@ export const concatOp = defineOp<{ axis: number }>({
   },
   kernels: { cpu: (_b, inputs, out, { axis }) => cpuConcat(inputs, out, axis), webgpu: gpuConcat },
   grad: (dy, { inputs, attrs: { axis } }) => {
+    // Pieces joined along the leading non-trivial axis are contiguous blocks of dy: their
+    // gradients are zero-copy views. Otherwise each is a strided slice (one kernel).
+    const contiguous = dy.shape.slice(0, axis).every((d) => d === 1);
+    const inner = sizeOf(dy.shape.slice(axis + 1));
     let at = 0;
     return inputs.map((t) => {
-      const g = t.requiresGrad ? narrow(dy, axis, at, t.shape[axis]!) : null;
+      const g = !t.requiresGrad ? null : contiguous ? storageView(dy, at * inner, t.shape) : narrow(dy, axis, at, t.shape[axis]!);
       at += t.shape[axis]!;
       return g;
     });

@@ -99,10 +99,13 @@ export const gpuConcat: Kernel<'webgpu', { axis: number }> = (backend, inputs, o
   let inner = 1;
   for (let i = axis + 1; i < out.shape.length; i++) inner *= out.shape[i]!;
   const outRow = out.shape[axis]! * inner;
+  // Along the leading non-trivial axis each piece is one contiguous block: a buffer copy.
+  const contiguous = out.shape.slice(0, axis).every((d) => d === 1);
   let at = 0;
   for (const t of inputs) {
     const block = t.shape[axis]! * inner;
-    if (t.size > 0) {
+    if (t.size > 0 && contiguous) backend.runtime.copy(t.data, y, t.size * 4, 0, at * 4);
+    else if (t.size > 0) {
       const p = new Params('concat').u32(t.size, block, outRow, at);
       backend.run('concat', CONCAT_CODE(wgslType(out.dtype)), [t.data, y], p, Math.ceil(t.size / WG));
     }
