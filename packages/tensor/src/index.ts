@@ -16,8 +16,8 @@ export { FlatBlock, FLAT_ALIGN, storageView } from './fused/flat.js';
 export { gradcheck, type GradcheckOptions, type GradcheckResult } from './gradcheck.js';
 export { Generator, manualSeed, defaultGenerator } from './random.js';
 export { setBackend, getBackendName, initBackend, type InitBackendOptions } from './backends.js';
-export { initWebGpu, tryInitWebGpu, disposeWebGpu, webGpuAdapter, webGpuBackend, gpuCounters } from './backends/webgpu/init.js';
-export type { AdapterReport, RuntimeStats } from './backends/webgpu/runtime.js';
+export { initWebGpu, tryInitWebGpu, disposeWebGpu, webGpuAdapter, webGpuBackend, gpuCounters, gpuProfile } from './backends/webgpu/init.js';
+export type { AdapterReport, OpProfile, RuntimeStats } from './backends/webgpu/runtime.js';
 export type { BackendName, KernelTable, Kernel, KernelInput, TensorMeta } from './backend.js';
 export { defineOp, runOp, opRegistry, type OpDef, type GradRule, type GradContext } from './op.js';
 // For packages that define their own fused ops: a WGSL kernel is run through the backend

@@ -85,6 +85,28 @@ describe('GpuRuntime', () => {
     for (const x of [ga, gb, gout]) rt.release(x);
   });
 
+  it('profiles: GPU time per op label from timestamps, and per-op dispatch counters', async () => {
+    const n = 1 << 16;
+    const [ga, gb, gout] = [rt.upload(new Float32Array(n)), rt.upload(new Float32Array(n)), rt.alloc(n * 4)];
+    const run = (label: string, times: number) => {
+      for (let i = 0; i < times; i++) rt.dispatch({ label, code: AXPY, buffers: [ga, gb, gout], uniforms: axpyParams(n, 1), workgroups: n / 64 });
+    };
+    run('warm', 1); // llvmpipe compiles on first use
+    await rt.checkErrors();
+    rt.resetCounters();
+    const rows = await rt.profile(() => {
+      run('first', 3);
+      run('second', 2);
+    });
+    expect(rows.map((r) => [r.op, r.dispatches]).sort()).toEqual([['first', 3], ['second', 2]]);
+    for (const r of rows) expect(r.ms).toBeGreaterThan(0);
+    expect(rt.stats().dispatchesByOp).toEqual({ first: 3, second: 2 });
+    // Profiling is off again afterwards: nothing more is collected.
+    run('after', 1);
+    expect(await rt.profile(() => undefined)).toEqual([]);
+    for (const x of [ga, gb, gout]) rt.release(x);
+  });
+
   it('keeps the uniforms of every dispatch in a batch apart', async () => {
     const n = 64;
     const ones = rt.upload(new Float32Array(n).fill(1));

@@ -58,15 +58,19 @@ export function bnGradLayout(n: number, c: number): { dw: number; db: number; to
   return { dw, db, total: db + c };
 }
 
-/** dx, dw and db in one flat block given (x, dy, w, b): only used inside batchNorm's gradient. */
+/**
+ * dx, dw and db in one flat block given (x, dy, w), plus the forward output y with relu
+ * (the gradient passes where y > 0): only used inside batchNorm's gradient.
+ */
 export const bnBackwardOp = defineOp<BnAttrs & { dw: number; db: number }>({
   name: 'batchNormBackward',
-  infer: ([x, dy, w, b]) => {
-    check('batchNormBackward', x!, [w, b], dy);
+  infer: ([x, dy, w, y], { act }) => {
+    check('batchNormBackward', x!, [w], dy);
+    if (act === 'relu') check('batchNormBackward', x!, [], y);
     return { shape: [bnGradLayout(x!.shape[0]!, x!.shape[1]!).total], dtype: x!.dtype };
   },
   kernels: {
-    cpu: (_b, [x, dy, w, b], out, { eps, act, dw, db }) => bnBackward(x!, dy!, w!, b!, out, eps, act === 'relu', { dw, db }),
+    cpu: (_b, [x, dy, w, y], out, { eps, act, dw, db }) => bnBackward(x!, dy!, w!, act === 'relu' ? y! : null, out, eps, { dw, db }),
     webgpu: gpuBnBackward,
   },
   grad: 'none',
@@ -88,10 +92,10 @@ export const batchNormOp = defineOp<BnForwardAttrs>({
       bnForward(x!, w!, b!, out, eps, act === 'relu', momentum === null ? null : { mean: rm!.data, variance: rv!.data, count: count!.data, momentum }),
     webgpu: gpuBnForward,
   },
-  grad: (dy, { inputs: [x, w, b], attrs: { eps, act } }) => {
+  grad: (dy, { inputs: [x, w, b], output, attrs: { eps, act } }) => {
     const [n, c] = x!.shape as [number, number];
     const L = bnGradLayout(n, c);
-    const flat = runOp(bnBackwardOp, [x!, dy, w!, b!], { eps, act, dw: L.dw, db: L.db });
+    const flat = runOp(bnBackwardOp, act === 'relu' ? [x!, dy, w!, output] : [x!, dy, w!], { eps, act, dw: L.dw, db: L.db });
     const grads = [
       x!.requiresGrad ? storageView(flat, 0, [n, c]) : null,
       w!.requiresGrad ? storageView(flat, L.dw, [c]) : null,

@@ -71,10 +71,10 @@ export function bnForward(x: In, w: In, b: In, out: TensorMeta, eps: number, rel
 
 /**
  * The whole backward pass in one flat block (see `bnGradLayout`): dx, then dw = sum(g * xhat),
- * then db = sum(g), per column, where g = dy (or dy where the relu passed, with `relu`) and
+ * then db = sum(g), per column, where g = dy (or, given the relu's output y, dy where y > 0) and
  * dx = (w * invstd / N) * (N g - sum(g) - xhat * sum(g * xhat)).
  */
-export function bnBackward(x: In, dy: In, w: In, b: In, out: TensorMeta, eps: number, relu: boolean, offsets: { dw: number; db: number }): TypedArray {
+export function bnBackward(x: In, dy: In, w: In, reluOut: In | null, out: TensorMeta, eps: number, offsets: { dw: number; db: number }): TypedArray {
   const [n, c] = x.shape as [number, number];
   const { mean, variance } = columnStats(x);
   const o = allocArray(out.dtype, out.size);
@@ -85,8 +85,7 @@ export function bnBackward(x: In, dy: In, w: In, b: In, out: TensorMeta, eps: nu
     let sumGXhat = 0;
     for (let i = 0; i < n; i++) {
       const xhat = (x.data[i * c + j]! - mean[j]!) * inv;
-      // The relu passed where its input, the affine output, was positive.
-      g[i] = relu && !(xhat * w.data[j]! + b.data[j]! > 0) ? 0 : dy.data[i * c + j]!;
+      g[i] = reluOut && !(reluOut.data[i * c + j]! > 0) ? 0 : dy.data[i * c + j]!;
       sumG += g[i]!;
       sumGXhat += g[i]! * xhat;
     }

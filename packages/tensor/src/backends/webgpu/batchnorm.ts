@@ -1,5 +1,5 @@
-// WGSL kernels of the fused batch-norm ops over [N, C]: one workgroup per column walks its
-// N values a few times (mean, centred variance, then the output), combining the threads'
+// WGSL kernels of the fused batch-norm ops over [N, C]: a workgroup walks the N values of
+// its columns a few times (mean, centred variance, then the output), combining the lanes'
 // partial sums in shared memory. One dispatch replaces the dozen a composed BatchNorm takes.
 
 import type { Kernel } from '../../backend.js';
@@ -8,47 +8,85 @@ import { kernelPreamble, wgslType, type WebGpuBackend } from './backend.js';
 import { Params } from './params.js';
 
 
-const WG = 64;
+// A workgroup owns CW adjacent columns; RW lanes per column stride down the rows. Lanes of
+// one row read CW consecutive floats, so memory is read in runs instead of one scattered
+// value per lane (one column per workgroup was 4x slower on llvmpipe), and a [2048, 64]
+// input still spreads over 8 workgroups.
+const CW = 8;
+const RW = 8;
 
-/** Shared helpers: `column_sum` reduces one value per thread across the workgroup. */
+/** Shared helpers: `column_sum` adds one value per lane over the RW lanes of its column. */
 export const COLUMN_WGSL = /* wgsl */ `
-var<workgroup> partial: array<f32, ${WG}>;
-fn column_sum(v: f32, lid: u32) -> f32 {
-  partial[lid] = v;
+var<workgroup> partial: array<f32, ${CW * RW}>;
+fn column_sum(v: f32, cl: u32, rl: u32) -> f32 {
+  partial[rl * ${CW}u + cl] = v;
   workgroupBarrier();
-  for (var s = ${WG / 2}u; s > 0u; s = s >> 1u) {
-    if (lid < s) { partial[lid] = partial[lid] + partial[lid + s]; }
+  for (var s = ${RW / 2}u; s > 0u; s = s >> 1u) {
+    if (rl < s) { partial[rl * ${CW}u + cl] = partial[rl * ${CW}u + cl] + partial[(rl + s) * ${CW}u + cl]; }
     workgroupBarrier();
   }
-  let total = partial[0];
+  let total = partial[cl];
   workgroupBarrier();
   return total;
 }
-fn column_mean_var(c: u32, n: u32, cols: u32, lid: u32) -> vec2<f32> {
+var<workgroup> partial4: array<vec4<f32>, ${CW * RW}>;
+fn column_sum4(v: vec4<f32>, cl: u32, rl: u32) -> vec4<f32> {
+  partial4[rl * ${CW}u + cl] = v;
+  workgroupBarrier();
+  for (var s = ${RW / 2}u; s > 0u; s = s >> 1u) {
+    if (rl < s) { partial4[rl * ${CW}u + cl] = partial4[rl * ${CW}u + cl] + partial4[(rl + s) * ${CW}u + cl]; }
+    workgroupBarrier();
+  }
+  let total = partial4[cl];
+  workgroupBarrier();
+  return total;
+}
+fn column_mean_var(c: u32, n: u32, cols: u32, cl: u32, rl: u32) -> vec2<f32> {
   var s = 0.0;
-  for (var i = lid; i < n; i += ${WG}u) { s += X[i * cols + c]; }
-  let mean = column_sum(s, lid) / f32(n);
+  for (var i = rl; i < n; i += ${RW}u) { s += X[i * cols + c]; }
+  let mean = column_sum(s, cl, rl) / f32(n);
   var q = 0.0;
-  for (var i = lid; i < n; i += ${WG}u) { let e = X[i * cols + c] - mean; q += e * e; }
-  return vec2<f32>(mean, column_sum(q, lid) / f32(n));
+  for (var i = rl; i < n; i += ${RW}u) { let e = X[i * cols + c] - mean; q += e * e; }
+  return vec2<f32>(mean, column_sum(q, cl, rl) / f32(n));
 }`;
 
-export const COLUMN_HEAD = `@compute @workgroup_size(${WG})
+/**
+ * Kernel start: lane (cl, rl) of the workgroup owning columns c0..c0+CW-1. Lanes past the
+ * last column work on it too (barriers need every lane) but must not write: check \`live\`.
+ */
+export const COLUMN_HEAD = `@compute @workgroup_size(${CW * RW})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
-  let c = linear_workgroup_id(wid, nwg);
   let n = pu(0u);
   let cols = pu(1u);
-  if (c >= cols) { return; }`;
+  let cl = lid % ${CW}u;
+  let rl = lid / ${CW}u;
+  let c_raw = linear_workgroup_id(wid, nwg) * ${CW}u + cl;
+  let live = c_raw < cols;
+  let c = min(c_raw, cols - 1u);`;
+
+/** Workgroups for `cols` columns. */
+const groupsFor = (cols: number): number => Math.ceil(cols / CW);
 
 const STATS_CODE = `${kernelPreamble(2)}
 @group(0) @binding(0) var<storage, read> X: array<f32>;
 @group(0) @binding(1) var<storage, read_write> Y: array<f32>;
 ${COLUMN_WGSL}
 ${COLUMN_HEAD}
-  let mv = column_mean_var(c, n, cols, lid);
-  if (lid == 0u) { Y[c] = mv.x; Y[cols + c] = mv.y; }
+  let mv = column_mean_var(c, n, cols, cl, rl);
+  if (rl == 0u && live) { Y[c] = mv.x; Y[cols + c] = mv.y; }
 }`;
+
+// Forward and backward read the data in one pass for the statistics: sums of x - x0 and
+// (x - x0)^2 around a pivot x0 taken from the column (its first value), which keeps the
+// variance E[(x-x0)^2] - E[x-x0]^2 accurate as long as x0 is within a few deviations of the
+// mean (any value of the column is, for data worth normalising). One pass fewer than the
+// exact two-pass form, and on llvmpipe each pass costs as much as the arithmetic.
+const MOMENTS = /* wgsl */ `
+  let x0 = X[c];
+  let m1 = acc.x / f32(n);
+  let mean = x0 + m1;
+  let variance = max(acc.y / f32(n) - m1 * m1, 0.0);`;
 
 /** With `running`, the kernel also updates running mean/var (momentum pf(3)) and the batch counter in place. */
 const forwardCode = (relu: boolean, running: boolean) => `${kernelPreamble(running ? 7 : 4)}
@@ -65,58 +103,65 @@ ${
 }
 ${COLUMN_WGSL}
 ${COLUMN_HEAD}
-  let mv = column_mean_var(c, n, cols, lid);
+  var part = vec4<f32>(0.0);
+  for (var i = rl; i < n; i += ${RW}u) { let e = X[i * cols + c] - X[c]; part += vec4<f32>(e, e * e, 0.0, 0.0); }
+  let acc = column_sum4(part, cl, rl);
+  ${MOMENTS}
+  if (!live) { return; }
   ${
     running
-      ? `if (lid == 0u) {
+      ? `if (rl == 0u) {
     let m = pf(3u);
-    RM[c] = (1.0 - m) * RM[c] + m * mv.x;
-    RV[c] = (1.0 - m) * RV[c] + m * mv.y * f32(n) / f32(n - 1u);
+    RM[c] = (1.0 - m) * RM[c] + m * mean;
+    RV[c] = (1.0 - m) * RV[c] + m * variance * f32(n) / f32(n - 1u);
     if (c == 0u) { NBT[0] = NBT[0] + 1; }
   }`
       : ''
   }
-  let scale = inverseSqrt(mv.y + pf(2u)) * W[c];
+  let scale = inverseSqrt(variance + pf(2u)) * W[c];
   // (x - mean) * scale + b, not x * scale + (b - mean * scale): the latter cancels badly
   // in f32 when the column's variance is small next to its mean.
-  for (var i = lid; i < n; i += ${WG}u) {
-    let y = (X[i * cols + c] - mv.x) * scale + B[c];
+  for (var i = rl; i < n; i += ${RW}u) {
+    let y = (X[i * cols + c] - mean) * scale + B[c];
     Y[i * cols + c] = ${relu ? 'max(y, 0.0)' : 'y'};
   }
 }`;
 
 /**
- * dx, dw and db of one column per workgroup, into one flat output: dx at 0, dw at pu(3),
- * db at pu(4). With relu, the gradient only flows where the affine output was positive.
+ * dx, dw and db of a workgroup's columns into one flat output: dx at 0, dw at pu(3), db at
+ * pu(4). With relu the gradient only flows where the forward output Y was positive.
+ * One pass for every sum (sum(g x) is taken around the pivot, then re-centred), one for dx.
  */
 const backwardCode = (relu: boolean) => `${kernelPreamble(relu ? 5 : 4)}
 @group(0) @binding(0) var<storage, read> X: array<f32>;
 @group(0) @binding(1) var<storage, read> DY: array<f32>;
 @group(0) @binding(2) var<storage, read> W: array<f32>;
-${relu ? '@group(0) @binding(3) var<storage, read> B: array<f32>;' : ''}
+${relu ? '@group(0) @binding(3) var<storage, read> YF: array<f32>;' : ''}
 @group(0) @binding(${relu ? 4 : 3}) var<storage, read_write> Y: array<f32>;
 ${COLUMN_WGSL}
-fn grad_at(i: u32, c: u32, cols: u32, mean: f32, inv: f32) -> f32 {
-  ${relu ? 'if ((X[i * cols + c] - mean) * inv * W[c] + B[c] <= 0.0) { return 0.0; }' : ''}
+fn grad_at(i: u32, c: u32, cols: u32) -> f32 {
+  ${relu ? 'if (YF[i * cols + c] <= 0.0) { return 0.0; }' : ''}
   return DY[i * cols + c];
 }
 ${COLUMN_HEAD}
-  let mv = column_mean_var(c, n, cols, lid);
-  let inv = inverseSqrt(mv.y + pf(2u));
-  var sg = 0.0;
-  var sgx = 0.0;
-  for (var i = lid; i < n; i += ${WG}u) {
-    let g = grad_at(i, c, cols, mv.x, inv);
-    sg += g;
-    sgx += g * (X[i * cols + c] - mv.x) * inv;
+  var part = vec4<f32>(0.0);
+  for (var i = rl; i < n; i += ${RW}u) {
+    let e = X[i * cols + c] - X[c];
+    let g = grad_at(i, c, cols);
+    part += vec4<f32>(e, e * e, g, g * e);
   }
-  let sum_g = column_sum(sg, lid);
-  let sum_g_xhat = column_sum(sgx, lid);
-  if (lid == 0u) { Y[pu(3u) + c] = sum_g_xhat; Y[pu(4u) + c] = sum_g; }
+  let acc = column_sum4(part, cl, rl);
+  ${MOMENTS}
+  if (!live) { return; }
+  let inv = inverseSqrt(variance + pf(2u));
+  let sum_g = acc.z;
+  // sum g (x - mean) = sum g (x - x0) - (mean - x0) sum g
+  let sum_g_xhat = (acc.w - m1 * sum_g) * inv;
+  if (rl == 0u) { Y[pu(3u) + c] = sum_g_xhat; Y[pu(4u) + c] = sum_g; }
   let k = W[c] * inv / f32(n);
-  for (var i = lid; i < n; i += ${WG}u) {
-    let xhat = (X[i * cols + c] - mv.x) * inv;
-    Y[i * cols + c] = k * (f32(n) * grad_at(i, c, cols, mv.x, inv) - sum_g - xhat * sum_g_xhat);
+  for (var i = rl; i < n; i += ${RW}u) {
+    let xhat = (X[i * cols + c] - mean) * inv;
+    Y[i * cols + c] = k * (f32(n) * grad_at(i, c, cols) - sum_g - xhat * sum_g_xhat);
   }
 }`;
 
@@ -134,7 +179,7 @@ function launch(
   const [n, c] = shape as [number, number];
   const y = backend.runtime.alloc(outBytes);
   if (n === 0 || c === 0) return y;
-  backend.run(label, code, [...buffers, y], extra(new Params(label).u32(n, c).f32(eps)), c, writes);
+  backend.run(label, code, [...buffers, y], extra(new Params(label).u32(n, c).f32(eps)), groupsFor(c), writes);
   return y;
 }
 
@@ -152,5 +197,6 @@ export const gpuBnForward: Kernel<'webgpu', { eps: number; act: 'none' | 'relu';
   return launch(backend, 'batchNorm', forwardCode(act === 'relu', running), inputs.map((t) => t.data), inputs[0]!.shape, eps, out.size * 4, (p) => (running ? p.f32(momentum) : p), running ? [3, 4, 5] : undefined);
 };
 
-export const gpuBnBackward: Kernel<'webgpu', { eps: number; act: 'none' | 'relu'; dw: number; db: number }> = (backend, [x, dy, w, b], out, { eps, act, dw, db }) =>
-  launch(backend, 'batchNormBackward', backwardCode(act === 'relu'), [x!.data, dy!.data, w!.data, ...(act === 'relu' ? [b!.data] : [])], x!.shape, eps, out.size * 4, (p) => p.u32(dw, db));
+/** Inputs x, dy, w, and with relu the forward output y. */
+export const gpuBnBackward: Kernel<'webgpu', { eps: number; act: 'none' | 'relu'; dw: number; db: number }> = (backend, inputs, out, { eps, act, dw, db }) =>
+  launch(backend, 'batchNormBackward', backwardCode(act === 'relu'), inputs.map((t) => t.data), inputs[0]!.shape, eps, out.size * 4, (p) => p.u32(dw, db));

@@ -13,10 +13,21 @@ export const UNIFORM_SLOT_BYTES = 256;
  * just before the submit. Reusing the same buffer for the next batch is safe: the queue
  * runs that later write after the earlier submit has finished with the buffer.
  */
+/** GPU time of each dispatch in a profiled submission: labels and their [begin, end] timestamps. */
+interface ProfiledBatch {
+  readonly labels: string[];
+  readonly readback: GPUBuffer;
+}
+
 export class CommandBatch {
   private encoder: GPUCommandEncoder | null = null;
   private commands = 0;
   private uniformSlots = 0;
+  // Profiling (timestamp queries around every dispatch), when on.
+  private querySet: GPUQuerySet | null = null;
+  private resolveBuffer: GPUBuffer | null = null;
+  private labels: string[] = [];
+  private readonly profiled: ProfiledBatch[] = [];
   private readonly slotBytes: number;
   private readonly staging: Uint8Array<ArrayBuffer>;
   private readonly uniformBuffer: GPUBuffer;
@@ -50,8 +61,12 @@ export class CommandBatch {
   }
 
   dispatch(label: string, pipeline: GPUComputePipeline, bindGroup: GPUBindGroup, grid: [number, number, number]): void {
-    // One pass per dispatch costs next to nothing and lets validation messages name the op.
-    const pass = this.current().beginComputePass({ label });
+    // One pass per dispatch costs next to nothing and lets validation messages name the op
+    // (and, when profiling, carries the dispatch's two timestamps).
+    const q = this.labels.length;
+    const timestampWrites = this.querySet ? { querySet: this.querySet, beginningOfPassWriteIndex: 2 * q, endOfPassWriteIndex: 2 * q + 1 } : undefined;
+    if (this.querySet) this.labels.push(label);
+    const pass = this.current().beginComputePass(timestampWrites ? { label, timestampWrites } : { label });
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, bindGroup);
     pass.dispatchWorkgroups(grid[0], grid[1], grid[2]);
@@ -72,14 +87,51 @@ export class CommandBatch {
     if (this.uniformSlots > 0) {
       this.device.queue.writeBuffer(this.uniformBuffer, 0, this.staging, 0, this.uniformSlots * this.slotBytes);
     }
+    if (this.querySet && this.labels.length > 0) {
+      const bytes = this.labels.length * 16;
+      encoder.resolveQuerySet(this.querySet, 0, 2 * this.labels.length, this.resolveBuffer!, 0);
+      const readback = this.device.createBuffer({ size: bytes, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+      encoder.copyBufferToBuffer(this.resolveBuffer!, 0, readback, 0, bytes);
+      this.profiled.push({ labels: this.labels, readback });
+      this.labels = [];
+    }
     this.commands = 0;
     this.uniformSlots = 0;
     this.device.queue.submit([encoder.finish()]);
     return true;
   }
 
+  /**
+   * Starts recording a timestamp before and after every dispatch (needs the adapter's
+   * 'timestamp-query' feature). Call at a batch boundary (after a submit).
+   */
+  startProfiling(): void {
+    if (this.querySet) return;
+    this.querySet = this.device.createQuerySet({ type: 'timestamp', count: 2 * MAX_BATCH_COMMANDS });
+    this.resolveBuffer = this.device.createBuffer({ size: 16 * MAX_BATCH_COMMANDS, usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC });
+  }
+
+  /** Stops profiling and returns each profiled dispatch's label and GPU nanoseconds (after the GPU ran them). */
+  async stopProfiling(): Promise<{ label: string; ns: number }[]> {
+    const out: { label: string; ns: number }[] = [];
+    for (const { labels, readback } of this.profiled.splice(0)) {
+      await readback.mapAsync(GPUMapMode.READ);
+      const t = new BigInt64Array(readback.getMappedRange());
+      labels.forEach((label, i) => out.push({ label, ns: Number(t[2 * i + 1]! - t[2 * i]!) }));
+      readback.unmap();
+      readback.destroy();
+    }
+    this.querySet?.destroy();
+    this.resolveBuffer?.destroy();
+    this.querySet = null;
+    this.resolveBuffer = null;
+    return out;
+  }
+
   destroy(): void {
     this.uniformBuffer.destroy();
+    this.querySet?.destroy();
+    this.resolveBuffer?.destroy();
   }
 
   private current(): GPUCommandEncoder {

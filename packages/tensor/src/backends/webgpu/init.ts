@@ -2,7 +2,7 @@
 // is held here for the life of the process: if it were garbage collected, Dawn would crash.
 
 import { registerBackend, unregisterBackend } from '../../backend.js';
-import { GpuRuntime, type AdapterReport, type RuntimeStats } from './runtime.js';
+import { GpuRuntime, type AdapterReport, type OpProfile, type RuntimeStats } from './runtime.js';
 import { WebGpuBackend } from './backend.js';
 
 let instance: WebGpuBackend | null = null;
@@ -74,6 +74,20 @@ export function gpuCounters(reset = false): RuntimeStats | null {
   const s = instance.runtime.stats();
   if (reset) instance.runtime.resetCounters();
   return s;
+}
+
+/**
+ * GPU time per op while `fn` runs (timestamp queries around every dispatch), slowest first;
+ * null before init. The timestamps serialise nothing, but each dispatch's time includes
+ * the driver's own start-up work for it.
+ *
+ * @example
+ * const rows = await gpuProfile(() => { for (let i = 0; i < 10; i++) step(); });
+ * for (const r of rows) console.log(r.op, r.dispatches, r.ms.toFixed(2));
+ */
+export async function gpuProfile(fn: () => void | Promise<void>): Promise<OpProfile[] | null> {
+  if (!instance) return null;
+  return instance.runtime.profile(fn);
 }
 
 /**

@@ -38,6 +38,13 @@ export interface DispatchSpec {
   writes?: readonly number[];
 }
 
+/** GPU time spent in one op's dispatches during `GpuRuntime.profile`. */
+export interface OpProfile {
+  op: string;
+  dispatches: number;
+  ms: number;
+}
+
 export interface RuntimeStats {
   /** Event counters since create() or resetCounters(). */
   dispatches: number;
@@ -270,6 +277,34 @@ export class GpuRuntime {
   resetCounters(): void {
     this.counters = { dispatches: 0, submits: 0, syncs: 0, copies: 0, pipelinesAtReset: this.pipelines.created };
     this.byOp.clear();
+  }
+
+  /**
+   * Runs `fn` with a GPU timestamp around every dispatch and returns the GPU time per op
+   * label (milliseconds and dispatch counts), slowest first. Needs 'timestamp-query'.
+   */
+  async profile(fn: () => void | Promise<void>): Promise<OpProfile[]> {
+    if (!this.adapter.features.includes('timestamp-query')) {
+      throw new Error("WebGPU profile: this adapter lacks the 'timestamp-query' feature");
+    }
+    this.flush();
+    this.batch.startProfiling();
+    try {
+      await fn();
+      this.flush();
+    } finally {
+      this.flush();
+    }
+    const rows = await this.batch.stopProfiling();
+    await this.throwRecordedError();
+    const byLabel = new Map<string, OpProfile>();
+    for (const { label, ns } of rows) {
+      const p = byLabel.get(label) ?? { op: label, dispatches: 0, ms: 0 };
+      p.dispatches++;
+      p.ms += ns / 1e6;
+      byLabel.set(label, p);
+    }
+    return [...byLabel.values()].sort((a, b) => b.ms - a.ms);
   }
 
   /** Frees the GPU memory of idle pooled buffers. */
