@@ -20,6 +20,8 @@ export interface PerStep {
   submits: number;
   /** Host waits for the GPU inside the steps: 0 unless something reads back mid-step. */
   syncs: number;
+  /** GPU milliseconds per step by op (timestamp queries), slowest first; training cases only. */
+  gpuMsByOp?: { op: string; dispatches: number; ms: number }[];
 }
 
 /** A result row plus our WebGPU work per step (extra key in results/aitm.json). */
@@ -121,6 +123,10 @@ async function oursCase(c: AitmCase, data: Dataset, backend: T.BackendName, timi
       const n = T.gpuCounters()!; // read before the sync below, which is one host wait
       await sync();
       perStep = { dispatches: n.dispatches / COUNTED_STEPS, submits: n.submits / COUNTED_STEPS, syncs: n.syncs / COUNTED_STEPS };
+      if (c.mode === 'train' && T.webGpuAdapter()?.features.includes('timestamp-query')) {
+        const prof = (await T.gpuProfile(() => { for (let i = 0; i < COUNTED_STEPS; i++) step(); }))!;
+        perStep.gpuMsByOp = prof.map((r) => ({ op: r.op, dispatches: r.dispatches / COUNTED_STEPS, ms: r.ms / COUNTED_STEPS }));
+      }
     }
     return { samplesPerS: c.batch / seconds, perStep };
   } finally {
@@ -262,5 +268,12 @@ function printPerStep(rows: AitmRow[]): void {
   const f = (v: number) => (Number.isInteger(v) ? String(v) : v.toFixed(2));
   for (const r of rows) {
     if (r.perStep) console.log(`  ${r.case.padEnd(20)} ${f(r.perStep.dispatches)} / ${f(r.perStep.submits)} / ${f(r.perStep.syncs)}`);
+  }
+  for (const r of rows) {
+    const prof = r.perStep?.gpuMsByOp;
+    if (!prof || !/B=2048/.test(r.case)) continue;
+    const total = prof.reduce((a, p) => a + p.ms, 0);
+    console.log(`\nours-webgpu ${r.case}: GPU time per step by op (${total.toFixed(1)} ms in all)`);
+    for (const p of prof.slice(0, 10)) console.log(`  ${p.op.padEnd(22)} ${f(p.dispatches).padStart(4)} x  ${p.ms.toFixed(2).padStart(6)} ms  ${((100 * p.ms) / total).toFixed(0).padStart(3)}%`);
   }
 }
