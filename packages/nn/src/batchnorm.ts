@@ -1,10 +1,11 @@
 // BatchNorm1d as in PyTorch: batch statistics in train mode (biased variance to normalise,
 // running statistics updated with the unbiased one), running statistics in eval mode.
-// 2-D inputs in train mode run the fused `batchNorm` op (one kernel forward, one backward,
-// and `forwardRelu` folds a following relu into both); other cases are composed from tensor
-// ops, which also serve as the fused op's reference.
+// 2-D inputs run fused ops: `batchNorm` in train mode (one kernel forward, one backward,
+// running statistics included), `batchNormEval` in eval mode (one elementwise kernel), and
+// `forwardRelu` folds a following relu into either. Other cases are composed from tensor
+// ops, which also serve as the fused ops' reference.
 
-import { add, batchNorm, div, fmtShape, full, mul, noGrad, relu, reshape, sqrt, sub, sum, tidy, zeros, type DType, type Tensor } from '@aitm/tensor';
+import { add, batchNorm, batchNormEval, div, fmtShape, full, mul, noGrad, relu, reshape, sqrt, sub, sum, tidy, zeros, type DType, type Tensor } from '@aitm/tensor';
 import { Module } from './module.js';
 
 export interface BatchNormOptions {
@@ -85,6 +86,9 @@ export class BatchNorm1d extends Module {
           ? { mean: this.runningMean, variance: this.runningVar!, count: this.numBatchesTracked!, momentum: this.momentum }
           : null;
       return batchNorm(x, this.weight, this.bias!, this.eps, withRelu ? 'relu' : 'none', running);
+    }
+    if (!useBatch && x.rank === 2 && this.weight !== null) {
+      return batchNormEval(x, this.runningMean!, this.runningVar!, this.weight, this.bias!, this.eps, withRelu ? 'relu' : 'none');
     }
     const y = this.composed(x, axes, perChannel, useBatch);
     return withRelu ? relu(y) : y;

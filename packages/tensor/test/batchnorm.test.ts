@@ -85,6 +85,25 @@ describe('fused batchNorm (CPU float64) vs composed ops', () => {
     }
   });
 
+  it('eval mode (batchNormEval) equals the composed formula with running statistics, on every backend', async () => {
+    const [n, c] = [10, 7];
+    const g = new T.Generator(8);
+    const arr = (shape: number[], pos = false) => Array.from(T.randn(shape, { dtype: 'float64', generator: g }).dataSync(), (v) => (pos ? 0.3 + Math.abs(v) : v));
+    const [xs, rm, rv, ws, bs] = [arr([n, c]), arr([c]), arr([c], true), arr([c]), arr([c])];
+    const t64 = (d: number[], shape: number[]) => T.tensor(d, { shape, dtype: 'float64' });
+    for (const act of ['none', 'relu'] as const) {
+      const z = T.add(T.mul(T.div(T.sub(t64(xs, [n, c]), t64(rm, [c])), T.sqrt(T.add(t64(rv, [c]), 1e-5))), t64(ws, [c])), t64(bs, [c]));
+      const want = (act === 'relu' ? T.relu(z) : z).dataSync();
+      for (const backend of (gpu ? ['cpu', 'webgpu'] : ['cpu']) as T.BackendName[]) {
+        const dtype = backend === 'cpu' ? 'float64' : 'float32';
+        const t = (d: number[], shape: number[]) => T.tensor(d, { shape, dtype, backend });
+        const got = await T.batchNormEval(t(xs, [n, c]), t(rm, [c]), t(rv, [c]), t(ws, [c]), t(bs, [c]), 1e-5, act).data();
+        const tol = backend === 'cpu' ? 1e-12 : 1e-5;
+        expectClose(got, want, tol, tol);
+      }
+    }
+  });
+
   it('rejects inputs that are not [N, C] and mismatched channels', () => {
     expect(() => T.batchNorm(T.zeros([2, 3, 4]), T.ones([3]), T.zeros([3]))).toThrow('batchNorm: expected a 2-D input [N, C], got [2,3,4]');
     expect(() => T.batchNorm(T.zeros([2, 3]), T.ones([4]), T.zeros([3]))).toThrow(/per-channel tensor \[4\] float32 does not match input \[2,3\]/);

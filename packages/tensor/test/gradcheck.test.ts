@@ -98,6 +98,12 @@ const cases: Case[] = [
   { ops: ['cast'], name: 'clone', inputs: () => [x64([3])], fn: (x) => T.mul(T.clone(x), x) },
   { ops: ['max', 'exp', 'log', 'sum'], name: 'logsumexp', inputs: () => [x64([3, 4])], fn: (x) => T.logsumexp(x, 1) },
   {
+    ops: ['batchNormEval'],
+    name: 'eval-mode batchNorm + relu (running statistics take no gradient)',
+    inputs: () => [x64([6, 3], { awayFromZero: true }), x64([3]).requireGrad(false), x64([3], { positive: true }).requireGrad(false), x64([3]), x64([3])],
+    fn: (x, rm, rv, w, b) => T.batchNormEval(x, rm!, rv!, w!, b!, 1e-5, 'relu'),
+  },
+  {
     ops: ['batchNorm'],
     name: 'fused batchNorm + relu',
     inputs: () => [x64([6, 3]), x64([3]), x64([3])],

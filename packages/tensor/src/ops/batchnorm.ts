@@ -11,8 +11,11 @@ import type { TensorMeta } from '../backend.js';
 import { defineOp, runOp } from '../op.js';
 import type { Tensor } from '../tensor.js';
 import { isFloat } from '../dtype.js';
-import { bnBackward, bnForward, bnStats } from '../backends/cpu/batchnorm.js';
-import { gpuBnBackward, gpuBnForward, gpuBnStats } from '../backends/webgpu/batchnorm.js';
+import { bnBackward, bnEval, bnForward, bnStats } from '../backends/cpu/batchnorm.js';
+import { gpuBnBackward, gpuBnEval, gpuBnForward, gpuBnStats } from '../backends/webgpu/batchnorm.js';
+import { activationGradOp } from './linear.js';
+import { add, div, mul, sqrt, sub } from './elementwise.js';
+import { sum } from './reduce.js';
 import { FLAT_ALIGN, storageView } from '../fused/flat.js';
 
 function check(op: string, x: TensorMeta, perColumn: readonly (TensorMeta | undefined)[], dy?: TensorMeta): void {
@@ -108,6 +111,43 @@ export const batchNormOp = defineOp<BnForwardAttrs>({
     return grads;
   },
 });
+
+/** Eval-mode batch norm of x [N, C] with running statistics (inputs x, rm, rv, w, b). */
+export const batchNormEvalOp = defineOp<BnAttrs>({
+  name: 'batchNormEval',
+  infer: ([x, rm, rv, w, b]) => {
+    check('batchNormEval', x!, [rm, rv, w, b]);
+    return { shape: x!.shape, dtype: x!.dtype };
+  },
+  kernels: {
+    cpu: (_b, [x, rm, rv, w, b], out, { eps, act }) => bnEval(x!, rm!, rv!, w!, b!, out, eps, act === 'relu'),
+    webgpu: gpuBnEval,
+  },
+  // Rare (a gradient through a model in eval mode), so composed from ops. The running
+  // statistics are buffers: no gradient.
+  grad: (dy, { inputs: [x, rm, rv, w, b], output, attrs: { eps, act } }) => {
+    const g = act === 'relu' ? runOp(activationGradOp, [output, dy], { act: 'relu' }) : dy;
+    const inv = div(1, sqrt(add(rv!, eps)));
+    return [
+      x!.requiresGrad ? mul(g, mul(w!, inv)) : null,
+      null,
+      null,
+      w!.requiresGrad ? sum(mul(g, mul(sub(x!, rm!), inv)), 0) : null,
+      b!.requiresGrad ? sum(g, 0) : null,
+    ];
+  },
+});
+
+/**
+ * Eval-mode batch normalisation with running statistics, one elementwise kernel:
+ * (x - runningMean) / sqrt(runningVar + eps) * weight + bias, then relu with act 'relu'.
+ *
+ * @example
+ * const y = batchNormEval(x, bn.runningMean, bn.runningVar, bn.weight, bn.bias, 1e-5);
+ */
+export function batchNormEval(x: Tensor, runningMean: Tensor, runningVar: Tensor, weight: Tensor, bias: Tensor, eps = 1e-5, act: BatchNormActivation = 'none'): Tensor {
+  return runOp(batchNormEvalOp, [x, runningMean, runningVar, weight, bias], { eps, act });
+}
 
 /** Running statistics a training-mode batchNorm updates in place, as BatchNorm1d keeps them. */
 export interface BatchNormRunning {

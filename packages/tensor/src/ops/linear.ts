@@ -2,19 +2,19 @@
 // activation fused. Composed, a layer is a matmul, a bias add and an activation forward and
 // up to seven kernels backward; fused, the forward is one matmul whose epilogue adds the
 // bias and applies the activation as results are stored, and the backward is the
-// activation's gradient (one elementwise kernel), two matmuls and one column sum.
+// activation's gradient with the bias gradient (one column kernel) and two matmuls.
 // The composition `act(add(matmul(x, transpose(W)), b))` is the reference it is tested against.
 
 import { fmtShape } from '../shape.js';
 import { defineOp, runOp } from '../op.js';
 import type { Tensor } from '../tensor.js';
 import { isFloat } from '../dtype.js';
-import { activationGradCpu, linearCpu, type LinearActivation } from '../backends/cpu/linear.js';
-import { gpuActivationGrad } from '../backends/webgpu/activation-grad.js';
+import { activationGradCpu, activationGradSumCpu, linearCpu, type LinearActivation } from '../backends/cpu/linear.js';
+import { gpuActivationGrad, gpuActivationGradSum } from '../backends/webgpu/activation-grad.js';
+import { FLAT_ALIGN, storageView } from '../fused/flat.js';
 import { gpuLinearForward } from '../backends/webgpu/matmul.js';
 import { bmm } from './matmul.js';
 import { reshape } from './layout.js';
-import { sum } from './reduce.js';
 
 export type { LinearActivation } from '../backends/cpu/linear.js';
 
@@ -32,6 +32,23 @@ export const activationGradOp = defineOp<Attrs>({
     return { shape: y!.shape, dtype: y!.dtype };
   },
   kernels: { cpu: (_b, [y, dy], out, { act }) => activationGradCpu(y!, dy!, out, act), webgpu: gpuActivationGrad },
+  grad: 'none',
+});
+
+/**
+ * activationGrad's result and its sum over rows (the bias gradient) in one flat block:
+ * g [N, C] at 0, the sums [C] at `sumAt`. One pass instead of two kernels. With act 'none'
+ * (g is dy itself) only the sums are computed: pass sumAt 0. No gradient.
+ */
+export const activationGradSumOp = defineOp<Attrs & { sumAt: number }>({
+  name: 'activationGradSum',
+  infer: ([y, dy], { sumAt }) => {
+    if (y!.shape.length !== 2 || y!.shape.some((d, i) => d !== dy!.shape[i])) {
+      throw new Error(`activationGradSum: expected output and gradient of one shape [N, C], got ${fmtShape(y!.shape)} and ${fmtShape(dy!.shape)}`);
+    }
+    return { shape: [sumAt + y!.shape[1]!], dtype: y!.dtype };
+  },
+  kernels: { cpu: (_b, [y, dy], out, { act, sumAt }) => activationGradSumCpu(y!, dy!, out, act, sumAt), webgpu: gpuActivationGradSum },
   grad: 'none',
 });
 
@@ -56,12 +73,23 @@ export const linearOp = defineOp<Attrs>({
   grad: (dy, { inputs: [x, w, b], output, attrs: { act } }) => {
     const [n, k] = x!.shape as [number, number];
     const m = w!.shape[0]!;
-    const g = act === 'none' ? dy : runOp(activationGradOp, [output, dy], { act });
+    let g = dy;
+    let db: Tensor | null = null;
+    if (b?.requiresGrad) {
+      // The activation's gradient and the bias gradient (its column sums) in one pass.
+      const sumAt = act === 'none' ? 0 : Math.ceil((n * m) / FLAT_ALIGN) * FLAT_ALIGN;
+      const flat = runOp(activationGradSumOp, [output, dy], { act, sumAt });
+      if (act !== 'none') g = storageView(flat, 0, [n, m]);
+      db = storageView(flat, sumAt, [m]);
+      flat.dispose(); // the views keep it
+    } else if (act !== 'none') {
+      g = runOp(activationGradOp, [output, dy], { act });
+    }
     const g3 = reshape(g, [1, n, m]);
     return [
       x!.requiresGrad ? reshape(bmm(g3, reshape(w!, [1, m, k])), [n, k]) : null,
       w!.requiresGrad ? reshape(bmm(g3, reshape(x!, [1, n, k]), true, false), [m, k]) : null,
-      b?.requiresGrad ? sum(g, 0) : null,
+      db,
     ];
   },
 });

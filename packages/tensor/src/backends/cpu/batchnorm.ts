@@ -99,3 +99,17 @@ export function bnBackward(x: In, dy: In, w: In, reluOut: In | null, out: Tensor
   }
   return o;
 }
+
+/** Eval mode: y = (x - running_mean) / sqrt(running_var + eps) * w + b, then relu if asked. */
+export function bnEval(x: In, rm: In, rv: In, w: In, b: In, out: TensorMeta, eps: number, relu: boolean): TypedArray {
+  const [n, c] = x.shape as [number, number];
+  const o = allocArray(out.dtype, out.size);
+  for (let j = 0; j < c; j++) {
+    const inv = 1 / Math.sqrt(rv.data[j]! + eps);
+    for (let i = 0; i < n; i++) {
+      const y = (x.data[i * c + j]! - rm.data[j]!) * inv * w.data[j]! + b.data[j]!;
+      o[i * c + j] = relu && !(y > 0) ? 0 : y;
+    }
+  }
+  return o;
+}

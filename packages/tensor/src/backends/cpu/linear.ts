@@ -32,3 +32,13 @@ export function activationGradCpu(y: In, dy: In, out: TensorMeta, act: LinearAct
   }
   return o;
 }
+
+/** activationGrad's g at 0 and its column sums at `sumAt`, for y and dy of [N, C]. */
+export function activationGradSumCpu(y: In, dy: In, out: TensorMeta, act: LinearActivation, sumAt: number): TypedArray {
+  const [n, c] = y.shape as [number, number];
+  const g = activationGradCpu(y, dy, { shape: y.shape, dtype: out.dtype, size: y.size }, act);
+  const o = allocArray(out.dtype, out.size);
+  if (act !== 'none') o.set(g, 0);
+  for (let i = 0; i < n; i++) for (let j = 0; j < c; j++) o[sumAt + j] += g[i * c + j]!;
+  return o;
+}

@@ -200,3 +200,30 @@ export const gpuBnForward: Kernel<'webgpu', { eps: number; act: 'none' | 'relu';
 /** Inputs x, dy, w, and with relu the forward output y. */
 export const gpuBnBackward: Kernel<'webgpu', { eps: number; act: 'none' | 'relu'; dw: number; db: number }> = (backend, inputs, out, { eps, act, dw, db }) =>
   launch(backend, 'batchNormBackward', backwardCode(act === 'relu'), inputs.map((t) => t.data), inputs[0]!.shape, eps, out.size * 4, (p) => p.u32(dw, db));
+
+/** Eval-mode batch norm with the running statistics: elementwise, one thread per value. */
+const evalCode = (relu: boolean) => `${kernelPreamble(6)}
+@group(0) @binding(0) var<storage, read> X: array<f32>;
+@group(0) @binding(1) var<storage, read> RM: array<f32>;
+@group(0) @binding(2) var<storage, read> RV: array<f32>;
+@group(0) @binding(3) var<storage, read> W: array<f32>;
+@group(0) @binding(4) var<storage, read> B: array<f32>;
+@group(0) @binding(5) var<storage, read_write> Y: array<f32>;
+@compute @workgroup_size(256)
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let i = linear_workgroup_id(wid, nwg) * 256u + lid;
+  if (i >= pu(0u)) { return; }
+  let c = i % pu(1u);
+  let y = (X[i] - RM[c]) * inverseSqrt(RV[c] + pf(2u)) * W[c] + B[c];
+  Y[i] = ${relu ? 'max(y, 0.0)' : 'y'};
+}`;
+
+export const gpuBnEval: Kernel<'webgpu', { eps: number; act: 'none' | 'relu' }> = (backend, inputs, out, { eps, act }) => {
+  f32Only(out.dtype, 'batchNormEval');
+  const y = backend.output(out);
+  if (out.size === 0) return y;
+  const p = new Params('batchNormEval').u32(out.size, inputs[0]!.shape[1]!).f32(eps);
+  backend.run('batchNormEval', evalCode(act === 'relu'), [...inputs.map((t) => t.data), y], p, Math.ceil(out.size / 256));
+  return y;
+};
