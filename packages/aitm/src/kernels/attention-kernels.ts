@@ -219,17 +219,6 @@ export function attentionProjections(own: Tensor, info: Tensor, wq: Tensor, wk: 
   return linear(concat([own, info], 0), concat([wq, wk, wv], 0));
 }
 
-/**
- * AITM attention of `own` and `info` ([B, dim] each) with bias-free projection weights
- * wq, wk, wv ([dim, dim], torch Linear layout): the [B, dim] output.
- *
- * @example
- * const out = fusedAttention(own, info, layer.qLayer.weight, layer.kLayer.weight, layer.vLayer.weight);
- */
-export function fusedAttention(own: Tensor, info: Tensor, wq: Tensor, wk: Tensor, wv: Tensor): Tensor {
-  return runOp(attentionCoreOp, [attentionProjections(own, info, wq, wk, wv)], null);
-}
-
 /** The [B, 2] softmax weights on [own, info] from projections QKV (no gradient). */
 export function attentionWeightsOf(qkv: Tensor): Tensor {
   return runOp(attentionWeightsOp, [qkv], null);

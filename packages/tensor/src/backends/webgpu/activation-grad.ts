@@ -6,6 +6,7 @@ import type { Kernel } from '../../backend.js';
 import type { LinearActivation } from '../cpu/linear.js';
 import { kernelPreamble, wgslType } from './backend.js';
 import { Params } from './params.js';
+import { COLUMN_HEAD, columnGroups, columnSumWgsl, RW } from './columns.js';
 
 const WG = 256;
 
@@ -38,27 +39,13 @@ export const gpuActivationGrad: Kernel<'webgpu', { act: LinearActivation }> = (b
   return buf;
 };
 
-// activationGradSum: a workgroup owns CW adjacent columns, RW lanes per column walk the rows
-// (lanes of a row read consecutive values), and the lanes' sums meet in workgroup memory.
-const CW = 8;
-const RW = 8;
-
+// activationGradSum uses the column layout of ./columns.ts: one pass writes g and sums it.
 const sumCode = (act: LinearActivation) => `${kernelPreamble(3)}
 @group(0) @binding(0) var<storage, read> Y: array<f32>;
 @group(0) @binding(1) var<storage, read> DY: array<f32>;
 @group(0) @binding(2) var<storage, read_write> OUT: array<f32>;
-var<workgroup> partial: array<f32, ${CW * RW}>;
-
-@compute @workgroup_size(${CW * RW})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let n = pu(0u);
-  let cols = pu(1u);
-  let cl = lid % ${CW}u;
-  let rl = lid / ${CW}u;
-  let c_raw = linear_workgroup_id(wid, nwg) * ${CW}u + cl;
-  let live = c_raw < cols;
-  let c = min(c_raw, cols - 1u);
+${columnSumWgsl('column_sum', 'f32')}
+${COLUMN_HEAD}
   var s = 0.0;
   for (var i = rl; i < n; i += ${RW}u) {
     let y = Y[i * cols + c];
@@ -67,13 +54,8 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     ${act === 'none' ? '' : 'if (live) { OUT[i * cols + c] = v; }'}
     s += v;
   }
-  partial[lid] = s;
-  workgroupBarrier();
-  for (var st = ${RW / 2}u; st > 0u; st >>= 1u) {
-    if (rl < st) { partial[lid] += partial[lid + st * ${CW}u]; }
-    workgroupBarrier();
-  }
-  if (live && rl == 0u) { OUT[pu(2u) + c] = partial[cl]; }
+  let total = column_sum(s, cl, rl);
+  if (live && rl == 0u) { OUT[pu(2u) + c] = total; }
 }`;
 
 /** Inputs y and dy of [N, C]; the output holds g at 0 (not with act 'none': g is dy) and its column sums at `sumAt`. */
@@ -82,6 +64,6 @@ export const gpuActivationGradSum: Kernel<'webgpu', { act: LinearActivation; sum
   const buf = backend.output(out);
   const [n, cols] = y!.shape as [number, number];
   if (n === 0 || cols === 0) return buf;
-  backend.run('activationGradSum', sumCode(act), [y!.data, dy!.data, buf], new Params('activationGradSum').u32(n, cols, sumAt), Math.ceil(cols / CW));
+  backend.run('activationGradSum', sumCode(act), [y!.data, dy!.data, buf], new Params('activationGradSum').u32(n, cols, sumAt), columnGroups(cols));
   return buf;
 };

@@ -1,46 +1,19 @@
-// WGSL kernels of the fused batch-norm ops over [N, C]: a workgroup walks the N values of
-// its columns a few times (mean, centred variance, then the output), combining the lanes'
-// partial sums in shared memory. One dispatch replaces the dozen a composed BatchNorm takes.
+// WGSL kernels of the fused batch-norm ops over [N, C] in the column layout of ./columns.ts:
+// a workgroup walks the N values of its columns (statistics, then the output), combining
+// the lanes' partial sums in shared memory. One dispatch replaces the dozen a composed
+// BatchNorm takes.
 
 import type { Kernel } from '../../backend.js';
 import type { GpuBuffer } from './runtime.js';
 import { kernelPreamble, wgslType, type WebGpuBackend } from './backend.js';
 import { Params } from './params.js';
+import { COLUMN_HEAD, columnGroups, columnSumWgsl, RW } from './columns.js';
 
 
-// A workgroup owns CW adjacent columns; RW lanes per column stride down the rows. Lanes of
-// one row read CW consecutive floats, so memory is read in runs instead of one scattered
-// value per lane (one column per workgroup was 4x slower on llvmpipe), and a [2048, 64]
-// input still spreads over 8 workgroups.
-const CW = 8;
-const RW = 8;
-
-/** Shared helpers: `column_sum` adds one value per lane over the RW lanes of its column. */
-export const COLUMN_WGSL = /* wgsl */ `
-var<workgroup> partial: array<f32, ${CW * RW}>;
-fn column_sum(v: f32, cl: u32, rl: u32) -> f32 {
-  partial[rl * ${CW}u + cl] = v;
-  workgroupBarrier();
-  for (var s = ${RW / 2}u; s > 0u; s = s >> 1u) {
-    if (rl < s) { partial[rl * ${CW}u + cl] = partial[rl * ${CW}u + cl] + partial[(rl + s) * ${CW}u + cl]; }
-    workgroupBarrier();
-  }
-  let total = partial[cl];
-  workgroupBarrier();
-  return total;
-}
-var<workgroup> partial4: array<vec4<f32>, ${CW * RW}>;
-fn column_sum4(v: vec4<f32>, cl: u32, rl: u32) -> vec4<f32> {
-  partial4[rl * ${CW}u + cl] = v;
-  workgroupBarrier();
-  for (var s = ${RW / 2}u; s > 0u; s = s >> 1u) {
-    if (rl < s) { partial4[rl * ${CW}u + cl] = partial4[rl * ${CW}u + cl] + partial4[(rl + s) * ${CW}u + cl]; }
-    workgroupBarrier();
-  }
-  let total = partial4[cl];
-  workgroupBarrier();
-  return total;
-}
+/** Column sums (see ./columns.ts) and the exact two-pass mean and variance of column c of X. */
+const COLUMN_WGSL = /* wgsl */ `
+${columnSumWgsl('column_sum', 'f32')}
+${columnSumWgsl('column_sum4', 'vec4<f32>')}
 fn column_mean_var(c: u32, n: u32, cols: u32, cl: u32, rl: u32) -> vec2<f32> {
   var s = 0.0;
   for (var i = rl; i < n; i += ${RW}u) { s += X[i * cols + c]; }
@@ -49,24 +22,6 @@ fn column_mean_var(c: u32, n: u32, cols: u32, cl: u32, rl: u32) -> vec2<f32> {
   for (var i = rl; i < n; i += ${RW}u) { let e = X[i * cols + c] - mean; q += e * e; }
   return vec2<f32>(mean, column_sum(q, cl, rl) / f32(n));
 }`;
-
-/**
- * Kernel start: lane (cl, rl) of the workgroup owning columns c0..c0+CW-1. Lanes past the
- * last column work on it too (barriers need every lane) but must not write: check \`live\`.
- */
-export const COLUMN_HEAD = `@compute @workgroup_size(${CW * RW})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let n = pu(0u);
-  let cols = pu(1u);
-  let cl = lid % ${CW}u;
-  let rl = lid / ${CW}u;
-  let c_raw = linear_workgroup_id(wid, nwg) * ${CW}u + cl;
-  let live = c_raw < cols;
-  let c = min(c_raw, cols - 1u);`;
-
-/** Workgroups for `cols` columns. */
-const groupsFor = (cols: number): number => Math.ceil(cols / CW);
 
 const STATS_CODE = `${kernelPreamble(2)}
 @group(0) @binding(0) var<storage, read> X: array<f32>;
@@ -179,7 +134,7 @@ function launch(
   const [n, c] = shape as [number, number];
   const y = backend.runtime.alloc(outBytes);
   if (n === 0 || c === 0) return y;
-  backend.run(label, code, [...buffers, y], extra(new Params(label).u32(n, c).f32(eps)), groupsFor(c), writes);
+  backend.run(label, code, [...buffers, y], extra(new Params(label).u32(n, c).f32(eps)), columnGroups(c), writes);
   return y;
 }
 

@@ -25,10 +25,25 @@ function chunks(n: number, k: number): number[][] {
   return out;
 }
 
-/** WGSL that sets `j` to the field of chunk column `c` (field j starts at column pu(HEAD + j * words)). */
-function fieldOf(k: number, words: number): string {
-  return `var j = 0u;
-  for (var q = 1u; q < ${k}u; q++) { if (c >= pu(${HEAD}u + q * ${words}u)) { j = q; } }`;
+/**
+ * The start of both kernels, one thread per element of the chunk: sample b, chunk column c,
+ * its field j (field j starts at column pu(HEAD + j * words)), the column within the field,
+ * the field's dim and its table's rows.
+ */
+function prologue(k: number, words: number): string {
+  return `@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let e = linear_workgroup_id(wid, nwg) * ${WG}u + lid;
+  if (e >= pu(0u)) { return; }
+  let w = pu(1u);
+  let b = e / w;
+  let c = e - b * w;
+  var j = 0u;
+  for (var q = 1u; q < ${k}u; q++) { if (c >= pu(${HEAD}u + q * ${words}u)) { j = q; } }
+  let off = c - pu(${HEAD}u + j * ${words}u);
+  let dim = pu(${HEAD + 1}u + j * ${words}u);
+  let rows = pu(${HEAD + 2}u + j * ${words}u);`;
 }
 
 function forwardCode(t: 'f32' | 'i32', k: number): string {
@@ -42,18 +57,7 @@ function forwardCode(t: 'f32' | 'i32', k: number): string {
 ${bind}
 @group(0) @binding(${2 * k}) var<storage, read_write> Y: array<${t}>;
 
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let e = linear_workgroup_id(wid, nwg) * ${WG}u + lid;
-  if (e >= pu(0u)) { return; }
-  let w = pu(1u);
-  let b = e / w;
-  let c = e - b * w;
-  ${fieldOf(k, FWD_WORDS)}
-  let off = c - pu(${HEAD}u + j * ${FWD_WORDS}u);
-  let dim = pu(${HEAD + 1}u + j * ${FWD_WORDS}u);
-  let rows = pu(${HEAD + 2}u + j * ${FWD_WORDS}u);
+${prologue(k, FWD_WORDS)}
   var v = ${t}(0);
   switch j {
 ${cases}
@@ -71,18 +75,7 @@ function backwardCode(t: 'f32' | 'i32', k: number): string {
 ${bind}
 @group(0) @binding(${k + 1}) var<storage, read_write> Y: array<atomic<${t === 'f32' ? 'u32' : 'i32'}>>;
 
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let e = linear_workgroup_id(wid, nwg) * ${WG}u + lid;
-  if (e >= pu(0u)) { return; }
-  let w = pu(1u);
-  let b = e / w;
-  let c = e - b * w;
-  ${fieldOf(k, BWD_WORDS)}
-  let off = c - pu(${HEAD}u + j * ${BWD_WORDS}u);
-  let dim = pu(${HEAD + 1}u + j * ${BWD_WORDS}u);
-  let rows = pu(${HEAD + 2}u + j * ${BWD_WORDS}u);
+${prologue(k, BWD_WORDS)}
   var r = -1;
   switch j {
 ${cases}
