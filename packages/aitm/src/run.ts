@@ -49,6 +49,8 @@ export interface Report {
   samplesPerSecond: number;
   /** WebGPU dispatches, submits and host syncs per training step (null on the CPU). */
   perStep: { dispatches: number; submits: number; syncs: number } | null;
+  /** The pipeline warm-up before training (null on the CPU). */
+  warmUp: { seconds: number; pipelines: number } | null;
   epochs: { loss: number; valAuc: number[]; valLogloss: number[]; seconds: number }[];
   bestEpoch: number;
   backend: BackendName;
@@ -179,6 +181,7 @@ export async function trainCommand(opts: TrainCommandOptions = {}): Promise<{ re
       oracleAuc: splits.oracle,
       samplesPerSecond: result.samplesPerSecond,
       perStep: result.perStep,
+      warmUp: result.warmUp,
       epochs: result.epochs.map((e: EpochRecord) => ({ loss: e.loss, valAuc: e.valAuc, valLogloss: e.valLogloss, seconds: e.seconds })),
       bestEpoch: result.bestEpoch,
       backend,

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as T from '@aitm/tensor';
 import { DenseFeature, SparseFeature } from '@aitm/nn';
-import { AITM, aitmLoss } from '../src/index.js';
+import { AITM, aitmLoss, warmUp } from '../src/index.js';
 
 interface FT { shape: number[]; dtype: string; data: number[] }
 const fx = JSON.parse(readFileSync(fileURLToPath(new URL('./fixtures/aitm.json', import.meta.url)), 'utf8'));
@@ -47,6 +47,30 @@ describe.skipIf(!gpu)('AITM on WebGPU vs PyTorch float64', () => {
         // Biases feeding a BatchNorm have zero gradient analytically; f32 leaves ~1e-9 there.
         near(await param.grad!.data(), fx.n3.grads[name].data, 2e-4, `grad ${name}`);
       }
+    } finally {
+      await T.setBackend('cpu');
+    }
+  });
+
+  it('warmUp compiles the step and leaves no trace: buffers, gradients and mode unchanged', async () => {
+    await T.setBackend('webgpu');
+    try {
+      const features = [0, 1, 2].map((i) => new SparseFeature({ name: `f${i}`, vocabSize: 9, embedDim: 3 }));
+      const m = new AITM(features, 2, { dims: [11, 6] }, [{ dims: [5] }, { dims: [5] }]);
+      m.eval();
+      const ids = (k: number) => T.tensor(Array.from({ length: 17 }, (_, i) => (i * k) % 9), { dtype: 'int32' });
+      const inputs = { f0: ids(1), f1: ids(2), f2: ids(5) };
+      const labels = T.tensor(Array.from({ length: 34 }, (_, i) => (i % 3 === 0 ? 1 : 0)), { shape: [17, 2] });
+      const before = await Promise.all(m.stateEntries().map(([, t]) => t.data()));
+      const r = await warmUp(m, { inputs, labels }, 0.6, 'webgpu');
+      expect(r).not.toBeNull();
+      expect(r!.seconds).toBeGreaterThan(0);
+      expect(r!.pipelines).toBeGreaterThanOrEqual(0);
+      const after = await Promise.all(m.stateEntries().map(([, t]) => t.data()));
+      after.forEach((a, i) => expect(Array.from(a)).toEqual(Array.from(before[i]!)));
+      expect(m.parameters().every((p) => p.grad === null)).toBe(true);
+      expect(m.training).toBe(false);
+      expect(await warmUp(m, { inputs, labels }, 0.6, 'cpu')).toBeNull();
     } finally {
       await T.setBackend('cpu');
     }
