@@ -16,13 +16,13 @@ export { FlatBlock, FLAT_ALIGN, storageView } from './fused/flat.js';
 export { gradcheck, type GradcheckOptions, type GradcheckResult } from './gradcheck.js';
 export { Generator, manualSeed, defaultGenerator } from './random.js';
 export { setBackend, getBackendName, initBackend, type InitBackendOptions } from './backends.js';
-export { initWebGpu, tryInitWebGpu, disposeWebGpu, webGpuAdapter, webGpuBackend, gpuCounters, gpuProfile } from './backends/webgpu/init.js';
+export { initWebGpu, tryInitWebGpu, disposeWebGpu, webGpuAdapter, webGpuBackend, gpuCounters, gpuProfile, flushGpu } from './backends/webgpu/init.js';
 export type { AdapterReport, OpProfile, RuntimeStats } from './backends/webgpu/runtime.js';
 export type { BackendName, KernelTable, Kernel, KernelInput, TensorMeta } from './backend.js';
 export { defineOp, runOp, opRegistry, type OpDef, type GradRule, type GradContext } from './op.js';
 // For packages that define their own fused ops: a WGSL kernel is run through the backend
 // with a parameter block (`Params`, read in WGSL with pu/pi/pf) after `kernelPreamble`.
-export { kernelPreamble, wgslType, type WebGpuBackend } from './backends/webgpu/backend.js';
+export { kernelPreamble, memoWgsl, wgslType, type WebGpuBackend } from './backends/webgpu/backend.js';
 export { Params } from './backends/webgpu/params.js';
 export type { GpuBuffer } from './backends/webgpu/runtime.js';
 export type { CpuBackend } from './backends/cpu/backend.js';

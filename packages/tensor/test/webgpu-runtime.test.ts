@@ -2,6 +2,7 @@
 // on whatever adapter Dawn finds; on a machine without a GPU that is Mesa's llvmpipe.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GpuRuntime, WORKGROUP_ID_WGSL, sizeClass, type GpuBuffer } from '../src/backends/webgpu/runtime.js';
+import { bindingsOf } from '../src/backends/webgpu/pipeline-cache.js';
 
 let rt: GpuRuntime;
 
@@ -158,6 +159,43 @@ describe('GpuRuntime', () => {
     expect(s).toMatchObject({ dispatches: 100, submits: 1, syncs: 1 });
     expect(s.pipelines).toBeLessThanOrEqual(1);
     rt.release(x);
+  });
+
+  it('reuses a bind group for the same pipeline and buffers; the uniforms still differ per dispatch', async () => {
+    const n = 64;
+    const [ones, zeros] = [rt.upload(new Float32Array(n).fill(1)), rt.upload(new Float32Array(n))];
+    const outs = [rt.alloc(n * 4), rt.alloc(n * 4)];
+    // Same buffers twice, with different scales: the second dispatch reuses the bind group
+    // (the first may too: earlier tests used these pooled buffers), and both results are right.
+    rt.dispatch({ label: 'axpy', code: AXPY, buffers: [ones, zeros, outs[0]!], uniforms: axpyParams(n, 2), workgroups: 1 });
+    const first = Array.from(await readF32(outs[0]!));
+    const created = rt.stats().bindGroups;
+    rt.dispatch({ label: 'axpy', code: AXPY, buffers: [ones, zeros, outs[0]!], uniforms: axpyParams(n, 3), workgroups: 1 });
+    expect(first).toEqual(new Array(n).fill(2));
+    expect(Array.from(await readF32(outs[0]!))).toEqual(new Array(n).fill(3));
+    expect(rt.stats().bindGroups).toBe(created);
+    rt.dispatch({ label: 'axpy', code: AXPY, buffers: [ones, zeros, outs[1]!], uniforms: axpyParams(n, 4), workgroups: 1 });
+    expect(Array.from(await readF32(outs[1]!))).toEqual(new Array(n).fill(4));
+    for (const x of [ones, zeros, ...outs]) rt.release(x);
+  });
+
+  it('reads a shader\'s bindings for its explicit layout, and gives up on what it cannot read', () => {
+    expect([...bindingsOf(AXPY)!]).toEqual([[0, 'read-only-storage'], [1, 'read-only-storage'], [2, 'storage'], [3, 'uniform']]);
+    expect(bindingsOf('@group(1) @binding(0) var<storage, read> a: array<f32>;')).toBeNull();
+    expect(bindingsOf('@group(0) @binding(0) var t: texture_2d<f32>;')).toBeNull();
+  });
+
+  it('hands out the oldest free buffer of a size class, so repeated work reuses the same buffers', () => {
+    const a = rt.alloc(100);
+    const b = rt.alloc(100);
+    const c = rt.alloc(100);
+    rt.release(c);
+    rt.release(a);
+    rt.release(b);
+    // Released c, a, b; handed out oldest first: a, b, c (by creation), whatever the release order.
+    const again = [rt.alloc(100), rt.alloc(100), rt.alloc(100)];
+    expect(again.map((x) => x.buffer)).toEqual([a.buffer, b.buffer, c.buffer]);
+    for (const x of again) rt.release(x);
   });
 
   it('flushes a batch that reaches the size cap', async () => {

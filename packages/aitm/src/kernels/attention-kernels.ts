@@ -15,7 +15,7 @@
 // the matmul kernels are what make the d x d products fast.)
 // The composed layer (`AttentionLayer.attendComposed`) is the reference.
 
-import { allocArray, concat, defineOp, fmtShape, kernelPreamble, linear, Params, runOp, wgslType, type KernelTable, type Tensor, type TypedArray } from '@aitm/tensor';
+import { allocArray, concat, defineOp, fmtShape, kernelPreamble, memoWgsl, linear, Params, runOp, wgslType, type KernelTable, type Tensor, type TypedArray } from '@aitm/tensor';
 
 const WG = 64;
 
@@ -103,7 +103,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   if (b >= batch) { return; }
   let a = weights_of(b, batch, d);`;
 
-const FORWARD_WGSL = (t: string, mode: Mode) => `@group(0) @binding(1) var<storage, read_write> OUT: array<${t}>;
+const FORWARD_WGSL = memoWgsl((t: string, mode: Mode) => `@group(0) @binding(1) var<storage, read_write> OUT: array<${t}>;
 ${HEAD(t, 2)}
   ${
     mode === 'weights'
@@ -112,9 +112,9 @@ ${HEAD(t, 2)}
   let v1 = (batch + b) * 3u * d + 2u * d;
   for (var c = 0u; c < d; c++) { OUT[b * d + c] = a.x * QKV[v0 + c] + a.y * QKV[v1 + c]; }`
   }
-}`;
+}`);
 
-const BACKWARD_WGSL = (t: string) => `@group(0) @binding(1) var<storage, read> G: array<${t}>;
+const BACKWARD_WGSL = memoWgsl((t: string) => `@group(0) @binding(1) var<storage, read> G: array<${t}>;
 @group(0) @binding(2) var<storage, read_write> R: array<${t}>;
 ${HEAD(t, 3)}
   let r0 = b * 3u * d;
@@ -138,7 +138,7 @@ ${HEAD(t, 3)}
     R[r1 + d + c] = ds1 * QKV[r1 + c];
     R[r1 + 2u * d + c] = a.y * g;
   }
-}`;
+}`);
 
 /** Batch and dim from a QKV of [2B, 3d]. */
 function dims(shape: readonly number[]): [number, number] {

@@ -11,6 +11,7 @@ import {
   defineOp,
   fmtShape,
   kernelPreamble,
+  memoWgsl,
   Params,
   runOp,
   wgslType,
@@ -54,7 +55,7 @@ function backwardCpu(P: TypedArray, Y: TypedArray, dy: number, batch: number, ta
   return out;
 }
 
-const FORWARD_WGSL = (t: string) => `${kernelPreamble(3)}
+const FORWARD_WGSL = memoWgsl((t: string) => `${kernelPreamble(3)}
 @group(0) @binding(0) var<storage, read> P: array<${t}>;
 @group(0) @binding(1) var<storage, read> Y: array<${t}>;
 @group(0) @binding(2) var<storage, read_write> OUT: array<${t}>;
@@ -82,9 +83,9 @@ fn main(@builtin(local_invocation_index) lid: u32) {
     workgroupBarrier();
   }
   if (lid == 0u) { OUT[0] = acc[0] / f32(batch); }
-}`;
+}`);
 
-const BACKWARD_WGSL = (t: string) => `${kernelPreamble(4)}
+const BACKWARD_WGSL = memoWgsl((t: string) => `${kernelPreamble(4)}
 @group(0) @binding(0) var<storage, read> P: array<${t}>;
 @group(0) @binding(1) var<storage, read> Y: array<${t}>;
 @group(0) @binding(2) var<storage, read> DY: array<${t}>;
@@ -102,7 +103,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   if (t > 0u && p - P[e - 1u] > 0.0) { c += 1.0; }
   if (t + 1u < tasks && P[e + 1u] - p > 0.0) { c -= 1.0; }
   OUT[e] = DY[0] * ((p - Y[e]) / max((1.0 - p) * p, pf(4u)) + pf(2u) * c) * pf(3u);
-}`;
+}`);
 
 /** dL/dp given (p, y, dy): the loss op's gradient, no gradient of its own. */
 export const aitmLossGradOp = defineOp<Attrs>({

@@ -6,7 +6,7 @@
 // `adamUpdate` is the same math as composed ops, kept as the reference the kernel is tested against.
 
 import { adamStep_, add, div, FlatBlock, keep, mul, noGrad, sqrt, sub, tidy, type Tensor } from '@aitm/tensor';
-import { Optimizer, type ParamState } from './optimizer.js';
+import { endOfStep, Optimizer, type ParamState } from './optimizer.js';
 
 export interface AdamHyper {
   readonly lr: number;
@@ -108,6 +108,7 @@ abstract class AdamBase extends Optimizer {
       this.state.get(p)!.step = step;
     });
     noGrad(() => adamStep_(flat.params.flat, flat.grads.flat, flat.expAvg.flat, flat.expAvgSq.flat, this.hyper(step)));
+    endOfStep();
   }
 
   override dispose(): void {

@@ -2,7 +2,7 @@
 // without autograd inside `tidy`, and replaces values in place with `assign`, so parameter
 // identities (held by modules) never change and temporaries are freed every step.
 
-import { keep, noGrad, tidy, zerosLike, type Tensor } from '@aitm/tensor';
+import { flushGpu, keep, noGrad, tidy, zerosLike, type Tensor } from '@aitm/tensor';
 
 /** What an optimizer keeps per parameter: a step count and named state tensors. */
 export interface ParamState {
@@ -52,6 +52,7 @@ export abstract class Optimizer {
         }
       }),
     );
+    endOfStep();
   }
 
   /** Computes and assigns the new value of `p` (and its state) from its gradient `g`. */
@@ -77,6 +78,14 @@ export abstract class Optimizer {
     for (const s of this.state.values()) for (const t of s.tensors.values()) t.dispose();
     this.state.clear();
   }
+}
+
+/**
+ * An optimizer step ends a training step: submit the GPU work recorded for it, so the step
+ * is one submission and buffers are handed out the same way every step (see `flushGpu`).
+ */
+export function endOfStep(): void {
+  flushGpu();
 }
 
 /** Replaces each `target`'s values with the matching `value`'s (same shapes), in place. */

@@ -8,7 +8,7 @@
 import type { BackendKinds, BackendName, Handle } from '../backend.js';
 import { fmtShape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
-import { kernelPreamble, wgslType } from '../backends/webgpu/backend.js';
+import { kernelPreamble, wgslType, memoWgsl } from '../backends/webgpu/backend.js';
 import { Params } from '../backends/webgpu/params.js';
 
 export interface AdamStepHyper {
@@ -47,7 +47,7 @@ type AdamKernel<B extends BackendName> = (
 
 const WG = 256;
 
-const ADAM_WGSL = (t: string) => `${kernelPreamble(4)}
+const ADAM_WGSL = memoWgsl((t: string) => `${kernelPreamble(4)}
 @group(0) @binding(0) var<storage, read_write> P: array<${t}>;
 @group(0) @binding(1) var<storage, read> G: array<${t}>;
 @group(0) @binding(2) var<storage, read_write> M: array<${t}>;
@@ -66,7 +66,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   M[i] = m;
   V[i] = v;
   P[i] = p0 * decay - step_size * m / (sqrt(v) / sqrt_bc2 + eps);
-}`;
+}`);
 
 /** One kernel per backend; the mapped type makes a missing one a compile error, as for ops. */
 const KERNELS: { readonly [B in BackendName]: AdamKernel<B> } = {

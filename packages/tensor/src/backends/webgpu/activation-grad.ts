@@ -4,7 +4,7 @@
 
 import type { Kernel } from '../../backend.js';
 import type { LinearActivation } from '../cpu/linear.js';
-import { kernelPreamble, wgslType } from './backend.js';
+import { kernelPreamble, wgslType, memoWgsl } from './backend.js';
 import { Params } from './params.js';
 import { COLUMN_HEAD, columnGroups, columnSumWgsl, RW } from './columns.js';
 
@@ -16,7 +16,7 @@ const FACTOR: Record<LinearActivation, string> = {
   sigmoid: 'g * (y * (1.0 - y))',
 };
 
-const code = (act: LinearActivation) => `${kernelPreamble(3)}
+const code = memoWgsl((act: LinearActivation) => `${kernelPreamble(3)}
 @group(0) @binding(0) var<storage, read> Y: array<f32>;
 @group(0) @binding(1) var<storage, read> DY: array<f32>;
 @group(0) @binding(2) var<storage, read_write> OUT: array<f32>;
@@ -29,7 +29,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let y = Y[i];
   let g = DY[i];
   OUT[i] = ${FACTOR[act]};
-}`;
+}`);
 
 export const gpuActivationGrad: Kernel<'webgpu', { act: LinearActivation }> = (backend, [y, dy], out, { act }) => {
   wgslType(out.dtype);
@@ -40,7 +40,7 @@ export const gpuActivationGrad: Kernel<'webgpu', { act: LinearActivation }> = (b
 };
 
 // activationGradSum uses the column layout of ./columns.ts: one pass writes g and sums it.
-const sumCode = (act: LinearActivation) => `${kernelPreamble(3)}
+const sumCode = memoWgsl((act: LinearActivation) => `${kernelPreamble(3)}
 @group(0) @binding(0) var<storage, read> Y: array<f32>;
 @group(0) @binding(1) var<storage, read> DY: array<f32>;
 @group(0) @binding(2) var<storage, read_write> OUT: array<f32>;
@@ -56,7 +56,7 @@ ${COLUMN_HEAD}
   }
   let total = column_sum(s, cl, rl);
   if (live && rl == 0u) { OUT[pu(2u) + c] = total; }
-}`;
+}`);
 
 /** Inputs y and dy of [N, C]; the output holds g at 0 (not with act 'none': g is dy) and its column sums at `sumAt`. */
 export const gpuActivationGradSum: Kernel<'webgpu', { act: LinearActivation; sumAt: number }> = (backend, [y, dy], out, { act, sumAt }) => {

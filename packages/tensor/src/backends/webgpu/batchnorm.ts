@@ -5,7 +5,7 @@
 
 import type { Kernel } from '../../backend.js';
 import type { GpuBuffer } from './runtime.js';
-import { kernelPreamble, wgslType, type WebGpuBackend } from './backend.js';
+import { kernelPreamble, wgslType, type WebGpuBackend, memoWgsl } from './backend.js';
 import { Params } from './params.js';
 import { COLUMN_HEAD, columnGroups, columnSumWgsl, RW } from './columns.js';
 
@@ -44,7 +44,7 @@ const MOMENTS = /* wgsl */ `
   let variance = max(acc.y / f32(n) - m1 * m1, 0.0);`;
 
 /** With `running`, the kernel also updates running mean/var (momentum pf(3)) and the batch counter in place. */
-const forwardCode = (relu: boolean, running: boolean) => `${kernelPreamble(running ? 7 : 4)}
+const forwardCode = memoWgsl((relu: boolean, running: boolean) => `${kernelPreamble(running ? 7 : 4)}
 @group(0) @binding(0) var<storage, read> X: array<f32>;
 @group(0) @binding(1) var<storage, read> W: array<f32>;
 @group(0) @binding(2) var<storage, read> B: array<f32>;
@@ -80,14 +80,14 @@ ${COLUMN_HEAD}
     let y = (X[i * cols + c] - mean) * scale + B[c];
     Y[i * cols + c] = ${relu ? 'max(y, 0.0)' : 'y'};
   }
-}`;
+}`);
 
 /**
  * dx, dw and db of a workgroup's columns into one flat output: dx at 0, dw at pu(3), db at
  * pu(4). With relu the gradient only flows where the forward output Y was positive.
  * One pass for every sum (sum(g x) is taken around the pivot, then re-centred), one for dx.
  */
-const backwardCode = (relu: boolean) => `${kernelPreamble(relu ? 5 : 4)}
+const backwardCode = memoWgsl((relu: boolean) => `${kernelPreamble(relu ? 5 : 4)}
 @group(0) @binding(0) var<storage, read> X: array<f32>;
 @group(0) @binding(1) var<storage, read> DY: array<f32>;
 @group(0) @binding(2) var<storage, read> W: array<f32>;
@@ -118,7 +118,7 @@ ${COLUMN_HEAD}
     let xhat = (X[i * cols + c] - mean) * inv;
     Y[i * cols + c] = k * (f32(n) * grad_at(i, c, cols) - sum_g - xhat * sum_g_xhat);
   }
-}`;
+}`);
 
 function launch(
   backend: WebGpuBackend,
@@ -157,7 +157,7 @@ export const gpuBnBackward: Kernel<'webgpu', { eps: number; act: 'none' | 'relu'
   launch(backend, 'batchNormBackward', backwardCode(act === 'relu'), inputs.map((t) => t.data), inputs[0]!.shape, eps, out.size * 4, (p) => p.u32(dw, db));
 
 /** Eval-mode batch norm with the running statistics: elementwise, one thread per value. */
-const evalCode = (relu: boolean) => `${kernelPreamble(6)}
+const evalCode = memoWgsl((relu: boolean) => `${kernelPreamble(6)}
 @group(0) @binding(0) var<storage, read> X: array<f32>;
 @group(0) @binding(1) var<storage, read> RM: array<f32>;
 @group(0) @binding(2) var<storage, read> RV: array<f32>;
@@ -172,7 +172,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let c = i % pu(1u);
   let y = (X[i] - RM[c]) * inverseSqrt(RV[c] + pf(2u)) * W[c] + B[c];
   Y[i] = ${relu ? 'max(y, 0.0)' : 'y'};
-}`;
+}`);
 
 export const gpuBnEval: Kernel<'webgpu', { eps: number; act: 'none' | 'relu' }> = (backend, inputs, out, { eps, act }) => {
   f32Only(out.dtype, 'batchNormEval');

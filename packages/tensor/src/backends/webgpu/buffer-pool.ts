@@ -30,11 +30,27 @@ export function sizeClass(byteLength: number): number {
   return size;
 }
 
-/** Free lists keyed by buffer size. */
+/** Creation order of every pooled buffer: free lists hand out the oldest first. */
+const serials = new WeakMap<GPUBuffer, number>();
+let nextSerial = 0;
+const serialOf = (b: GPUBuffer): number => serials.get(b) ?? -1;
+
+/**
+ * Free lists keyed by buffer size, each kept sorted so that `take` returns the free buffer
+ * created first. Handing buffers out in a fixed order (rather than last-released first)
+ * makes a loop that repeats the same work get the same buffers in the same roles every
+ * iteration, so the runtime's cached bind groups match again.
+ */
 class FreeLists {
   private readonly lists = new Map<number, GPUBuffer[]>();
   count = 0;
   bytes = 0;
+
+  /** The serial of the buffer `take(size)` would return (Infinity if none). */
+  peek(size: number): number {
+    const list = this.lists.get(size);
+    return list && list.length > 0 ? serialOf(list[list.length - 1]!) : Infinity;
+  }
 
   take(size: number): GPUBuffer | undefined {
     const b = this.lists.get(size)?.pop();
@@ -48,7 +64,11 @@ class FreeLists {
   put(b: GPUBuffer): void {
     let list = this.lists.get(b.size);
     if (!list) this.lists.set(b.size, (list = []));
-    list.push(b);
+    // Descending by serial, so pop() gives the oldest. Lists are short (a few dozen).
+    const s = serialOf(b);
+    let i = list.length;
+    while (i > 0 && serialOf(list[i - 1]!) < s) i--;
+    list.splice(i, 0, b);
     this.count++;
     this.bytes += b.size;
   }
@@ -95,7 +115,8 @@ export class BufferPool {
   /** A buffer for commands that will be recorded after this call. */
   alloc(byteLength: number): GpuBuffer {
     const size = this.classFor(byteLength);
-    return this.handOut(this.recent.take(size) ?? this.ready.take(size) ?? this.create(size), byteLength);
+    const from = this.recent.peek(size) < this.ready.peek(size) ? this.recent : this.ready;
+    return this.handOut(from.take(size) ?? this.create(size), byteLength);
   }
 
   /** A buffer safe to fill with queue.writeBuffer right now. */
@@ -162,7 +183,9 @@ export class BufferPool {
 
   private create(size: number): GPUBuffer {
     const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
-    return this.device.createBuffer({ size, usage });
+    const b = this.device.createBuffer({ size, usage });
+    serials.set(b, nextSerial++);
+    return b;
   }
 
   private handOut(buffer: GPUBuffer, byteLength: number): GpuBuffer {

@@ -55,12 +55,22 @@ export class CommandBatch {
 
   /** Copies `bytes` into the next slot; returns the binding for a bind group entry. */
   uniformBinding(bytes: Uint8Array): GPUBufferBinding {
-    const offset = this.uniformSlots++ * this.slotBytes;
-    this.staging.set(bytes, offset);
-    return { buffer: this.uniformBuffer, offset, size: UNIFORM_SLOT_BYTES };
+    return { buffer: this.uniformBuffer, offset: this.uniformSlot(bytes), size: UNIFORM_SLOT_BYTES };
   }
 
-  dispatch(label: string, pipeline: GPUComputePipeline, bindGroup: GPUBindGroup, grid: [number, number, number]): void {
+  /** Copies `bytes` into the next slot; returns its offset (a dynamic offset for `dynamicUniformBinding`). */
+  uniformSlot(bytes: Uint8Array): number {
+    const offset = this.uniformSlots++ * this.slotBytes;
+    this.staging.set(bytes, offset);
+    return offset;
+  }
+
+  /** The uniform buffer as a binding whose slot is chosen per dispatch by a dynamic offset. */
+  get dynamicUniformBinding(): GPUBufferBinding {
+    return { buffer: this.uniformBuffer, offset: 0, size: UNIFORM_SLOT_BYTES };
+  }
+
+  dispatch(label: string, pipeline: GPUComputePipeline, bindGroup: GPUBindGroup, grid: [number, number, number], dynamicOffsets: number[] = []): void {
     // One pass per dispatch costs next to nothing and lets validation messages name the op
     // (and, when profiling, carries the dispatch's two timestamps).
     const q = this.labels.length;
@@ -68,7 +78,7 @@ export class CommandBatch {
     if (this.querySet) this.labels.push(label);
     const pass = this.current().beginComputePass(timestampWrites ? { label, timestampWrites } : { label });
     pass.setPipeline(pipeline);
-    pass.setBindGroup(0, bindGroup);
+    pass.setBindGroup(0, bindGroup, dynamicOffsets);
     pass.dispatchWorkgroups(grid[0], grid[1], grid[2]);
     pass.end();
     this.commands++;

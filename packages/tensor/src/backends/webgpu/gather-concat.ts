@@ -8,7 +8,7 @@
 
 import type { KernelInput, TensorMeta } from '../../backend.js';
 import type { GpuBuffer } from './runtime.js';
-import { kernelPreamble, wgslType, type WebGpuBackend } from './backend.js';
+import { kernelPreamble, wgslType, type WebGpuBackend, memoWgsl } from './backend.js';
 import { MAX_PARAM_WORDS, Params } from './params.js';
 import { addStatement, checkIds, ZERO_CODE } from './gather.js';
 
@@ -46,7 +46,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let rows = pu(${HEAD + 2}u + j * ${words}u);`;
 }
 
-function forwardCode(t: 'f32' | 'i32', k: number): string {
+function forwardCodeBuild(t: 'f32' | 'i32', k: number): string {
   const bind = Array.from({ length: k }, (_, i) =>
     `@group(0) @binding(${2 * i}) var<storage, read> T${i}: array<${t}>;\n@group(0) @binding(${2 * i + 1}) var<storage, read> I${i}: array<i32>;`,
   ).join('\n');
@@ -66,8 +66,9 @@ ${cases}
   Y[b * pu(3u) + pu(2u) + c] = v;
 }`;
 }
+const forwardCode = memoWgsl(forwardCodeBuild);
 
-function backwardCode(t: 'f32' | 'i32', k: number): string {
+function backwardCodeBuild(t: 'f32' | 'i32', k: number): string {
   const bind = Array.from({ length: k }, (_, i) => `@group(0) @binding(${i + 1}) var<storage, read> I${i}: array<i32>;`).join('\n');
   const cases = Array.from({ length: k }, (_, i) => `    case ${i}u: { r = I${i}[b]; }`).join('\n');
   return `${kernelPreamble(k + 2)}
@@ -87,6 +88,7 @@ ${cases}
   ${addStatement(t)}
 }`;
 }
+const backwardCode = memoWgsl(backwardCodeBuild);
 
 /** Column where each field starts, and the total width. */
 function columns(dims: readonly number[]): { starts: number[]; width: number } {

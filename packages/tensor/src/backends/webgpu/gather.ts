@@ -6,7 +6,7 @@
 
 import type { Kernel, KernelInput } from '../../backend.js';
 import type { GpuBuffer } from './runtime.js';
-import { kernelPreamble, wgslType, type WebGpuBackend } from './backend.js';
+import { kernelPreamble, wgslType, type WebGpuBackend, memoWgsl } from './backend.js';
 import { Params } from './params.js';
 
 const WG = 256;
@@ -27,7 +27,7 @@ export function checkIds(backend: WebGpuBackend, op: string, idx: KernelInput<Gp
 const rowSizeOf = (shape: readonly number[]): number => shape.slice(1).reduce((a, b) => a * b, 1);
 
 // Params for both kernels: elements, row size, rows.
-function gatherCode(t: 'f32' | 'i32'): string {
+function gatherCodeBuild(t: 'f32' | 'i32'): string {
   return `${kernelPreamble(3)}
 @group(0) @binding(0) var<storage, read> table: array<${t}>;
 @group(0) @binding(1) var<storage, read> ids: array<i32>;
@@ -45,6 +45,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   Y[e] = table[u32(r) * row_size + (e - i * row_size)];
 }`;
 }
+const gatherCode = memoWgsl(gatherCodeBuild);
 
 /** out[i, :] = table[idx[i], :]; see the file comment for ids that are out of range. */
 export const gpuGather: Kernel<'webgpu', null> = (backend, [table, idx], out) => {
@@ -84,7 +85,7 @@ export function addStatement(t: 'f32' | 'i32'): string {
   }`;
 }
 
-function scatterCode(t: 'f32' | 'i32'): string {
+function scatterCodeBuild(t: 'f32' | 'i32'): string {
   return `${kernelPreamble(3)}
 @group(0) @binding(0) var<storage, read> src: array<${t}>;
 @group(0) @binding(1) var<storage, read> ids: array<i32>;
@@ -104,6 +105,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   ${addStatement(t)}
 }`;
 }
+const scatterCode = memoWgsl(scatterCodeBuild);
 
 /**
  * out[idx[i], :] += src[i, :] into zeros. Duplicate ids meet in atomic adds, so for f32

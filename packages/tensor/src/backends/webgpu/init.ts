@@ -77,6 +77,17 @@ export function gpuCounters(reset = false): RuntimeStats | null {
 }
 
 /**
+ * Submits the WebGPU work recorded so far (a no-op without WebGPU or with nothing recorded).
+ * Work is otherwise submitted when a result is read or 256 commands are recorded; an
+ * optimizer step calls this, so each training step is one submission and the buffer pool
+ * hands out the same buffers in the same roles every step (which lets the runtime reuse
+ * its bind groups).
+ */
+export function flushGpu(): void {
+  instance?.runtime.flush();
+}
+
+/**
  * GPU time per op while `fn` runs (timestamp queries around every dispatch), slowest first;
  * null before init. The timestamps serialise nothing, but each dispatch's time includes
  * the driver's own start-up work for it.

@@ -9,7 +9,7 @@ import { stridesOf } from '../../shape.js';
 import type { BoxAttrs } from '../../ops/layout.js';
 import type { DType } from '../../dtype.js';
 import type { GpuBuffer } from './runtime.js';
-import { kernelPreamble, wgslType, type WebGpuBackend } from './backend.js';
+import { kernelPreamble, wgslType, type WebGpuBackend, memoWgsl } from './backend.js';
 import { MAX_RANK, Params } from './params.js';
 
 const WG = 256;
@@ -28,7 +28,7 @@ const io = (inType: string, outType: string): string => `
 @group(0) @binding(1) var<storage, read_write> Y: array<${outType}>;`;
 
 // params: n, rank, offset, out shape [MAX_RANK], input strides [MAX_RANK]
-const STRIDED_CODE = (t: string): string => `${kernelPreamble(2)}${io(t, t)}
+const STRIDED_CODE = memoWgsl((t: string): string => `${kernelPreamble(2)}${io(t, t)}
 ${MAIN(`  var rem = i;
   var src = pu(2u);
   let rank = pu(1u);
@@ -38,7 +38,7 @@ ${MAIN(`  var rem = i;
     src += (rem % size) * pu(${3 + MAX_RANK}u + dim);
     rem = rem / size;
   }
-  Y[i] = X[src];`)}`;
+  Y[i] = X[src];`)}`);
 
 function stridedGather(backend: WebGpuBackend, label: string, x: GpuBuffer, out: TensorMeta, strides: readonly number[], offset: number): GpuBuffer {
   const y = backend.output(out);
@@ -59,7 +59,7 @@ export const gpuSlice: Kernel<'webgpu', BoxAttrs> = (backend, [x], out, { starts
 };
 
 // params: n, rank, out shape, starts, input shape, input strides
-const PAD_CODE = (t: string): string => `${kernelPreamble(2)}${io(t, t)}
+const PAD_CODE = memoWgsl((t: string): string => `${kernelPreamble(2)}${io(t, t)}
 ${MAIN(`  var rem = i;
   var src = 0u;
   var inside = true;
@@ -74,7 +74,7 @@ ${MAIN(`  var rem = i;
     inside = inside && (c >= start) && (local < pu(${2 + 2 * MAX_RANK}u + dim));
     src += local * pu(${2 + 3 * MAX_RANK}u + dim);
   }
-  Y[i] = select(${t}(0), X[select(0u, src, inside)], inside);`)}`;
+  Y[i] = select(${t}(0), X[select(0u, src, inside)], inside);`)}`);
 
 export const gpuPad: Kernel<'webgpu', BoxAttrs> = (backend, [x], out, { starts }) => {
   const y = backend.output(out);
@@ -90,9 +90,9 @@ export const gpuPad: Kernel<'webgpu', BoxAttrs> = (backend, [x], out, { starts }
 };
 
 // params: n (input elements), block (input elements per outer row), outRow, at
-const CONCAT_CODE = (t: string): string => `${kernelPreamble(2)}${io(t, t)}
+const CONCAT_CODE = memoWgsl((t: string): string => `${kernelPreamble(2)}${io(t, t)}
 ${MAIN(`  let block = pu(1u);
-  Y[(i / block) * pu(2u) + pu(3u) + i % block] = X[i];`)}`;
+  Y[(i / block) * pu(2u) + pu(3u) + i % block] = X[i];`)}`);
 
 export const gpuConcat: Kernel<'webgpu', { axis: number }> = (backend, inputs, out, { axis }) => {
   const y = backend.output(out);
@@ -114,8 +114,8 @@ export const gpuConcat: Kernel<'webgpu', { axis: number }> = (backend, inputs, o
   return y;
 };
 
-const CAST_CODE = (from: DType, to: DType): string => `${kernelPreamble(2)}${io(wgslType(from), wgslType(to))}
-${MAIN(`  Y[i] = ${wgslType(to)}(X[i]);`)}`;
+const CAST_CODE = memoWgsl((from: DType, to: DType): string => `${kernelPreamble(2)}${io(wgslType(from), wgslType(to))}
+${MAIN(`  Y[i] = ${wgslType(to)}(X[i]);`)}`);
 
 /** Conversion (f32 -> i32 truncates toward zero, like PyTorch), or a plain copy for the same dtype. */
 export const gpuCast: Kernel<'webgpu', { dtype: DType }> = (backend, [x], out) => {

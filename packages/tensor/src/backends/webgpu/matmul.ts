@@ -20,7 +20,7 @@
 
 import type { Kernel, TensorMeta } from '../../backend.js';
 import type { BmmAttrs } from '../../ops/matmul.js';
-import { kernelPreamble, type WebGpuBackend } from './backend.js';
+import { kernelPreamble, type WebGpuBackend, memoWgsl } from './backend.js';
 import { Params } from './params.js';
 import type { GpuBuffer } from './runtime.js';
 
@@ -588,7 +588,7 @@ ${storeBlock(v)}
 }
 
 /** Sums the `splits` partial products (each `words` long) into the output, then the epilogue. */
-function splitSumCode(vec: boolean, bias: boolean, act: EpilogueActivation): string {
+function splitSumCodeBuild(vec: boolean, bias: boolean, act: EpilogueActivation): string {
   const ty = vec ? 'vec4<f32>' : 'f32';
   const epi = bias || act !== 'none';
   return /* wgsl */ `// bmm: sum of split-K partial products
@@ -609,3 +609,4 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 }
 `;
 }
+const splitSumCode = memoWgsl(splitSumCodeBuild);

@@ -1,9 +1,36 @@
 // Compiles each (WGSL source, entry point) once. Compilation is the slow part of a
 // first dispatch, and its errors are checked asynchronously so dispatch() can stay sync.
+// The bind group layout is written out from the shader's declarations (storage buffers
+// read-only or read-write, the uniform block with a dynamic offset), not left to 'auto':
+// with the uniform slot as a dynamic offset, a bind group no longer changes from one
+// dispatch to the next and the runtime can reuse it.
 
 export interface CachedPipeline {
   pipeline: GPUComputePipeline;
   layout: GPUBindGroupLayout;
+  /** A small id for bind-group cache keys. */
+  id: number;
+  /** True when the layout is explicit and its uniform binding (if any) takes a dynamic offset. */
+  dynamicUniform: boolean;
+}
+
+type BindingType = 'read-only-storage' | 'storage' | 'uniform';
+
+/**
+ * The group-0 bindings a WGSL source declares, or null when they cannot be read simply
+ * (anything but `@group(0) @binding(n) var<storage, read|read_write>` / `var<uniform>`),
+ * in which case the pipeline falls back to an 'auto' layout.
+ */
+export function bindingsOf(code: string): Map<number, BindingType> | null {
+  const out = new Map<number, BindingType>();
+  const decl = /@group\((\d+)\)\s*@binding\((\d+)\)\s*var\s*<\s*(storage|uniform)\s*(?:,\s*(read|read_write)\s*)?>/g;
+  for (const m of code.matchAll(decl)) {
+    if (m[1] !== '0') return null;
+    const type: BindingType = m[3] === 'uniform' ? 'uniform' : m[4] === 'read_write' ? 'storage' : 'read-only-storage';
+    out.set(Number(m[2]), type);
+  }
+  if ((code.match(/@binding\(/g) ?? []).length !== out.size) return null;
+  return out;
 }
 
 /** Receives a pipeline failure together with the sequence number of the dispatch that created it. */
@@ -33,8 +60,24 @@ export class PipelineCache {
     // compiler's messages instead of as a generic uncaptured error.
     this.device.pushErrorScope('validation');
     const module = this.device.createShaderModule({ label, code });
-    const pipeline = this.device.createComputePipeline({ label, layout: 'auto', compute: { module, entryPoint } });
-    const entry = { pipeline, layout: pipeline.getBindGroupLayout(0) };
+    const bindings = bindingsOf(code);
+    let entry: CachedPipeline;
+    if (bindings) {
+      const layout = this.device.createBindGroupLayout({
+        label,
+        entries: [...bindings].map(([binding, type]) => ({
+          binding,
+          visibility: GPUShaderStage.COMPUTE,
+          buffer: { type, hasDynamicOffset: type === 'uniform' },
+        })),
+      });
+      const pipelineLayout = this.device.createPipelineLayout({ label, bindGroupLayouts: [layout] });
+      const pipeline = this.device.createComputePipeline({ label, layout: pipelineLayout, compute: { module, entryPoint } });
+      entry = { pipeline, layout, id: this.created, dynamicUniform: true };
+    } else {
+      const pipeline = this.device.createComputePipeline({ label, layout: 'auto', compute: { module, entryPoint } });
+      entry = { pipeline, layout: pipeline.getBindGroupLayout(0), id: this.created, dynamicUniform: false };
+    }
     const check = this.device
       .popErrorScope()
       .then(async (error) => {

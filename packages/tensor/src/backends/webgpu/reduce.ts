@@ -7,7 +7,7 @@
 
 import type { Kernel } from '../../backend.js';
 import type { ReduceAttrs } from '../../ops/reduce.js';
-import { kernelPreamble, wgslType } from './backend.js';
+import { kernelPreamble, wgslType, memoWgsl } from './backend.js';
 import { MAX_RANK, Params } from './params.js';
 
 /** Threads per workgroup in the one-thread-per-output kernel. */
@@ -79,7 +79,7 @@ fn combine(a: f32, b: f32) -> f32 {
 }`;
 }
 
-function reduceCode(kind: 'sum' | 'max', t: 'f32' | 'i32', nk: number, nr: number, perWorkgroup: boolean): string {
+function reduceCodeBuild(kind: 'sum' | 'max', t: 'f32' | 'i32', nk: number, nr: number, perWorkgroup: boolean): string {
   const keptAt = HEADER_WORDS;
   const redAt = HEADER_WORDS + 2 * nk;
   const head = `${kernelPreamble(2)}
@@ -124,6 +124,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   if (lid == 0u) { Y[o] = partial[0]; }
 }`;
 }
+const reduceCode = memoWgsl(reduceCodeBuild);
 
 /** The identity of `kind` as the bits of a `dtype` word (WGSL constants cannot be infinite). */
 function initParam(p: Params, kind: 'sum' | 'max', t: 'f32' | 'i32'): Params {

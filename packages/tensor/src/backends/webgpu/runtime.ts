@@ -52,6 +52,8 @@ export interface RuntimeStats {
   dispatchesByOp: Record<string, number>;
   /** Buffer-to-buffer copies recorded (cheap commands, not dispatches). */
   copies: number;
+  /** Bind groups created (the rest of the dispatches reused a cached one). */
+  bindGroups: number;
   submits: number;
   /** Waits for the GPU: one per read(). */
   syncs: number;
@@ -71,7 +73,13 @@ export class GpuRuntime {
   private readonly pool: BufferPool;
   private readonly pipelines: PipelineCache;
   private readonly batch: CommandBatch;
-  private counters = { dispatches: 0, submits: 0, syncs: 0, copies: 0, pipelinesAtReset: 0 };
+  private counters = { dispatches: 0, submits: 0, syncs: 0, copies: 0, bindGroups: 0, pipelinesAtReset: 0 };
+  // Bind groups by pipeline and bound ranges. Pooled buffers come back in the same roles
+  // step after step, so a training loop reuses the same few dozen; creating one cost about a
+  // third of the host's time per dispatch. Cleared when buffers are destroyed.
+  private readonly bindGroups = new Map<string, GPUBindGroup>();
+  private readonly bufferIds = new WeakMap<GPUBuffer, number>();
+  private nextBufferId = 0;
   private byOp = new Map<string, number>();
 
   // Errors: WebGPU reports them through events and promises, detached from the call that
@@ -173,15 +181,29 @@ export class GpuRuntime {
     });
     const seq = ++this.seq;
     this.labelled(label, () => {
-      const { pipeline, layout } = this.pipelines.get(label, spec.code, spec.entryPoint ?? 'main', seq);
-      const entries: GPUBindGroupEntry[] = bound.map((b, binding) => ({
-        binding,
-        resource: { buffer: b.buffer, offset: offsetOf(b), size: paddedLength(b.byteLength) },
-      }));
-      if (uniforms) entries.push({ binding: entries.length, resource: this.batch.uniformBinding(uniforms) });
-      // A bind group per dispatch: layout 'auto' rules out dynamic offsets. Caching them is a later step.
-      const bindGroup = this.device.createBindGroup({ label, layout, entries });
-      this.batch.dispatch(label, pipeline, bindGroup, grid);
+      const cached = this.pipelines.get(label, spec.code, spec.entryPoint ?? 'main', seq);
+      const { pipeline, layout } = cached;
+      const entries = (): GPUBindGroupEntry[] =>
+        bound.map((b, binding) => ({ binding, resource: { buffer: b.buffer, offset: offsetOf(b), size: paddedLength(b.byteLength) } }));
+      if (cached.dynamicUniform) {
+        // The uniform slot is a dynamic offset, so the bind group only depends on the buffers.
+        const key = `${cached.id}|${uniforms ? 'u' : ''}|${bound.map((b) => `${this.bufferId(b.buffer)}@${offsetOf(b)}+${paddedLength(b.byteLength)}`).join(',')}`;
+        let bindGroup = this.bindGroups.get(key);
+        if (bindGroup === undefined) {
+          const all = entries();
+          if (uniforms) all.push({ binding: all.length, resource: this.batch.dynamicUniformBinding });
+          bindGroup = this.device.createBindGroup({ label, layout, entries: all });
+          if (this.bindGroups.size >= 4096) this.bindGroups.clear();
+          this.bindGroups.set(key, bindGroup);
+          this.counters.bindGroups++;
+        }
+        this.batch.dispatch(label, pipeline, bindGroup, grid, uniforms ? [this.batch.uniformSlot(uniforms)] : []);
+      } else {
+        const all = entries();
+        if (uniforms) all.push({ binding: all.length, resource: this.batch.uniformBinding(uniforms) });
+        this.counters.bindGroups++;
+        this.batch.dispatch(label, pipeline, this.device.createBindGroup({ label, layout, entries: all }), grid);
+      }
     });
     for (const t of temps) this.release(t);
     this.counters.dispatches++;
@@ -264,6 +286,7 @@ export class GpuRuntime {
       dispatches: c.dispatches,
       dispatchesByOp: Object.fromEntries(this.byOp),
       copies: c.copies,
+      bindGroups: c.bindGroups,
       submits: c.submits,
       syncs: c.syncs,
       pipelines: this.pipelines.created - c.pipelinesAtReset,
@@ -275,7 +298,7 @@ export class GpuRuntime {
   }
 
   resetCounters(): void {
-    this.counters = { dispatches: 0, submits: 0, syncs: 0, copies: 0, pipelinesAtReset: this.pipelines.created };
+    this.counters = { dispatches: 0, submits: 0, syncs: 0, copies: 0, bindGroups: 0, pipelinesAtReset: this.pipelines.created };
     this.byOp.clear();
   }
 
@@ -311,6 +334,7 @@ export class GpuRuntime {
   trimPool(): void {
     if (this.lostReason === undefined) this.flush();
     this.pool.trim();
+    this.bindGroups.clear(); // they may name destroyed buffers
   }
 
   /** Destroys the device (unsubmitted commands are dropped) so Node can exit. */
@@ -319,8 +343,15 @@ export class GpuRuntime {
     this.destroyed = true;
     this.lostReason ??= 'the runtime was destroyed';
     this.pool.trim();
+    this.bindGroups.clear();
     this.batch.destroy();
     this.device.destroy();
+  }
+
+  private bufferId(b: GPUBuffer): number {
+    let id = this.bufferIds.get(b);
+    if (id === undefined) this.bufferIds.set(b, (id = this.nextBufferId++));
+    return id;
   }
 
   private recordError(seq: number, error: Error): void {

@@ -5,7 +5,7 @@
 // get one thread each, since a workgroup per 2-element row would leave it nearly idle.
 
 import type { Kernel } from '../../backend.js';
-import { kernelPreamble, wgslType } from './backend.js';
+import { kernelPreamble, wgslType, memoWgsl } from './backend.js';
 import { Params } from './params.js';
 
 const THREAD_WG = 64;
@@ -43,7 +43,7 @@ function outputExpr(log: boolean): string {
   return log ? 'z - log(total)' : 'exp(z) / total';
 }
 
-function threadCode(log: boolean): string {
+function threadCodeBuild(log: boolean): string {
   return `${kernelPreamble(2)}
 @group(0) @binding(0) var<storage, read> X: array<f32>;
 @group(0) @binding(1) var<storage, read_write> Y: array<f32>;
@@ -70,8 +70,9 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   }
 }`;
 }
+const threadCode = memoWgsl(threadCodeBuild);
 
-function rowCode(log: boolean): string {
+function rowCodeBuild(log: boolean): string {
   return `${kernelPreamble(2)}
 @group(0) @binding(0) var<storage, read> X: array<f32>;
 @group(0) @binding(1) var<storage, read_write> Y: array<f32>;
@@ -116,6 +117,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   }
 }`;
 }
+const rowCode = memoWgsl(rowCodeBuild);
 
 /** The WebGPU kernel of softmax (log = false) or logSoftmax (log = true) along `axis`. */
 export function gpuSoftmax(log: boolean): Kernel<'webgpu', { readonly axis: number }> {
