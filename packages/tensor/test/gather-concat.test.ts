@@ -23,10 +23,28 @@ function problem(n: number, backend: T.BackendName, dtype: T.DType) {
   return { tables, use, ids, dy };
 }
 
-async function run(n: number, backend: T.BackendName, dtype: T.DType, fused: boolean): Promise<number[][]> {
-  const { tables, use, ids, dy } = problem(n, backend, dtype);
+/**
+ * The problem moved to `backend` in `dtype`; with `oneBlock` the ids are views of one padded
+ * [n, B] block, as `batchTensors` uploads a batch (the kernels then bind them once).
+ */
+async function run(n: number, backend: T.BackendName, dtype: T.DType, fused: boolean, oneBlock = false): Promise<number[][]> {
+  const p = problem(n, 'cpu', 'float64');
+  const move = (t: T.Tensor) => T.tensor(Array.from(t.dataSync()), { shape: t.shape, dtype, backend });
+  const tables = p.tables.map((t) => move(t).requireGrad());
+  const use = tables.map((t, f) => (f === 2 ? tables[0]! : t));
+  let ids: T.Tensor[];
+  if (oneBlock) {
+    const stride = T.FLAT_ALIGN;
+    const block = new Int32Array(n * stride);
+    p.ids.forEach((t, k) => block.set(t.dataSync(), k * stride));
+    const all = T.fromTypedArray(block, [block.length], 'int32', { backend });
+    ids = p.ids.map((t, k) => T.storageView(all, k * stride, t.shape));
+    all.dispose();
+  } else {
+    ids = p.ids.map((t) => T.tensor(Array.from(t.dataSync()), { shape: t.shape, dtype: 'int32', backend }));
+  }
   const y = fused ? T.gatherConcat(use, ids) : T.concat(use.map((t, f) => T.gather(t, ids[f]!)), 1);
-  y.backward(dy);
+  y.backward(move(p.dy));
   const out = [Array.from(await y.data())];
   for (const t of tables) out.push(t.grad ? Array.from(await t.grad.data()) : []);
   return out;
@@ -45,6 +63,9 @@ describe('gatherConcat vs one gather per field + concat', () => {
     it.runIf(gpu)(`${n} field(s), WebGPU float32 vs CPU float64`, async () => {
       expectClose(await run(n, 'webgpu', 'float32', true), await run(n, 'cpu', 'float64', false), 1e-5);
     });
+    it.runIf(gpu)(`${n} field(s), ids as views of one block (bound once), WebGPU vs CPU`, async () => {
+      expectClose(await run(n, 'webgpu', 'float32', true, true), await run(n, 'cpu', 'float64', false), 1e-5);
+    });
   }
 
   it('a table shared by two fields gets one gradient holding both fields', async () => {
@@ -62,10 +83,13 @@ describe('gatherConcat vs one gather per field + concat', () => {
     expect(() => T.gatherConcat([t], [T.tensor([[0, 1]], { dtype: 'int32' })])).toThrow('field 0: expected int32 ids of shape [1]');
   });
 
-  it.runIf(gpu)('WebGPU: out-of-range ids from the host are caught before any kernel runs', () => {
+  it.runIf(gpu)('WebGPU: out-of-range ids from the host are caught before any kernel runs, in views too', () => {
     const t = T.zeros([4, 2], { backend: 'webgpu' });
     const bad = T.tensor([0, 9], { dtype: 'int32', backend: 'webgpu' });
     expect(() => T.gatherConcat([t], [bad])).toThrow('gatherConcat: field 0: index 9 at position 1 is out of range for 4 rows');
+    const block = T.tensor([1, 2, 3, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 7, 1], { dtype: 'int32', backend: 'webgpu' });
+    const views = [T.storageView(block, 0, [3]), T.storageView(block, 16, [3])];
+    expect(() => T.gatherConcat([t, t], views)).toThrow('gatherConcat: field 1: index 7 at position 1 is out of range for 4 rows');
   });
 
   it.runIf(gpu)('WebGPU: ten fields take one forward kernel per seven fields and two backward kernels', () => {
@@ -76,5 +100,17 @@ describe('gatherConcat vs one gather per field + concat', () => {
     expect(T.gpuCounters(true).dispatches).toBe(Math.ceil(10 / Math.floor((limit - 1) / 2)));
     y.backward(dy);
     expect(T.gpuCounters().dispatches).toBe(1 + Math.ceil(10 / (limit - 2)));
+  });
+
+  it.runIf(gpu)('WebGPU: with the ids in one block, ten fields take one kernel forward and two backward', () => {
+    const { use, ids, dy } = problem(10, 'webgpu', 'float32');
+    void ids;
+    const block = T.randint(0, 2, [10 * T.FLAT_ALIGN], { backend: 'webgpu' }); // every table has >= 2 rows
+    const views = use.map((_, k) => T.storageView(block, k * T.FLAT_ALIGN, [13]));
+    T.gpuCounters(true);
+    const y = T.gatherConcat(use, views);
+    expect(T.gpuCounters(true).dispatches).toBe(1);
+    y.backward(dy);
+    expect(T.gpuCounters().dispatches).toBe(2);
   });
 });

@@ -1,8 +1,10 @@
 // Turning rows of a columnar Dataset into the tensors a model reads: int32 ids per sparse
-// feature, float values per dense feature, and a [B, nTask] label matrix. One upload per
-// column per batch; on WebGPU these are queue writes, not host syncs.
+// feature, float values per dense feature, and a [B, nTask] label matrix. Every sparse
+// feature's ids go up in ONE upload (an [F, B] block whose rows the features' tensors are
+// views of, which also lets the embedding kernels bind the ids once); dense columns and the
+// labels are one upload each. On WebGPU these are queue writes, not host syncs.
 
-import { fromTypedArray, type BackendName, type Tensor } from '@aitm/tensor';
+import { FLAT_ALIGN, fromTypedArray, storageView, type BackendName, type Tensor } from '@aitm/tensor';
 import type { Dataset } from '../data/batch.js';
 import { denseFeatures, sparseFeatures } from '../data/schema.js';
 
@@ -23,9 +25,16 @@ export function batchTensors(ds: Dataset, rows: Int32Array | null, backend: Back
     return out;
   };
   const inputs: Record<string, Tensor> = {};
-  sparseFeatures(ds.schema).forEach((f, k) => {
-    inputs[f.name] = fromTypedArray(pick(ds.sparse[k]!, (m) => new Int32Array(m)), [n], 'int32', { backend });
-  });
+  const sparse = sparseFeatures(ds.schema);
+  if (sparse.length > 0) {
+    // Rows padded to FLAT_ALIGN ints so each feature's view starts at a bindable offset.
+    const stride = Math.ceil(n / FLAT_ALIGN) * FLAT_ALIGN;
+    const block = new Int32Array(sparse.length * stride);
+    sparse.forEach((_, k) => block.set(pick(ds.sparse[k]!, (m) => new Int32Array(m)), k * stride));
+    const all = fromTypedArray(block, [block.length], 'int32', { backend });
+    sparse.forEach((f, k) => (inputs[f.name] = storageView(all, k * stride, [n])));
+    all.dispose(); // the views keep the block alive
+  }
   denseFeatures(ds.schema).forEach((f, k) => {
     inputs[f.name] = fromTypedArray(pick(ds.dense[k]!, (m) => new Float32Array(m)), [n], 'float32', { backend });
   });

@@ -79,7 +79,11 @@ export class WebGpuBackend implements Backend<'webgpu'> {
 
   view(handle: GpuBuffer, offset: number, size: number, dtype: DType): GpuBuffer {
     wgslType(dtype);
-    return this.runtime.view(handle, offset * 4, size * 4);
+    const v = this.runtime.view(handle, offset * 4, size * 4);
+    // A view of host-uploaded ids keeps the matching part of their host copy (id checks).
+    const shadow = this.shadows.get(handle);
+    if (shadow) this.shadows.set(v, shadow.subarray(offset, offset + size));
+    return v;
   }
 
   copy(src: GpuBuffer, dst: GpuBuffer, size: number, _dtype: DType): void {

@@ -3,11 +3,14 @@
 // one flat gradient block. A kernel binds one buffer per table and per id vector (a WGSL
 // shader cannot index an array of bindings, so the field is picked with a `switch`); fields
 // beyond the adapter's storage-binding limit go to further dispatches, a chunk at a time.
+// When all id vectors are views of one buffer (a batch uploaded as one [F, B] block) that
+// buffer is bound once, with each field's offset in the parameters.
 // Out-of-range ids follow gather's rules: checked on the host when the ids came from it,
 // else a zero row forward and a dropped gradient backward.
 
 import type { KernelInput, TensorMeta } from '../../backend.js';
 import type { GpuBuffer } from './runtime.js';
+import { offsetOf } from './buffer-pool.js';
 import { kernelPreamble, wgslType, type WebGpuBackend, memoWgsl } from './backend.js';
 import { MAX_PARAM_WORDS, Params } from './params.js';
 import { addStatement, checkIds, ZERO_CODE } from './gather.js';
@@ -17,6 +20,18 @@ const WG = 256;
 const HEAD = 4;
 const FWD_WORDS = 3;
 const BWD_WORDS = 4;
+/** Forward words per field when the ids share one buffer: FWD_WORDS and the field's id offset. */
+const SHARED_WORDS = 4;
+
+/**
+ * When every field's ids are views of one buffer (a batch uploaded as one [F, B] block), that
+ * buffer and each field's element offset in it; otherwise null.
+ */
+function sharedIds(ids: readonly KernelInput<GpuBuffer>[]): { root: GpuBuffer; offsets: number[] } | null {
+  const root = ids[0]!.data.root ?? ids[0]!.data;
+  if (!ids.every((i) => (i.data.root ?? i.data) === root)) return null;
+  return { root, offsets: ids.map((i) => (offsetOf(i.data) - offsetOf(root)) / 4) };
+}
 
 /** Splits 0..n-1 into consecutive chunks of at most `k`. */
 function chunks(n: number, k: number): number[][] {
@@ -46,18 +61,28 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let rows = pu(${HEAD + 2}u + j * ${words}u);`;
 }
 
-function forwardCodeBuild(t: 'f32' | 'i32', k: number): string {
+/**
+ * `shared`: every field's ids are one buffer (IDS, field j's at element pu(HEAD + 3 + j * 4)),
+ * bound once; otherwise one id buffer per field. Either way one table buffer per field.
+ */
+function forwardCodeBuild(t: 'f32' | 'i32', k: number, shared: boolean): string {
+  const words = shared ? SHARED_WORDS : FWD_WORDS;
   const bind = Array.from({ length: k }, (_, i) =>
-    `@group(0) @binding(${2 * i}) var<storage, read> T${i}: array<${t}>;\n@group(0) @binding(${2 * i + 1}) var<storage, read> I${i}: array<i32>;`,
+    shared
+      ? `@group(0) @binding(${i}) var<storage, read> T${i}: array<${t}>;`
+      : `@group(0) @binding(${2 * i}) var<storage, read> T${i}: array<${t}>;\n@group(0) @binding(${2 * i + 1}) var<storage, read> I${i}: array<i32>;`,
   ).join('\n');
+  const idOf = (i: number) => (shared ? `IDS[pu(${HEAD + 3}u + j * ${words}u) + b]` : `I${i}[b]`);
   const cases = Array.from({ length: k }, (_, i) =>
-    `    case ${i}u: { let r = I${i}[b]; if (r >= 0 && u32(r) < rows) { v = T${i}[u32(r) * dim + off]; } }`,
+    `    case ${i}u: { let r = ${idOf(i)}; if (r >= 0 && u32(r) < rows) { v = T${i}[u32(r) * dim + off]; } }`,
   ).join('\n');
-  return `${kernelPreamble(2 * k + 1)}
+  const nBuf = shared ? k + 2 : 2 * k + 1;
+  return `${kernelPreamble(nBuf)}
 ${bind}
-@group(0) @binding(${2 * k}) var<storage, read_write> Y: array<${t}>;
+${shared ? `@group(0) @binding(${k}) var<storage, read> IDS: array<i32>;` : ''}
+@group(0) @binding(${nBuf - 1}) var<storage, read_write> Y: array<${t}>;
 
-${prologue(k, FWD_WORDS)}
+${prologue(k, words)}
   var v = ${t}(0);
   switch j {
 ${cases}
@@ -68,22 +93,31 @@ ${cases}
 }
 const forwardCode = memoWgsl(forwardCodeBuild);
 
-function backwardCodeBuild(t: 'f32' | 'i32', k: number): string {
-  const bind = Array.from({ length: k }, (_, i) => `@group(0) @binding(${i + 1}) var<storage, read> I${i}: array<i32>;`).join('\n');
+/** `shared`: every field's ids are one buffer (field j's at element pu(HEAD + 4 + j * 5)), so no switch at all. */
+function backwardCodeBuild(t: 'f32' | 'i32', k: number, shared: boolean): string {
+  const words = shared ? BWD_WORDS + 1 : BWD_WORDS;
+  const nIds = shared ? 1 : k;
+  const bind = shared
+    ? '@group(0) @binding(1) var<storage, read> IDS: array<i32>;'
+    : Array.from({ length: k }, (_, i) => `@group(0) @binding(${i + 1}) var<storage, read> I${i}: array<i32>;`).join('\n');
   const cases = Array.from({ length: k }, (_, i) => `    case ${i}u: { r = I${i}[b]; }`).join('\n');
-  return `${kernelPreamble(k + 2)}
+  return `${kernelPreamble(nIds + 2)}
 @group(0) @binding(0) var<storage, read> DY: array<${t}>;
 ${bind}
-@group(0) @binding(${k + 1}) var<storage, read_write> Y: array<atomic<${t === 'f32' ? 'u32' : 'i32'}>>;
+@group(0) @binding(${nIds + 1}) var<storage, read_write> Y: array<atomic<${t === 'f32' ? 'u32' : 'i32'}>>;
 
-${prologue(k, BWD_WORDS)}
-  var r = -1;
+${prologue(k, words)}
+  ${
+    shared
+      ? `let r = IDS[pu(${HEAD + 4}u + j * ${words}u) + b];`
+      : `var r = -1;
   switch j {
 ${cases}
     default: {}
+  }`
   }
   if (r < 0 || u32(r) >= rows) { return; }
-  let dst = pu(${HEAD + 3}u + j * ${BWD_WORDS}u) + u32(r) * dim + off;
+  let dst = pu(${HEAD + 3}u + j * ${words}u) + u32(r) * dim + off;
   let v = DY[b * pu(3u) + pu(2u) + c];
   ${addStatement(t)}
 }`;
@@ -113,16 +147,22 @@ export function gpuGatherConcat(
   if (out.size === 0) return y;
   const t = wgslType(out.dtype);
   const limit = backend.runtime.limits.maxStorageBuffersPerShaderStage;
-  const perDispatch = Math.min(Math.floor((limit - 1) / 2), Math.floor((MAX_PARAM_WORDS - HEAD) / FWD_WORDS));
+  const shared = sharedIds(ids);
+  const perDispatch = shared
+    ? Math.min(limit - 2, Math.floor((MAX_PARAM_WORDS - HEAD) / SHARED_WORDS))
+    : Math.min(Math.floor((limit - 1) / 2), Math.floor((MAX_PARAM_WORDS - HEAD) / FWD_WORDS));
   const { starts } = columns(tables.map((tb) => tb.shape[1]!));
   for (const fs of chunks(tables.length, perDispatch)) {
     const c0 = starts[fs[0]!]!;
     const w = fs.reduce((a, f) => a + tables[f]!.shape[1]!, 0);
     if (w === 0) continue;
     const p = new Params('gatherConcat').u32(batch * w, w, c0, width);
-    for (const f of fs) p.u32(starts[f]! - c0, tables[f]!.shape[1]!, tables[f]!.shape[0]!);
-    const bufs = fs.flatMap((f) => [tables[f]!.data, ids[f]!.data]);
-    backend.run('gatherConcat', forwardCode(t, fs.length), [...bufs, y], p, Math.ceil((batch * w) / WG));
+    for (const f of fs) {
+      p.u32(starts[f]! - c0, tables[f]!.shape[1]!, tables[f]!.shape[0]!);
+      if (shared) p.u32(shared.offsets[f]!);
+    }
+    const bufs = shared ? [...fs.map((f) => tables[f]!.data), shared.root] : fs.flatMap((f) => [tables[f]!.data, ids[f]!.data]);
+    backend.run('gatherConcat', forwardCode(t, fs.length, shared !== null), [...bufs, y], p, Math.ceil((batch * w) / WG));
   }
   return y;
 }
@@ -142,15 +182,21 @@ export function gpuGatherConcatGrad(
   const [batch, width] = dy.shape as [number, number];
   if (batch === 0) return y;
   const limit = backend.runtime.limits.maxStorageBuffersPerShaderStage;
-  const perDispatch = Math.min(limit - 2, Math.floor((MAX_PARAM_WORDS - HEAD) / BWD_WORDS));
+  const shared = sharedIds(ids);
+  const words = shared ? BWD_WORDS + 1 : BWD_WORDS;
+  const perDispatch = Math.min(shared ? Infinity : limit - 2, Math.floor((MAX_PARAM_WORDS - HEAD) / words));
   const { starts } = columns(fields.map((f) => f.dim));
   for (const fs of chunks(fields.length, perDispatch)) {
     const c0 = starts[fs[0]!]!;
     const w = fs.reduce((a, f) => a + fields[f]!.dim, 0);
     if (w === 0) continue;
     const p = new Params('gatherConcat').u32(batch * w, w, c0, width);
-    for (const f of fs) p.u32(starts[f]! - c0, fields[f]!.dim, fields[f]!.rows, fields[f]!.base);
-    backend.run('gatherConcatGrad', backwardCode(t, fs.length), [dy.data, ...fs.map((f) => ids[f]!.data), y], p, Math.ceil((batch * w) / WG));
+    for (const f of fs) {
+      p.u32(starts[f]! - c0, fields[f]!.dim, fields[f]!.rows, fields[f]!.base);
+      if (shared) p.u32(shared.offsets[f]!);
+    }
+    const idBufs = shared ? [shared.root] : fs.map((f) => ids[f]!.data);
+    backend.run('gatherConcatGrad', backwardCode(t, fs.length, shared !== null), [dy.data, ...idBufs, y], p, Math.ceil((batch * w) / WG));
   }
   return y;
 }
