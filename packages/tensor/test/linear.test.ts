@@ -9,6 +9,7 @@ import * as T from '../src/index.js';
 import type { Tensor } from '../src/index.js';
 import { gpuAvailable } from './gpu.js';
 import { expectClose } from './helpers.js';
+import { setMatmulKernel, type MatmulKernelChoice } from '../src/backends/webgpu/matmul.js';
 
 const gpu = await gpuAvailable();
 afterAll(() => T.disposeWebGpu());
@@ -54,6 +55,22 @@ describe('linear: fused vs matmul + add + activation', () => {
         a.forEach((v, i) => expectClose(v, b[i]!, tol, 1e-4));
       });
     }
+  }
+
+  // Real GPUs get the shared-memory 'tiled' kernel, llvmpipe the 'subgroup' one: the epilogue
+  // is checked in every kernel, including its split-K summing pass.
+  for (const kernel of ['tiled', 'register', 'subgroup'] as MatmulKernelChoice[]) {
+    it.runIf(gpu)(`the epilogue in the '${kernel}' kernel (bias + relu, bias + sigmoid, split K)`, async () => {
+      const prev = setMatmulKernel(kernel);
+      try {
+        for (const [shape, act] of [[[37, 13, 6], 'relu'], [[5, 7, 64], 'sigmoid'], [[6, 1500, 9], 'relu']] as const) {
+          const [a, b] = [await run('webgpu', 'float32', true, shape, act, true), await run('cpu', 'float64', false, shape, act, true)];
+          a.forEach((v, i) => expectClose(v, b[i]!, 2e-5 * Math.sqrt(shape[0] * shape[1]), 1e-4));
+        }
+      } finally {
+        setMatmulKernel(prev);
+      }
+    });
   }
 
   it.runIf(gpu)('no bias, WebGPU', async () => {
