@@ -160,6 +160,23 @@ describe.skipIf(!gpu)('WebGPU gradients of composite graphs vs CPU float64', () 
     await gradParity([[4, 5], [5], [4, 1]], (a, b, c) => T.tanh(T.add(T.mul(a, b), T.div(T.sigmoid(c), 2))));
   });
 
+  it('concat along a strided axis: one kernel per 15 pieces forward, one split kernel backward', async () => {
+    // 3 pieces; and 25 pieces of mixed widths (two forward dispatches, and the split's
+    // parameter block overflows into a second pass).
+    for (const widths of [[3, 1, 2], Array.from({ length: 25 }, (_, i) => 1 + (i % 3))]) {
+      const shapes = widths.map((w) => [5, w, 2]);
+      T.gpuCounters(true);
+      await gradParity(shapes, (...xs) => T.concat(xs, 1));
+      const c = T.gpuCounters()!.dispatchesByOp;
+      const perKernel = Math.min(T.webGpuBackend()!.runtime.limits.maxStorageBuffersPerShaderStage - 1, 30);
+      expect(c['concat']).toBe(Math.ceil(widths.length / perKernel));
+      // Up to 20 pieces fit one split kernel's parameters; beyond, each chunk of 20 is a
+      // column gather and a split.
+      expect(c['split']).toBe(widths.length <= 20 ? 1 : 2 * Math.ceil(widths.length / 20));
+      expect(c['slice'] ?? 0).toBe(0);
+    }
+  });
+
   it('layout ops: permute, concat, narrow, expand, where', async () => {
     await gradParity([[2, 3, 4], [2, 1, 4]], (a, b) => {
       const cat = T.concat([a, b], 1);

@@ -8,9 +8,9 @@ import { defineOp, runOp } from '../op.js';
 import type { Tensor } from '../tensor.js';
 import { concat as cpuConcat, gatherStrided, scatterStrided } from '../backends/cpu/kernels.js';
 import { sumTo } from './reduce.js';
-import { gpuConcat, gpuPad, gpuPermute, gpuSlice } from '../backends/webgpu/layout.js';
+import { gpuConcat, gpuPad, gpuPermute, gpuSlice, gpuSplit } from '../backends/webgpu/layout.js';
 import { gpuExpand } from '../backends/webgpu/elementwise.js';
-import { storageView } from '../fused/flat.js';
+import { FLAT_ALIGN, storageView } from '../fused/flat.js';
 
 export const reshapeOp = defineOp<{ shape: readonly number[] }>({
   name: 'reshape',
@@ -99,6 +99,38 @@ export function transpose(x: Tensor, dim0 = -2, dim1 = -1): Tensor {
   return permute(x, dims);
 }
 
+interface SplitAttrs {
+  /** Per piece: its axis length times the inner size (its block in each outer row of x). */
+  readonly blocks: readonly number[];
+  /** Where each piece starts in the flat output. */
+  readonly offsets: readonly number[];
+  /** Rows before the axis (the product of the leading dims). */
+  readonly outer: number;
+  readonly total: number;
+}
+
+/** concat's inverse for its gradient: each piece of x laid out contiguously at its offset of one flat block. */
+export const splitOp = defineOp<SplitAttrs>({
+  name: 'split',
+  infer: ([x], { total }) => ({ shape: [total], dtype: x!.dtype }),
+  kernels: {
+    cpu: (_b, [x], out, { blocks, offsets, outer }) => {
+      const o = allocArray(out.dtype, out.size);
+      const row = blocks.reduce((a, b) => a + b, 0);
+      for (let r = 0; r < outer; r++) {
+        let at = 0;
+        blocks.forEach((b, p) => {
+          o.set(x!.data.subarray(r * row + at, r * row + at + b), offsets[p]! + r * b);
+          at += b;
+        });
+      }
+      return o;
+    },
+    webgpu: gpuSplit,
+  },
+  grad: 'none',
+});
+
 export const concatOp = defineOp<{ axis: number }>({
   name: 'concat',
   infer: (inputs, { axis }) => {
@@ -118,16 +150,30 @@ export const concatOp = defineOp<{ axis: number }>({
   },
   kernels: { cpu: (_b, inputs, out, { axis }) => cpuConcat(inputs, out, axis), webgpu: gpuConcat },
   grad: (dy, { inputs, attrs: { axis } }) => {
-    // Pieces joined along the leading non-trivial axis are contiguous blocks of dy: their
-    // gradients are zero-copy views. Otherwise each is a strided slice (one kernel).
-    const contiguous = dy.shape.slice(0, axis).every((d) => d === 1);
     const inner = sizeOf(dy.shape.slice(axis + 1));
-    let at = 0;
-    return inputs.map((t) => {
-      const g = !t.requiresGrad ? null : contiguous ? storageView(dy, at * inner, t.shape) : narrow(dy, axis, at, t.shape[axis]!);
-      at += t.shape[axis]!;
-      return g;
-    });
+    // Pieces joined along the leading non-trivial axis are contiguous blocks of dy: their
+    // gradients are zero-copy views of it.
+    if (dy.shape.slice(0, axis).every((d) => d === 1)) {
+      let at = 0;
+      return inputs.map((t) => {
+        const g = t.requiresGrad ? storageView(dy, at * inner, t.shape) : null;
+        at += t.shape[axis]!;
+        return g;
+      });
+    }
+    // Otherwise one kernel lays every piece of dy out contiguously in one block: views again.
+    const blocks = inputs.map((t) => t.shape[axis]! * inner);
+    const offsets: number[] = [];
+    let total = 0;
+    for (const t of inputs) {
+      offsets.push(total);
+      total += Math.ceil(t.size / FLAT_ALIGN) * FLAT_ALIGN;
+    }
+    const outer = sizeOf(dy.shape.slice(0, axis));
+    const flat = runOp(splitOp, [dy], { blocks, offsets, outer, total });
+    const grads = inputs.map((t, p) => (t.requiresGrad ? storageView(flat, offsets[p]!, t.shape) : null));
+    flat.dispose(); // the views keep it
+    return grads;
   },
 });
 

@@ -10,7 +10,7 @@ import type { BoxAttrs } from '../../ops/layout.js';
 import type { DType } from '../../dtype.js';
 import type { GpuBuffer } from './runtime.js';
 import { kernelPreamble, wgslType, type WebGpuBackend, memoWgsl } from './backend.js';
-import { MAX_RANK, Params } from './params.js';
+import { MAX_PARAM_WORDS, MAX_RANK, Params } from './params.js';
 
 const WG = 256;
 
@@ -89,27 +89,111 @@ export const gpuPad: Kernel<'webgpu', BoxAttrs> = (backend, [x], out, { starts }
   return y;
 };
 
-// params: n (input elements), block (input elements per outer row), outRow, at
-const CONCAT_CODE = memoWgsl((t: string): string => `${kernelPreamble(2)}${io(t, t)}
-${MAIN(`  let block = pu(1u);
-  Y[(i / block) * pu(2u) + pu(3u) + i % block] = X[i];`)}`);
+/** Splits 0..n-1 into consecutive chunks of at most `k`. */
+function chunks(n: number, k: number): number[][] {
+  const out: number[][] = [];
+  for (let i = 0; i < n; i += k) out.push(Array.from({ length: Math.min(k, n - i) }, (_, j) => i + j));
+  return out;
+}
+
+/** Where piece p's block (its axis length times the inner size) starts in an output row. */
+function rowStarts(blocks: readonly number[]): number[] {
+  const starts: number[] = [];
+  let at = 0;
+  for (const b of blocks) {
+    starts.push(at);
+    at += b;
+  }
+  return starts;
+}
+
+/**
+ * concat along a strided axis, k pieces per dispatch (a WGSL shader cannot index an array of
+ * bindings: the piece is picked with a switch). One thread per output element of the chunk's
+ * columns [c0, c0 + w) of each outer row. params: count, w, c0, outRow, then per piece its
+ * start (relative to c0) and block.
+ */
+const CONCAT_CODE = memoWgsl((t: string, k: number): string => `${kernelPreamble(k + 1)}
+${Array.from({ length: k }, (_, p) => `@group(0) @binding(${p}) var<storage, read> X${p}: array<${t}>;`).join('\n')}
+@group(0) @binding(${k}) var<storage, read_write> Y: array<${t}>;
+${MAIN(`  let w = pu(1u);
+  let o = i / w;
+  let j = i - o * w;
+  var p = 0u;
+  for (var q = 1u; q < ${k}u; q++) { if (j >= pu(4u + 2u * q)) { p = q; } }
+  let start = pu(4u + 2u * p);
+  let block = pu(5u + 2u * p);
+  var v = ${t}(0);
+  switch p {
+${Array.from({ length: k }, (_, q) => `    case ${q}u: { v = X${q}[o * block + j - start]; }`).join('\n')}
+    default: {}
+  }
+  Y[o * pu(3u) + pu(2u) + j] = v;`)}`);
 
 export const gpuConcat: Kernel<'webgpu', { axis: number }> = (backend, inputs, out, { axis }) => {
   const y = backend.output(out);
   let inner = 1;
   for (let i = axis + 1; i < out.shape.length; i++) inner *= out.shape[i]!;
   const outRow = out.shape[axis]! * inner;
+  const blocks = inputs.map((t) => t.shape[axis]! * inner);
+  const starts = rowStarts(blocks);
   // Along the leading non-trivial axis each piece is one contiguous block: a buffer copy.
-  const contiguous = out.shape.slice(0, axis).every((d) => d === 1);
-  let at = 0;
-  for (const t of inputs) {
-    const block = t.shape[axis]! * inner;
-    if (t.size > 0 && contiguous) backend.runtime.copy(t.data, y, t.size * 4, 0, at * 4);
-    else if (t.size > 0) {
-      const p = new Params('concat').u32(t.size, block, outRow, at);
-      backend.run('concat', CONCAT_CODE(wgslType(out.dtype)), [t.data, y], p, Math.ceil(t.size / WG));
+  if (out.shape.slice(0, axis).every((d) => d === 1)) {
+    inputs.forEach((t, p) => t.size > 0 && backend.runtime.copy(t.data, y, t.size * 4, 0, starts[p]! * 4));
+    return y;
+  }
+  if (out.size === 0) return y;
+  const outer = out.size / outRow;
+  const live = inputs.map((_, p) => p).filter((p) => blocks[p]! > 0);
+  const perDispatch = Math.min(backend.runtime.limits.maxStorageBuffersPerShaderStage - 1, (MAX_PARAM_WORDS - 4) / 2);
+  for (const fs of chunks(live.length, perDispatch).map((c) => c.map((q) => live[q]!))) {
+    const c0 = starts[fs[0]!]!;
+    const w = fs.reduce((a, p) => a + blocks[p]!, 0);
+    const params = new Params('concat').u32(outer * w, w, c0, outRow);
+    for (const p of fs) params.u32(starts[p]! - c0, blocks[p]!);
+    backend.run('concat', CONCAT_CODE(wgslType(out.dtype), fs.length), [...fs.map((p) => inputs[p]!.data), y], params, Math.ceil((outer * w) / WG));
+  }
+  return y;
+};
+
+/**
+ * The inverse of a strided concat, for its gradient: every piece of dy, each laid out
+ * contiguously at its own offset of one flat output (then handed out as views). One thread
+ * per element of dy; params: count, outRow, then per piece its start, block and offset.
+ */
+const SPLIT_CODE = memoWgsl((t: string, k: number): string => `${kernelPreamble(2)}${io(t, t)}
+${MAIN(`  let row = pu(1u);
+  let o = i / row;
+  let j = i - o * row;
+  var p = 0u;
+  for (var q = 1u; q < ${k}u; q++) { if (j >= pu(2u + 3u * q)) { p = q; } }
+  let start = pu(2u + 3u * p);
+  let block = pu(3u + 3u * p);
+  Y[pu(4u + 3u * p) + o * block + j - start] = X[i];`)}`);
+
+export const gpuSplit: Kernel<'webgpu', { blocks: readonly number[]; offsets: readonly number[]; outer: number }> = (backend, [x], out, { blocks, offsets, outer }) => {
+  const y = backend.output(out);
+  if (x!.size === 0) return y;
+  const outRow = blocks.reduce((a, b) => a + b, 0);
+  const starts = rowStarts(blocks);
+  // Pieces beyond the parameter block go to further dispatches, each over its columns only.
+  const perDispatch = Math.floor((MAX_PARAM_WORDS - 2) / 3);
+  for (const fs of chunks(blocks.length, perDispatch)) {
+    const c0 = starts[fs[0]!]!;
+    const w = fs.reduce((a, p) => a + blocks[p]!, 0);
+    if (w === 0) continue;
+    if (fs.length === blocks.length) {
+      const params = new Params('split').u32(x!.size, outRow);
+      for (const p of fs) params.u32(starts[p]!, blocks[p]!, offsets[p]!);
+      backend.run('split', SPLIT_CODE(wgslType(out.dtype), fs.length), [x!.data, y], params, Math.ceil(x!.size / WG));
+    } else {
+      // Only reached with more than 20 pieces: split this chunk's columns out of each row first.
+      const sub = stridedGather(backend, 'split', x!.data, { shape: [outer, w], dtype: out.dtype, size: outer * w }, [outRow, 1], c0);
+      const params = new Params('split').u32(outer * w, w);
+      for (const p of fs) params.u32(starts[p]! - c0, blocks[p]!, offsets[p]!);
+      backend.run('split', SPLIT_CODE(wgslType(out.dtype), fs.length), [sub, y], params, Math.ceil((outer * w) / WG));
+      backend.runtime.release(sub);
     }
-    at += block;
   }
   return y;
 };
