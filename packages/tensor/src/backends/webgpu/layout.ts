@@ -108,6 +108,17 @@ function rowStarts(blocks: readonly number[]): number[] {
 }
 
 /**
+ * WGSL locating element i of rows `row` wide among k pieces: its outer row o, its column j,
+ * its piece p, and p's start and block, read from the params at `first` + `words` * p.
+ */
+const pieceOf = (row: string, k: number, first: number, words: number): string => `  let o = i / ${row};
+  let j = i - o * ${row};
+  var p = 0u;
+  for (var q = 1u; q < ${k}u; q++) { if (j >= pu(${first}u + ${words}u * q)) { p = q; } }
+  let start = pu(${first}u + ${words}u * p);
+  let block = pu(${first + 1}u + ${words}u * p);`;
+
+/**
  * concat along a strided axis, k pieces per dispatch (a WGSL shader cannot index an array of
  * bindings: the piece is picked with a switch). One thread per output element of the chunk's
  * columns [c0, c0 + w) of each outer row. params: count, w, c0, outRow, then per piece its
@@ -116,13 +127,7 @@ function rowStarts(blocks: readonly number[]): number[] {
 const CONCAT_CODE = memoWgsl((t: string, k: number): string => `${kernelPreamble(k + 1)}
 ${Array.from({ length: k }, (_, p) => `@group(0) @binding(${p}) var<storage, read> X${p}: array<${t}>;`).join('\n')}
 @group(0) @binding(${k}) var<storage, read_write> Y: array<${t}>;
-${MAIN(`  let w = pu(1u);
-  let o = i / w;
-  let j = i - o * w;
-  var p = 0u;
-  for (var q = 1u; q < ${k}u; q++) { if (j >= pu(4u + 2u * q)) { p = q; } }
-  let start = pu(4u + 2u * p);
-  let block = pu(5u + 2u * p);
+${MAIN(`${pieceOf('pu(1u)', k, 4, 2)}
   var v = ${t}(0);
   switch p {
 ${Array.from({ length: k }, (_, q) => `    case ${q}u: { v = X${q}[o * block + j - start]; }`).join('\n')}
@@ -162,13 +167,7 @@ export const gpuConcat: Kernel<'webgpu', { axis: number }> = (backend, inputs, o
  * per element of dy; params: count, outRow, then per piece its start, block and offset.
  */
 const SPLIT_CODE = memoWgsl((t: string, k: number): string => `${kernelPreamble(2)}${io(t, t)}
-${MAIN(`  let row = pu(1u);
-  let o = i / row;
-  let j = i - o * row;
-  var p = 0u;
-  for (var q = 1u; q < ${k}u; q++) { if (j >= pu(2u + 3u * q)) { p = q; } }
-  let start = pu(2u + 3u * p);
-  let block = pu(3u + 3u * p);
+${MAIN(`${pieceOf('pu(1u)', k, 2, 3)}
   Y[pu(4u + 3u * p) + o * block + j - start] = X[i];`)}`);
 
 export const gpuSplit: Kernel<'webgpu', { blocks: readonly number[]; offsets: readonly number[]; outer: number }> = (backend, [x], out, { blocks, offsets, outer }) => {
