@@ -1,45 +1,15 @@
 // The WebGPU row gather and scatter-add against the CPU backend: exact for gather, and
 // for scatterAdd up to the rounding of atomic float additions, whose order varies.
 import { afterAll, describe, expect, it } from 'vitest';
-import { disposeWebGpu, gather, scatterAdd, sum, tensor, type DType, type Tensor } from '../src/index.js';
+import { disposeWebGpu, gather, scatterAdd, sum, tensor } from '../src/index.js';
 import { gpuAvailable } from './gpu.js';
+import { expectParity, pair, randomData } from './parity.js';
 
 const gpu = await gpuAvailable();
 
 afterAll(() => disposeWebGpu());
 
-function randomData(n: number, seed: number, lo = -1, hi = 1): Float32Array {
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s = (s + 0x6d2b79f5) >>> 0; // mulberry32
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = lo + (hi - lo) * (((t ^ (t >>> 14)) >>> 0) / 4294967296);
-  }
-  return out;
-}
-
 const randomIds = (n: number, rows: number, seed: number): Int32Array => Int32Array.from(randomData(n, seed, 0, 1), (v) => Math.floor(v * rows));
-
-function pair(data: Float32Array | Int32Array, shape: readonly number[], requiresGrad = false): { g: Tensor; c: Tensor } {
-  const int = data instanceof Int32Array;
-  const g = tensor(data, { shape, dtype: int ? 'int32' : 'float32', backend: 'webgpu', requiresGrad });
-  const c = tensor(int ? data : Float64Array.from(data), { shape, dtype: (int ? 'int32' : 'float64') as DType, backend: 'cpu', requiresGrad });
-  return { g, c };
-}
-
-async function expectParity(gpuT: Tensor, cpuT: Tensor, atol: number, rtol = 1e-5): Promise<void> {
-  expect(gpuT.shape).toEqual(cpuT.shape);
-  const a = await gpuT.data();
-  const b = await cpuT.data();
-  for (let i = 0; i < a.length; i++) {
-    if (!(Math.abs(a[i]! - b[i]!) <= atol + rtol * Math.abs(b[i]!))) {
-      expect.fail(`element ${i} of ${a.length}: got ${a[i]}, expected ${b[i]} (atol ${atol}, rtol ${rtol})`);
-    }
-  }
-}
 
 const GATHER_CASES: { table: number[]; ids: number[]; rows?: number }[] = [
   { table: [6, 3], ids: [4] },

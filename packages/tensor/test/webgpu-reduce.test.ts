@@ -3,58 +3,17 @@
 // grows with the number of elements added. Forward checks use only these kernels; the
 // backward checks also need the elementwise and layout kernels their gradient rules use.
 import { afterAll, describe, expect, it } from 'vitest';
-import { disposeWebGpu, logSoftmax, max, softmax, sum, tensor, webGpuBackend, type DType, type Tensor } from '../src/index.js';
+import { disposeWebGpu, logSoftmax, max, softmax, sum, tensor, webGpuBackend, type Tensor } from '../src/index.js';
 import { reductionBlocks } from '../src/backends/webgpu/reduce.js';
 import { gpuAvailable } from './gpu.js';
+import { expectParity, pair, randomData } from './parity.js';
 
 const gpu = await gpuAvailable();
 
 afterAll(() => disposeWebGpu());
 
-/** Deterministic uniform numbers in [lo, hi), rounded to float32 so both backends see the same values. */
-function randomData(n: number, seed: number, lo = -1, hi = 1): Float32Array {
-  let s = seed >>> 0;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    // mulberry32
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = lo + (hi - lo) * (((t ^ (t >>> 14)) >>> 0) / 4294967296);
-  }
-  return out;
-}
-
 function randomInts(n: number, seed: number, lo: number, hi: number): Int32Array {
   return Int32Array.from(randomData(n, seed), (v) => lo + Math.floor(((v + 1) / 2) * (hi - lo)));
-}
-
-/** The same data on both backends: float32 on WebGPU, float64 (or int32) on the CPU. */
-function pair(data: Float32Array | Int32Array, shape: readonly number[], requiresGrad = false): { g: Tensor; c: Tensor } {
-  const int = data instanceof Int32Array;
-  const g = tensor(data, { shape, dtype: int ? 'int32' : 'float32', backend: 'webgpu', requiresGrad });
-  const c = tensor(int ? data : Float64Array.from(data), { shape, dtype: (int ? 'int32' : 'float64') as DType, backend: 'cpu', requiresGrad });
-  return { g, c };
-}
-
-/** Checks |gpu - cpu| <= atol + rtol |cpu| elementwise, with NaN matching NaN, and equal shapes. */
-async function expectParity(gpuT: Tensor, cpuT: Tensor, atol: number, rtol = 1e-5): Promise<void> {
-  expect(gpuT.shape).toEqual(cpuT.shape);
-  const a = await gpuT.data();
-  const b = await cpuT.data();
-  expect(a.length).toBe(b.length);
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i]!;
-    const y = b[i]!;
-    if (Number.isNaN(y) || !Number.isFinite(y)) {
-      if (!Object.is(x, y) && !(Number.isNaN(x) && Number.isNaN(y))) expect.fail(`element ${i}: got ${x}, expected ${y}`);
-      continue;
-    }
-    if (!(Math.abs(x - y) <= atol + rtol * Math.abs(y))) {
-      expect.fail(`element ${i} of ${a.length} (shape [${cpuT.shape.join(', ')}]): got ${x}, expected ${y} (atol ${atol}, rtol ${rtol})`);
-    }
-  }
 }
 
 /** fp32 tolerance for a sum of `r` values in [-1, 1]. */

@@ -26,14 +26,9 @@ export function checkIds(backend: WebGpuBackend, op: string, idx: KernelInput<Gp
 
 const rowSizeOf = (shape: readonly number[]): number => shape.slice(1).reduce((a, b) => a * b, 1);
 
-// Params for both kernels: elements, row size, rows.
-function gatherCodeBuild(t: 'f32' | 'i32'): string {
-  return `${kernelPreamble(3)}
-@group(0) @binding(0) var<storage, read> table: array<${t}>;
-@group(0) @binding(1) var<storage, read> ids: array<i32>;
-@group(0) @binding(2) var<storage, read_write> Y: array<${t}>;
-
-@compute @workgroup_size(${WG})
+// Params for both kernels: elements, row size, rows. Both start alike: element e of the
+// source rows, its row i, the id r of that row, and whether r is in range.
+const ELEMENT_ENTRY = `@compute @workgroup_size(${WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
         @builtin(local_invocation_index) lid: u32) {
   let e = linear_workgroup_id(wid, nwg) * ${WG}u + lid;
@@ -41,7 +36,16 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let row_size = pu(1u);
   let i = e / row_size;
   let r = ids[i];
-  if (r < 0 || u32(r) >= pu(2u)) { Y[e] = ${t}(0); return; }
+  let valid = r >= 0 && u32(r) < pu(2u);`;
+
+function gatherCodeBuild(t: 'f32' | 'i32'): string {
+  return `${kernelPreamble(3)}
+@group(0) @binding(0) var<storage, read> table: array<${t}>;
+@group(0) @binding(1) var<storage, read> ids: array<i32>;
+@group(0) @binding(2) var<storage, read_write> Y: array<${t}>;
+
+${ELEMENT_ENTRY}
+  if (!valid) { Y[e] = ${t}(0); return; }
   Y[e] = table[u32(r) * row_size + (e - i * row_size)];
 }`;
 }
@@ -91,15 +95,8 @@ function scatterCodeBuild(t: 'f32' | 'i32'): string {
 @group(0) @binding(1) var<storage, read> ids: array<i32>;
 @group(0) @binding(2) var<storage, read_write> Y: array<atomic<${t === 'f32' ? 'u32' : 'i32'}>>;
 
-@compute @workgroup_size(${WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let e = linear_workgroup_id(wid, nwg) * ${WG}u + lid;
-  if (e >= pu(0u)) { return; }
-  let row_size = pu(1u);
-  let i = e / row_size;
-  let r = ids[i];
-  if (r < 0 || u32(r) >= pu(2u)) { return; }
+${ELEMENT_ENTRY}
+  if (!valid) { return; }
   let dst = u32(r) * row_size + (e - i * row_size);
   let v = src[e];
   ${addStatement(t)}

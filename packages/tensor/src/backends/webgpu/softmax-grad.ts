@@ -7,11 +7,7 @@
 import type { Kernel } from '../../backend.js';
 import { kernelPreamble, wgslType } from './backend.js';
 import { Params } from './params.js';
-import { ROW_BASE_WGSL } from './softmax.js';
-
-const THREAD_WG = 64;
-const ROW_WG = 256;
-const SHORT_ROW = 64;
+import { ROW_BASE_WGSL, ROW_ENTRY, ROW_WG, SHORT_ROW, THREAD_ENTRY, THREAD_WG } from './softmax.js';
 
 const term = (log: boolean): string => (log ? 'DY[k]' : 'DY[k] * Y[k]');
 const result = (log: boolean): string => (log ? 'DY[k] - exp(Y[k]) * s' : 'Y[k] * (DY[k] - s)');
@@ -24,14 +20,7 @@ ${ROW_BASE_WGSL}`;
 
 function threadCode(log: boolean): string {
   return `${kernelPreamble(3)}${HEAD}
-@compute @workgroup_size(${THREAD_WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let j = linear_workgroup_id(wid, nwg) * ${THREAD_WG}u + lid;
-  if (j >= pu(0u)) { return; }
-  let n = pu(1u);
-  let inner = pu(2u);
-  let base = row_base(j);
+${THREAD_ENTRY}
   var s = 0.0;
   for (var i = 0u; i < n; i++) { let k = base + i * inner; s += ${term(log)}; }
   for (var i = 0u; i < n; i++) { let k = base + i * inner; DX[k] = ${result(log)}; }
@@ -40,15 +29,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 
 function rowCode(log: boolean): string {
   return `${kernelPreamble(3)}${HEAD}
-var<workgroup> partial: array<f32, ${ROW_WG}>;
-@compute @workgroup_size(${ROW_WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let j = linear_workgroup_id(wid, nwg);
-  if (j >= pu(0u)) { return; } // uniform: the whole workgroup leaves together
-  let n = pu(1u);
-  let inner = pu(2u);
-  let base = row_base(j);
+${ROW_ENTRY}
   var acc = 0.0;
   for (var i = lid; i < n; i += ${ROW_WG}u) { let k = base + i * inner; acc += ${term(log)}; }
   partial[lid] = acc;

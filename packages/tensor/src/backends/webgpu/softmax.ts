@@ -8,18 +8,41 @@ import type { Kernel } from '../../backend.js';
 import { kernelPreamble, wgslType, memoWgsl } from './backend.js';
 import { Params } from './params.js';
 
-const THREAD_WG = 64;
-const ROW_WG = 256;
+// Shared with the backward kernels (softmax-grad.ts): the two kernel shapes, one thread per
+// row for short rows, one workgroup per row otherwise, over params (rows, n, inner, ...).
+export const THREAD_WG = 64;
+export const ROW_WG = 256;
 /** Rows up to this long are done by one thread each. */
-const SHORT_ROW = 64;
+export const SHORT_ROW = 64;
 
-/** Row j's first element, for params (rows, n, inner): shared with the backward kernels. */
+/** Row j's first element, for params (rows, n, inner). */
 export const ROW_BASE_WGSL = /* wgsl */ `
 fn row_base(j: u32) -> u32 {
   let inner = pu(2u);
   let p = j / inner;
   return p * pu(1u) * inner + (j - p * inner);
 }`;
+
+/** Entry of a one-thread-per-row kernel: row j, its length n, stride inner and first element base. */
+export const THREAD_ENTRY = `@compute @workgroup_size(${THREAD_WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let j = linear_workgroup_id(wid, nwg) * ${THREAD_WG}u + lid;
+  if (j >= pu(0u)) { return; }
+  let n = pu(1u);
+  let inner = pu(2u);
+  let base = row_base(j);`;
+
+/** Entry of a one-workgroup-per-row kernel, with its ROW_WG-wide `partial` buffer for reductions. */
+export const ROW_ENTRY = `var<workgroup> partial: array<f32, ${ROW_WG}>;
+@compute @workgroup_size(${ROW_WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let j = linear_workgroup_id(wid, nwg);
+  if (j >= pu(0u)) { return; } // uniform: the whole workgroup leaves together
+  let n = pu(1u);
+  let inner = pu(2u);
+  let base = row_base(j);`;
 
 // Params: rows (outer * inner), n, inner, then -inf and NaN as f32 bits (WGSL constant
 // expressions may not be infinite or NaN, so they come in at run time).
@@ -48,14 +71,7 @@ function threadCodeBuild(log: boolean): string {
 @group(0) @binding(0) var<storage, read> X: array<f32>;
 @group(0) @binding(1) var<storage, read_write> Y: array<f32>;
 ${common}
-@compute @workgroup_size(${THREAD_WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let j = linear_workgroup_id(wid, nwg) * ${THREAD_WG}u + lid;
-  if (j >= pu(0u)) { return; }
-  let n = pu(1u);
-  let inner = pu(2u);
-  let base = row_base(j);
+${THREAD_ENTRY}
   var m = pf(3u);
   for (var i = 0u; i < n; i++) { m = max_nan(m, X[base + i * inner]); }
   if (not_finite(m)) {
@@ -77,16 +93,7 @@ function rowCodeBuild(log: boolean): string {
 @group(0) @binding(0) var<storage, read> X: array<f32>;
 @group(0) @binding(1) var<storage, read_write> Y: array<f32>;
 ${common}
-var<workgroup> partial: array<f32, ${ROW_WG}>;
-
-@compute @workgroup_size(${ROW_WG})
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
-        @builtin(local_invocation_index) lid: u32) {
-  let j = linear_workgroup_id(wid, nwg);
-  if (j >= pu(0u)) { return; } // uniform: the whole workgroup leaves together
-  let n = pu(1u);
-  let inner = pu(2u);
-  let base = row_base(j);
+${ROW_ENTRY}
 
   var m = pf(3u);
   for (var i = lid; i < n; i += ${ROW_WG}u) { m = max_nan(m, X[base + i * inner]); }
