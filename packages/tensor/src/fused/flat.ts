@@ -43,6 +43,8 @@ export class FlatBlock {
   readonly backendName: BackendName;
   /** The storage each member was pointed at (to notice when a member was assigned elsewhere). */
   private readonly linked: (Storage | null)[];
+  /** Backend handles of the slots, for copies into them (they live as long as `flat`). */
+  private readonly slotHandles: unknown[] = [];
 
   private constructor(
     private readonly members: readonly Tensor[] | null,
@@ -100,10 +102,10 @@ export class FlatBlock {
     if (t.size !== shape.reduce((a, d) => a * d, 1) || t.dtype !== this.dtype || t.backendName !== this.backendName) {
       throw new Error(`FlatBlock.copyIn: ${fmtShape(t.shape)} ${t.dtype} on ${t.backendName} does not fit slot ${i} ${fmtShape(shape)} ${this.dtype}`);
     }
-    const view = this.slot(i);
+    // Called for every gradient of every step: the slot's backend handle is made once.
     const b = t.backend;
-    (b.copy as (s: unknown, d: unknown, n: number, dt: DType) => void)(t.storage.handle, view.storage.handle, t.size, t.dtype);
-    view.dispose();
+    const dst = (this.slotHandles[i] ??= (b.view as (h: unknown, o: number, n: number, d: DType) => unknown)(this.flat.storage.handle, this.offsets[i]!, t.size, this.dtype));
+    (b.copy as (s: unknown, d: unknown, n: number, dt: DType) => void)(t.storage.handle, dst, t.size, t.dtype);
   }
 
   /**
