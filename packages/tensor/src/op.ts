@@ -8,6 +8,7 @@ import { fmtShape, sizeOf, type Shape } from './shape.js';
 import type { KernelInput, KernelTable, TensorMeta } from './backend.js';
 import { Storage, Tensor } from './tensor.js';
 import { isGradEnabled } from './autograd.js';
+import { GraphNode } from './graph.js';
 
 export interface GradContext<A> {
   readonly inputs: readonly Tensor[];
@@ -18,6 +19,9 @@ export interface GradContext<A> {
 /**
  * The gradient of each input given the output's gradient `dy` (null for an input that
  * takes none, such as indices). Only called for inputs that need it, but may compute all.
+ * Backward checks the result: one entry per input, and for every input that requires grad
+ * a tensor of its shape and dtype (an input passed twice may take its whole gradient at its
+ * first place and null at the others). `ctx.inputs[k].requiresGrad` says which are needed.
  */
 export type GradRule<A> = (dy: Tensor, ctx: GradContext<A>) => readonly (Tensor | null)[];
 
@@ -26,8 +30,15 @@ export interface OpDef<A> {
   /** Validates inputs and attrs (errors name the op and shapes) and gives the output's shape and dtype. */
   readonly infer: (inputs: readonly TensorMeta[], attrs: A) => { shape: Shape; dtype: DType };
   readonly kernels: KernelTable<A>;
-  /** The backward rule; 'none' declares the op non-differentiable (comparisons, casts to int). */
-  readonly grad: GradRule<A> | 'none';
+  /**
+   * The backward rule. 'none' declares a zero gradient (comparisons, casts to int, sign):
+   * the output does not require grad. 'notImplemented' is for kernels that only run inside
+   * other ops' gradients (fused backward kernels): they are differentiable in principle but
+   * have no rule, so a double backward that reaches one raises instead of returning zeros.
+   */
+  readonly grad: GradRule<A> | 'none' | 'notImplemented';
+  /** Inputs the kernels write in place (running statistics): their storage version is bumped. */
+  readonly mutates?: readonly number[];
 }
 
 /** Every op defined so far, for tests that check each one is exercised. */
@@ -39,17 +50,12 @@ export function defineOp<A>(def: OpDef<A>): OpDef<A> {
   return def;
 }
 
-export interface GraphNode {
-  readonly def: OpDef<unknown>;
-  readonly inputs: readonly Tensor[];
-  readonly attrs: unknown;
-}
-
 /** Runs `def` on `inputs`: checks, picks the backend's kernel, wraps the result, records the graph. */
 export function runOp<A>(def: OpDef<A>, inputs: readonly Tensor[], attrs: A): Tensor {
   if (inputs.length === 0) throw new Error(`${def.name}: needs at least one input tensor`);
   for (const t of inputs) {
     if (t.isDisposed) throw new Error(`${def.name}: input ${fmtShape(t.shape)} ${t.dtype} was used after dispose()`);
+    if (t.staleError !== null) throw new Error(`${def.name}: ${t.staleError}`);
   }
   const backend = inputs[0]!.backend;
   for (const t of inputs) {
@@ -72,9 +78,10 @@ export function runOp<A>(def: OpDef<A>, inputs: readonly Tensor[], attrs: A): Te
   const shared = inputs.find((t) => t.storage.handle === handle);
   const storage = shared ? shared.storage.retain() : new Storage(backend, (backend.adopt as (h: unknown) => unknown)(handle));
   const result = new Tensor(storage, shape, dtype);
+  for (const k of def.mutates ?? []) inputs[k]?.storage.bumpVersion();
   if (def.grad !== 'none' && isGradEnabled() && inputs.some((t) => t.requiresGrad)) {
     result.requiresGrad = true;
-    result.node = { def: def as unknown as OpDef<unknown>, inputs, attrs };
+    result.node = new GraphNode(def as unknown as OpDef<unknown>, attrs, inputs, result);
   }
   return result;
 }

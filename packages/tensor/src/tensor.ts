@@ -7,8 +7,8 @@ import type { DType, TypedArray } from './dtype.js';
 import { fmtShape, sizeOf, type Shape } from './shape.js';
 import type { AnyBackend, BackendName } from './backend.js';
 import { keep, trackTensor, untrackTensor } from './memory.js';
-import type { GraphNode } from './op.js';
-import { backward } from './autograd.js';
+import type { GradHook, GraphNode } from './graph.js';
+import { backward, type BackwardOptions } from './autograd.js';
 import * as ops from './ops/index.js';
 import { fromTypedArray } from './creation.js';
 
@@ -19,6 +19,12 @@ import { fromTypedArray } from './creation.js';
  */
 export class Storage {
   refs = 1;
+  /**
+   * Bumped by every in-place write to this memory (kept on the root, so views share it, as
+   * PyTorch's version counter is shared by views). Backward compares it with the version an
+   * op saved, so a gradient is never computed from values overwritten since the forward pass.
+   */
+  version = 0;
   constructor(
     readonly backend: AnyBackend,
     readonly handle: unknown,
@@ -46,6 +52,11 @@ export class Storage {
   get root(): Storage {
     return this.parent === null ? this : this.parent.root;
   }
+
+  /** Records an in-place write into this memory (see `version`). */
+  bumpVersion(): void {
+    this.root.version++;
+  }
 }
 
 let nextId = 0;
@@ -54,6 +65,11 @@ export type Scalar = number;
 export type TensorLike = Tensor | number;
 
 export class Tensor {
+  /** The id the next tensor will get (ids only grow: backward uses this to tell its own tensors apart). */
+  static peekNextId(): number {
+    return nextId;
+  }
+
   /** Marks tensors for `tidy` without an import cycle on the class. */
   readonly __isTensor = true;
   readonly id = nextId++;
@@ -63,6 +79,15 @@ export class Tensor {
   requiresGrad = false;
   /** The node that produced this tensor, or null for leaves and untracked results. */
   node: GraphNode | null = null;
+  /**
+   * @internal Set on backward's own handles of a saved leaf value (double backward): ops on
+   * the handle send their gradient to this leaf.
+   */
+  leafTarget: Tensor | null = null;
+  /** @internal Set on backward's handles of saved values overwritten in place: reading them raises this. */
+  staleError: string | null = null;
+  /** @internal Gradient hooks of a leaf (a non-leaf's live on its node). */
+  leafHooks: GradHook[] = [];
   private _grad: Tensor | null = null;
   private _storage: Storage | null;
 
@@ -130,16 +155,60 @@ export class Tensor {
     return this;
   }
 
-  /** Frees this tensor's storage (shared storage is freed when its last view goes). Idempotent. */
+  /**
+   * Frees this tensor's storage (shared storage is freed when its last view goes). Idempotent.
+   * The autograd graph keeps what backward needs on its own: disposing an intermediate
+   * (as `tidy` does) never breaks a later `backward()` through it.
+   */
   dispose(): void {
     if (this._storage === null) return;
     this._storage.release();
     this._storage = null;
+    this.node?.release();
     this.node = null;
+    this.leafHooks = [];
     untrackTensor(this);
   }
 
-  /** Replaces this tensor's values with `value`'s, in place (for optimizers). Keeps identity. */
+  /**
+   * Keeps this non-leaf tensor's gradient in `.grad` after backward (leaves always keep
+   * theirs), like `retain_grad()` in PyTorch. Returns this tensor.
+   *
+   * @example
+   * const h = x.mul(2); h.retainGrad(); h.sum().backward(); // h.grad: ones
+   */
+  retainGrad(): this {
+    if (!this.requiresGrad) throw new Error(`retainGrad: tensor ${fmtShape(this.shape)} does not require grad`);
+    if (this.node !== null) this.node.retainTarget = this;
+    return this;
+  }
+
+  /**
+   * Calls `hook(grad)` each time a gradient for this tensor is computed, before it is used
+   * (a leaf: before it accumulates into `.grad`); a returned tensor of the same shape
+   * replaces the gradient. Like `register_hook` in PyTorch. Returns a handle to remove it.
+   *
+   * @example
+   * const h = w.registerHook((g) => g.mul(0.5)); // halve w's gradient
+   * h.remove();
+   */
+  registerHook(hook: GradHook): { remove(): void } {
+    if (!this.requiresGrad) throw new Error(`registerHook: tensor ${fmtShape(this.shape)} does not require grad`);
+    const list = this.node !== null ? this.node.hooks : this.leafHooks;
+    list.push(hook);
+    return {
+      remove: () => {
+        const i = list.indexOf(hook);
+        if (i >= 0) list.splice(i, 1);
+      },
+    };
+  }
+
+  /**
+   * Makes this tensor hold `value`'s values (for optimizers, checkpoint loads), keeping its
+   * identity: it now shares `value`'s storage. Its old storage is not written, so a graph
+   * that saved the old values still computes its gradient from them.
+   */
   assign(value: Tensor): void {
     if (value.dtype !== this.dtype || value.size !== this.size || value.backendName !== this.backendName) {
       throw new Error(
@@ -180,11 +249,18 @@ export class Tensor {
   }
 
   /**
-   * Back-propagates from this tensor. Without an argument it must hold one element
-   * (a loss); otherwise pass the upstream gradient of the same shape.
+   * Back-propagates from this tensor into the `.grad` of every leaf it depends on. Without a
+   * gradient it must hold one element (a loss); otherwise pass the upstream gradient of the
+   * same shape. The graph's saved values are freed as it goes unless `retainGraph`;
+   * `createGraph` records the gradients' own graph (double backward).
+   *
+   * @example
+   * loss.backward();
+   * y.backward(dy, { retainGraph: true });
    */
-  backward(gradient?: Tensor): void {
-    backward(this, gradient);
+  backward(gradient?: Tensor | BackwardOptions, options?: BackwardOptions): void {
+    if (gradient !== undefined && !(gradient instanceof Tensor)) backward(this, undefined, gradient);
+    else backward(this, gradient, options);
   }
 
   /**

@@ -192,7 +192,7 @@ export const attentionCoreGradOp = defineOp<null>({
       return buf;
     },
   },
-  grad: 'none',
+  grad: 'notImplemented',
 });
 
 /** [B, 2] softmax weights on [own, info] from QKV; no gradient (for reports and plots). */
@@ -200,7 +200,7 @@ export const attentionWeightsOp = defineOp<null>({
   name: 'aitmAttentionWeights',
   infer: ([q]) => ({ shape: [checkQkv('aitmAttentionWeights', q!.shape, q!.dtype)[0], 2], dtype: q!.dtype }),
   kernels: forwardKernels('weights'),
-  grad: 'none',
+  grad: 'notImplemented',
 });
 
 /** The attention core: [B, d] output from the projections QKV [2B, 3d]. */

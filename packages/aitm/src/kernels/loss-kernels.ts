@@ -123,7 +123,7 @@ export const aitmLossGradOp = defineOp<Attrs>({
       return buf;
     },
   },
-  grad: 'none',
+  grad: 'notImplemented',
 });
 
 /** The AITM training loss of probabilities p and labels y, both [B, nTask], as a 0-d tensor. */

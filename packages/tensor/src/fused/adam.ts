@@ -112,4 +112,5 @@ export function adamStep_(param: Tensor, grad: Tensor, m: Tensor, v: Tensor, h: 
   const b = param.backend;
   const kernel = KERNELS[b.name] as AdamKernel<BackendName>;
   kernel(b as never, param.storage.handle as never, grad.storage.handle as never, m.storage.handle as never, v.storage.handle as never, param.size, param.dtype, h);
+  for (const t of [param, m, v]) t.storage.bumpVersion();
 }

@@ -106,6 +106,7 @@ export class FlatBlock {
     const b = t.backend;
     const dst = (this.slotHandles[i] ??= (b.view as (h: unknown, o: number, n: number, d: DType) => unknown)(this.flat.storage.handle, this.offsets[i]!, t.size, this.dtype));
     (b.copy as (s: unknown, d: unknown, n: number, dt: DType) => void)(t.storage.handle, dst, t.size, t.dtype);
+    this.flat.storage.bumpVersion();
   }
 
   /**

@@ -38,7 +38,7 @@ export const bnStatsOp = defineOp<null>({
     return { shape: [2, x!.shape[1]!], dtype: x!.dtype };
   },
   kernels: { cpu: (_b, [x], out) => bnStats(x!, out), webgpu: gpuBnStats },
-  grad: 'none',
+  grad: 'notImplemented',
 });
 
 /** A relu fused after the affine output ('none' for plain batch norm). */
@@ -76,7 +76,7 @@ export const bnBackwardOp = defineOp<BnAttrs & { dw: number; db: number }>({
     cpu: (_b, [x, dy, w, y], out, { eps, act, dw, db }) => bnBackward(x!, dy!, w!, act === 'relu' ? y! : null, out, eps, { dw, db }),
     webgpu: gpuBnBackward,
   },
-  grad: 'none',
+  grad: 'notImplemented',
 });
 
 export const batchNormOp = defineOp<BnForwardAttrs>({
@@ -95,7 +95,9 @@ export const batchNormOp = defineOp<BnForwardAttrs>({
       bnForward(x!, w!, b!, out, eps, act === 'relu', momentum === null ? null : { mean: rm!.data, variance: rv!.data, count: count!.data, momentum }),
     webgpu: gpuBnForward,
   },
-  grad: (dy, { inputs: [x, w, b], output, attrs: { eps, act } }) => {
+  mutates: [3, 4, 5], // the running statistics and the counter
+  grad: (dy, { inputs, output, attrs: { eps, act } }) => {
+    const [x, w, b] = inputs;
     const [n, c] = x!.shape as [number, number];
     const L = bnGradLayout(n, c);
     const flat = runOp(bnBackwardOp, act === 'relu' ? [x!, dy, w!, output] : [x!, dy, w!], { eps, act, dw: L.dw, db: L.db });
@@ -103,9 +105,7 @@ export const batchNormOp = defineOp<BnForwardAttrs>({
       x!.requiresGrad ? storageView(flat, 0, [n, c]) : null,
       w!.requiresGrad ? storageView(flat, L.dw, [c]) : null,
       b!.requiresGrad ? storageView(flat, L.db, [c]) : null,
-      null, // running statistics and the counter take no gradient
-      null,
-      null,
+      ...inputs.slice(3).map(() => null), // running statistics and the counter take no gradient
     ];
     flat.dispose(); // the views keep it alive
     return grads;

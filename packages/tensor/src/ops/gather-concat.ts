@@ -33,7 +33,7 @@ export const gatherConcatGradOp = defineOp<GradAttrs>({
     cpu: (_b, [dy, ...ids], out, { fields }) => gatherConcatGradCpu(dy!, ids, fields, out),
     webgpu: (b, [dy, ...ids], out, { fields }) => gpuGatherConcatGrad(b, dy!, ids, fields, out),
   },
-  grad: 'none',
+  grad: 'notImplemented',
 });
 
 export const gatherConcatOp = defineOp<Attrs>({

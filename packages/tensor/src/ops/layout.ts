@@ -128,7 +128,7 @@ export const splitOp = defineOp<SplitAttrs>({
     },
     webgpu: gpuSplit,
   },
-  grad: 'none',
+  grad: 'notImplemented',
 });
 
 export const concatOp = defineOp<{ axis: number }>({

@@ -32,7 +32,7 @@ export const activationGradOp = defineOp<Attrs>({
     return { shape: y!.shape, dtype: y!.dtype };
   },
   kernels: { cpu: (_b, [y, dy], out, { act }) => activationGradCpu(y!, dy!, out, act), webgpu: gpuActivationGrad },
-  grad: 'none',
+  grad: 'notImplemented',
 });
 
 /**
@@ -49,7 +49,7 @@ export const activationGradSumOp = defineOp<Attrs & { sumAt: number }>({
     return { shape: [sumAt + y!.shape[1]!], dtype: y!.dtype };
   },
   kernels: { cpu: (_b, [y, dy], out, { act, sumAt }) => activationGradSumCpu(y!, dy!, out, act, sumAt), webgpu: gpuActivationGradSum },
-  grad: 'none',
+  grad: 'notImplemented',
 });
 
 export const linearOp = defineOp<Attrs>({
@@ -86,11 +86,9 @@ export const linearOp = defineOp<Attrs>({
       g = runOp(activationGradOp, [output, dy], { act });
     }
     const g3 = reshape(g, [1, n, m]);
-    return [
-      x!.requiresGrad ? reshape(bmm(g3, reshape(w!, [1, m, k])), [n, k]) : null,
-      w!.requiresGrad ? reshape(bmm(g3, reshape(x!, [1, n, k]), true, false), [m, k]) : null,
-      db,
-    ];
+    const dx = x!.requiresGrad ? reshape(bmm(g3, reshape(w!, [1, m, k])), [n, k]) : null;
+    const dw = w!.requiresGrad ? reshape(bmm(g3, reshape(x!, [1, n, k]), true, false), [m, k]) : null;
+    return b ? [dx, dw, db] : [dx, dw];
   },
 });
 

@@ -32,7 +32,7 @@ export const softmaxBackwardOp = defineOp<{ readonly axis: number; readonly log:
     return { shape: y!.shape, dtype: y!.dtype };
   },
   kernels: { cpu: (_b, [y, dy], out, { axis, log }) => cpuSoftmaxBackward(y!, dy!, out, axis, log), webgpu: gpuSoftmaxBackward },
-  grad: 'none',
+  grad: 'notImplemented',
 });
 
 export const softmaxOp = defineOp<AxisAttrs>({
