@@ -239,6 +239,14 @@ function applyRule(node: GraphNode, g: Tensor, createGraph: boolean, needed: (e:
   if (result.length !== node.edges.length) {
     throw new Error(`backward: the gradient rule of '${def.name}' returned ${result.length} gradients for ${node.edges.length} inputs`);
   }
+  // Every rule is linear in dy: a recorded dy must give recorded gradients. One that does not
+  // was cut from the graph (a view made outside autograd) and would give a silent zero.
+  if (createGraph && g.requiresGrad && result.some((t) => t != null && !t.requiresGrad)) {
+    throw new Error(
+      `backward: the gradient rule of '${def.name}' returned a gradient cut from the graph, so a double backward ` +
+        'through it would be silently wrong; its rule needs a composedGrad path under createGraph',
+    );
+  }
   node.edges.forEach((edge, k) => {
     const gk = result[k] ?? null;
     if (!needed(edge)) return;
@@ -256,6 +264,28 @@ function applyRule(node: GraphNode, g: Tensor, createGraph: boolean, needed: (e:
     }
   });
   return result.map((t) => t ?? null);
+}
+
+/**
+ * For a fused op's rule under `createGraph`: the gradient of its composed reference
+ * `reference(inputs)` (built from differentiable ops) given `dy`, recorded so it can be
+ * differentiated again. Fused backward kernels have no rules of their own; this is how a
+ * double backward goes through fused ops instead of raising.
+ *
+ * @example
+ * grad: (dy, { inputs }) => isGradEnabled() ? composedGrad((xs) => reference(...xs), dy, inputs) : fusedRule(...)
+ */
+export function composedGrad(reference: (inputs: readonly Tensor[]) => Tensor, dy: Tensor, inputs: readonly Tensor[]): (Tensor | null)[] {
+  return enableGrad(() => {
+    // Fresh handles, so the targets below are this recomputation's own inputs.
+    const handles = inputs.map((t) => (t.requiresGrad ? t.clone() : t));
+    const wanted = handles.filter((h) => h.requiresGrad);
+    const y = reference(handles);
+    if (!y.requiresGrad) return inputs.map(() => null);
+    const gs = gradients(y, wanted, { gradOutput: dy, createGraph: true, allowUnused: true });
+    let k = 0;
+    return handles.map((h) => (h.requiresGrad ? (gs[k++] ?? zerosLike(h)) : null));
+  });
 }
 
 /** Adds `g` into `t.grad` (in place, like PyTorch; out of place when recording the graph). */

@@ -14,8 +14,18 @@ import { isFloat } from '../dtype.js';
 import { bnBackward, bnEval, bnForward, bnStats } from '../backends/cpu/batchnorm.js';
 import { gpuBnBackward, gpuBnEval, gpuBnForward, gpuBnStats } from '../backends/webgpu/batchnorm.js';
 import { activationGradOp } from './linear.js';
-import { add, div, mul, sqrt, sub } from './elementwise.js';
-import { sum } from './reduce.js';
+import { add, div, gt, mul, relu, sqrt, sub } from './elementwise.js';
+import { mean, sum } from './reduce.js';
+import { composedGrad, isGradEnabled } from '../autograd.js';
+
+/** Training-mode batch norm (+ relu) from differentiable ops: the fused kernels' reference. */
+export function batchNormComposed(x: Tensor, weight: Tensor, bias: Tensor, eps = 1e-5, act: BatchNormActivation = 'none'): Tensor {
+  const mu = mean(x, 0, true);
+  const centered = sub(x, mu);
+  const variance = mean(mul(centered, centered), 0, true);
+  const y = add(mul(div(centered, sqrt(add(variance, eps))), weight), bias);
+  return act === 'relu' ? relu(y) : y;
+}
 import { FLAT_ALIGN, storageView } from '../fused/flat.js';
 
 function check(op: string, x: TensorMeta, perColumn: readonly (TensorMeta | undefined)[], dy?: TensorMeta): void {
@@ -97,6 +107,10 @@ export const batchNormOp = defineOp<BnForwardAttrs>({
   },
   mutates: [3, 4, 5], // the running statistics and the counter
   grad: (dy, { inputs, output, attrs: { eps, act } }) => {
+    if (isGradEnabled()) {
+      const g = composedGrad(([x, w, b]) => batchNormComposed(x!, w!, b!, eps, act), dy, inputs.slice(0, 3));
+      return [...g, ...inputs.slice(3).map(() => null)];
+    }
     const [x, w, b] = inputs;
     const [n, c] = x!.shape as [number, number];
     const L = bnGradLayout(n, c);
@@ -126,7 +140,7 @@ export const batchNormEvalOp = defineOp<BnAttrs>({
   // Rare (a gradient through a model in eval mode), so composed from ops. The running
   // statistics are buffers: no gradient.
   grad: (dy, { inputs: [x, rm, rv, w, b], output, attrs: { eps, act } }) => {
-    const g = act === 'relu' ? runOp(activationGradOp, [output, dy], { act: 'relu' }) : dy;
+    const g = act !== 'relu' ? dy : isGradEnabled() ? mul(dy, gt(output, 0)) : runOp(activationGradOp, [output, dy], { act: 'relu' });
     const inv = div(1, sqrt(add(rv!, eps)));
     return [
       x!.requiresGrad ? mul(g, mul(w!, inv)) : null,

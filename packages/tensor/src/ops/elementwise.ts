@@ -192,7 +192,11 @@ function binary(name: BinaryName, a: TensorLike, b: TensorLike): Tensor {
   if (typeof a === 'number' && typeof b === 'number') throw new Error(`${name}: at least one operand must be a tensor`);
   const ta = typeof a === 'number' ? scalarLike(b as Tensor, a) : a;
   const tb = typeof b === 'number' ? scalarLike(ta, b) : b;
-  return runOp(binaryOps[name], [ta, tb], null);
+  const y = runOp(binaryOps[name], [ta, tb], null);
+  // A number's 0-d tensor is this call's own: freed now (the graph keeps its value if needed).
+  if (ta !== a) ta.dispose();
+  if (tb !== b) tb.dispose();
+  return y;
 }
 
 export const add = (a: TensorLike, b: TensorLike): Tensor => binary('add', a, b);

@@ -13,6 +13,9 @@ import { isFloat } from '../dtype.js';
 import { FLAT_ALIGN, storageView } from '../fused/flat.js';
 import { gatherConcatCpu, gatherConcatGradCpu } from '../backends/cpu/gather-concat.js';
 import { gpuGatherConcat, gpuGatherConcatGrad } from '../backends/webgpu/gather-concat.js';
+import { composedGrad, isGradEnabled } from '../autograd.js';
+import { gather } from './gather.js';
+import { concat } from './layout.js';
 
 interface Attrs {
   /** Number of fields: inputs are [table_0..table_{n-1}, ids_0..ids_{n-1}]. */
@@ -64,6 +67,10 @@ export const gatherConcatOp = defineOp<Attrs>({
     webgpu: (b, inputs, out, { fields }) => gpuGatherConcat(b, inputs.slice(0, fields), inputs.slice(fields), out),
   },
   grad: (dy, { inputs, attrs: { fields } }) => {
+    if (isGradEnabled()) {
+      const reference = (xs: readonly Tensor[]) => concat(xs.slice(0, fields).map((t, f) => gather(t, xs[fields + f]!)), 1);
+      return composedGrad(reference, dy, inputs);
+    }
     const tables = inputs.slice(0, fields);
     // A table used by several fields (shared embeddings) gets one slot; both fields add into it.
     const unique = [...new Set(tables)];

@@ -11,6 +11,8 @@ import { sumTo } from './reduce.js';
 import { gpuConcat, gpuPad, gpuPermute, gpuSlice, gpuSplit } from '../backends/webgpu/layout.js';
 import { gpuExpand } from '../backends/webgpu/elementwise.js';
 import { FLAT_ALIGN, storageView } from '../fused/flat.js';
+import { isGradEnabled } from '../autograd.js';
+import { tidy } from '../memory.js';
 
 export const reshapeOp = defineOp<{ shape: readonly number[] }>({
   name: 'reshape',
@@ -150,6 +152,15 @@ export const concatOp = defineOp<{ axis: number }>({
   },
   kernels: { cpu: (_b, inputs, out, { axis }) => cpuConcat(inputs, out, axis), webgpu: gpuConcat },
   grad: (dy, { inputs, attrs: { axis } }) => {
+    if (isGradEnabled()) {
+      // Recording a double backward: slices of dy (differentiable) instead of views.
+      let at = 0;
+      return inputs.map((t) => {
+        const g = t.requiresGrad ? narrow(dy, axis, at, t.shape[axis]!) : null;
+        at += t.shape[axis]!;
+        return g;
+      });
+    }
     const inner = sizeOf(dy.shape.slice(axis + 1));
     // Pieces joined along the leading non-trivial axis are contiguous blocks of dy: their
     // gradients are zero-copy views of it.
@@ -195,7 +206,7 @@ export function stack(tensors: readonly Tensor[], axis = 0): Tensor {
     }
   }
   const a = normAxis('stack', axis, first.rank + 1);
-  return concat(tensors.map((t) => unsqueeze(t, a)), a);
+  return tidy(() => concat(tensors.map((t) => unsqueeze(t, a)), a));
 }
 
 export interface BoxAttrs {

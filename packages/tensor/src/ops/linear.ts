@@ -14,7 +14,19 @@ import { gpuActivationGrad, gpuActivationGradSum } from '../backends/webgpu/acti
 import { FLAT_ALIGN, storageView } from '../fused/flat.js';
 import { gpuLinearForward } from '../backends/webgpu/matmul.js';
 import { bmm } from './matmul.js';
-import { reshape } from './layout.js';
+import { reshape, transpose } from './layout.js';
+import { isGradEnabled } from '../autograd.js';
+import { gt, mul, sub } from './elementwise.js';
+import { sum } from './reduce.js';
+
+/** The linear gradient from differentiable ops, for a double backward (the fused kernels have no rules). */
+function composedLinearGrad(dy: Tensor, x: Tensor, w: Tensor, b: Tensor | undefined, y: Tensor, act: LinearActivation): (Tensor | null)[] {
+  const g = act === 'relu' ? mul(dy, gt(y, 0)) : act === 'sigmoid' ? mul(dy, mul(y, sub(1, y))) : dy;
+  const dx = x.requiresGrad ? bmm(reshape(g, [1, ...g.shape]), reshape(w, [1, ...w.shape])) : null;
+  const dw = w.requiresGrad ? bmm(reshape(transpose(g), [1, g.shape[1]!, g.shape[0]!]), reshape(x, [1, ...x.shape])) : null;
+  const grads = [dx && reshape(dx, x.shape), dw && reshape(dw, w.shape)];
+  return b ? [...grads, b.requiresGrad ? sum(g, 0) : null] : grads;
+}
 
 export type { LinearActivation } from '../backends/cpu/linear.js';
 
@@ -71,6 +83,7 @@ export const linearOp = defineOp<Attrs>({
     webgpu: (backend, [x, w, b], out, { act }) => gpuLinearForward(backend, x!.data, w!.data, out, x!.shape[1]!, { bias: b?.data ?? null, act }),
   },
   grad: (dy, { inputs: [x, w, b], output, attrs: { act } }) => {
+    if (isGradEnabled()) return composedLinearGrad(dy, x!, w!, b, output, act);
     const [n, k] = x!.shape as [number, number];
     const m = w!.shape[0]!;
     let g = dy;

@@ -3,6 +3,7 @@
 // stored transposed. The transposed variants let the backward pass avoid materialising
 // a transpose: dA = dC @ B^T and dB = A^T @ dC are bmm calls with flags flipped.
 
+import { tidy } from '../memory.js';
 import { isFloat } from '../dtype.js';
 import { broadcastShapes, fmtShape } from '../shape.js';
 import { defineOp, runOp } from '../op.js';
@@ -54,6 +55,11 @@ export function bmm(a: Tensor, b: Tensor, transA = false, transB = false): Tenso
  * matmul(randn([2, 3, 4]), randn([4, 5]));     // [2, 3, 5]
  */
 export function matmul(a: Tensor, b: Tensor): Tensor {
+  // Composed of reshapes, expands and one bmm: the intermediate handles are freed here.
+  return tidy(() => matmulComposed(a, b));
+}
+
+function matmulComposed(a: Tensor, b: Tensor): Tensor {
   if (a.rank === 0 || b.rank === 0) {
     throw new Error(`matmul: both operands need at least 1 dimension, got ${fmtShape(a.shape)} @ ${fmtShape(b.shape)}`);
   }

@@ -10,6 +10,7 @@ import { reduce } from '../backends/cpu/kernels.js';
 import { gpuReduce } from '../backends/webgpu/reduce.js';
 import { div, eq, mul } from './elementwise.js';
 import { expand, reshape } from './layout.js';
+import { tidy } from '../memory.js';
 
 export interface ReduceAttrs {
   /** Sorted, non-negative axes to reduce. */
@@ -75,7 +76,7 @@ export function mean(x: Tensor, dims?: number | readonly number[] | null, keepdi
   if (!isFloat(x.dtype)) throw new Error(`mean: expected a floating-point tensor, got ${x.dtype}`);
   const axes = normAxes('mean', dims, x.rank);
   const n = axes.reduce((acc, a) => acc * x.shape[a]!, 1);
-  return div(sum(x, axes, keepdim), n);
+  return tidy(() => div(sum(x, axes, keepdim), n));
 }
 
 /**

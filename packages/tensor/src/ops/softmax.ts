@@ -12,6 +12,9 @@ import type { Tensor } from '../tensor.js';
 import { softmax as cpuSoftmax, softmaxBackward as cpuSoftmaxBackward } from '../backends/cpu/kernels.js';
 import { gpuSoftmaxBackward } from '../backends/webgpu/softmax-grad.js';
 import { gpuSoftmax } from '../backends/webgpu/softmax.js';
+import { isGradEnabled } from '../autograd.js';
+import { exp, mul, sub } from './elementwise.js';
+import { sum } from './reduce.js';
 
 interface AxisAttrs {
   readonly axis: number;
@@ -39,14 +42,17 @@ export const softmaxOp = defineOp<AxisAttrs>({
   name: 'softmax',
   infer: inferFloat('softmax'),
   kernels: { cpu: (_b, [x], out, { axis }) => cpuSoftmax(x!, out, axis, false), webgpu: gpuSoftmax(false) },
-  grad: (dy, { output: y, attrs: { axis } }) => [runOp(softmaxBackwardOp, [y, dy], { axis, log: false })],
+  // Recording a double backward: the same formula from differentiable ops.
+  grad: (dy, { output: y, attrs: { axis } }) =>
+    isGradEnabled() ? [mul(y, sub(dy, sum(mul(dy, y), axis, true)))] : [runOp(softmaxBackwardOp, [y, dy], { axis, log: false })],
 });
 
 export const logSoftmaxOp = defineOp<AxisAttrs>({
   name: 'logSoftmax',
   infer: inferFloat('logSoftmax'),
   kernels: { cpu: (_b, [x], out, { axis }) => cpuSoftmax(x!, out, axis, true), webgpu: gpuSoftmax(true) },
-  grad: (dy, { output: y, attrs: { axis } }) => [runOp(softmaxBackwardOp, [y, dy], { axis, log: true })],
+  grad: (dy, { output: y, attrs: { axis } }) =>
+    isGradEnabled() ? [sub(dy, mul(exp(y), sum(dy, axis, true)))] : [runOp(softmaxBackwardOp, [y, dy], { axis, log: true })],
 });
 
 /** exp(x) / sum(exp(x)) along `dim` (default last), numerically stable. */

@@ -8,6 +8,8 @@ import { scalarLike, zerosLike } from '../creation.js';
 import { mapBroadcast } from '../backends/cpu/kernels.js';
 import { gpuWhere } from '../backends/webgpu/elementwise.js';
 import { sumTo } from './reduce.js';
+import { ne } from './elementwise.js';
+import { tidy } from '../memory.js';
 
 export const whereOp = defineOp<null>({
   name: 'where',
@@ -34,6 +36,9 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
   const like = typeof a === 'number' ? (typeof b === 'number' ? cond : b) : a;
   const ta = typeof a === 'number' ? scalarLike(like, a) : a;
   const tb = typeof b === 'number' ? scalarLike(like, b) : b;
-  const c = cond.dtype === ta.dtype ? cond : cond.cast(ta.dtype);
-  return runOp(whereOp, [c, ta, tb], null);
+  // Any nonzero condition is true (0.5 too): compare in the condition's own dtype, then cast the 0/1.
+  const c = cond.dtype === ta.dtype ? cond : tidy(() => ne(cond, 0).cast(ta.dtype));
+  const y = runOp(whereOp, [c, ta, tb], null);
+  for (const [t, given] of [[ta, a], [tb, b], [c, cond]] as const) if (t !== given) t.dispose();
+  return y;
 }
