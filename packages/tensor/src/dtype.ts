@@ -30,14 +30,20 @@ export function toTypedArray(src: ArrayLike<number>, dtype: DType): TypedArray {
   const out = allocArray(dtype, src.length);
   if (dtype === 'int32') {
     for (let i = 0; i < src.length; i++) {
-      const v = src[i]!;
-      // Truncation toward zero, like PyTorch's float -> int cast.
-      out[i] = Math.trunc(v);
+      // Truncation toward zero, like PyTorch's float -> int cast; out of range saturates and
+      // NaN gives 0 (PyTorch leaves both undefined), the same on every backend.
+      out[i] = floatToInt32(src[i]!);
     }
   } else {
     out.set(src);
   }
   return out;
+}
+
+/** float -> int32: toward zero, saturated to the int32 range, NaN to 0. */
+export function floatToInt32(v: number): number {
+  if (Number.isNaN(v)) return 0;
+  return Math.max(-2147483648, Math.min(2147483647, Math.trunc(v)));
 }
 
 export function dtypeOfArray(a: TypedArray): DType {

@@ -3,7 +3,7 @@
 // written with other ops, so it runs on any backend. `runOp` is the only place that turns
 // kernels into tensors and records the autograd graph.
 
-import type { DType } from './dtype.js';
+import { isFloat, type DType } from './dtype.js';
 import { fmtShape, sizeOf, type Shape } from './shape.js';
 import type { KernelInput, KernelTable, TensorMeta } from './backend.js';
 import { Storage, Tensor } from './tensor.js';
@@ -79,7 +79,8 @@ export function runOp<A>(def: OpDef<A>, inputs: readonly Tensor[], attrs: A): Te
   const storage = shared ? shared.storage.retain() : new Storage(backend, (backend.adopt as (h: unknown) => unknown)(handle));
   const result = new Tensor(storage, shape, dtype);
   for (const k of def.mutates ?? []) inputs[k]?.storage.bumpVersion();
-  if (def.grad !== 'none' && isGradEnabled() && inputs.some((t) => t.requiresGrad)) {
+  // Only floating-point results carry gradients (a cast to int32, an argmax), as in PyTorch.
+  if (def.grad !== 'none' && isFloat(dtype) && isGradEnabled() && inputs.some((t) => t.requiresGrad)) {
     result.requiresGrad = true;
     result.node = new GraphNode(def as unknown as OpDef<unknown>, attrs, inputs, result);
   }

@@ -29,16 +29,23 @@ interface UnarySpec {
   readonly grad: ((x: Tensor, y: Tensor, dy: Tensor, attrs: UnaryAttrs) => Tensor) | 'none';
   /** Whether int32 inputs are accepted (the result keeps the input dtype). */
   readonly ints?: boolean;
+  /**
+   * For int32 inputs on the GPU: the WGSL expression in `x` (i32) and the parameters as i32
+   * (`p.a`, `p.b`, truncated and saturated on the host), so the whole int32 range is exact
+   * (f32 arithmetic would round above 2^24).
+   */
+  readonly wgslInt?: string;
 }
 
 
 export const UNARY = {
-  neg: { cpu: (x) => -x, wgsl: '-x', grad: (_x, _y, dy) => neg(dy), ints: true },
+  neg: { cpu: (x) => -x, wgsl: '-x', grad: (_x, _y, dy) => neg(dy), ints: true, wgslInt: '-x' },
   exp: { cpu: Math.exp, wgsl: 'exp(x)', grad: (_x, y, dy) => mul(dy, y) },
   log: { cpu: Math.log, wgsl: 'log(x)', grad: (x, _y, dy) => div(dy, x) },
   sqrt: { cpu: Math.sqrt, wgsl: 'sqrt(x)', grad: (_x, y, dy) => div(dy, mul(y, 2)) },
-  abs: { cpu: Math.abs, wgsl: 'abs(x)', grad: (x, _y, dy) => mul(dy, sign(x)), ints: true },
-  sign: { cpu: Math.sign, wgsl: 'sign(x)', grad: 'none', ints: true },
+  abs: { cpu: Math.abs, wgsl: 'abs(x)', grad: (x, _y, dy) => mul(dy, sign(x)), ints: true, wgslInt: 'abs(x)' },
+  // (x > 0) - (x < 0), as PyTorch computes it: sign(NaN) and sign(-0) are 0.
+  sign: { cpu: (x) => (x > 0 ? 1 : x < 0 ? -1 : 0), wgsl: 'f32(i32(x > 0.0) - i32(x < 0.0))', grad: 'none', ints: true, wgslInt: 'sign(x)' },
   sigmoid: {
     cpu: stableSigmoid,
     // The select keeps exp's argument <= 0, so large |x| cannot overflow to inf/inf.
@@ -46,7 +53,8 @@ export const UNARY = {
     grad: (_x, y, dy) => mul(dy, mul(y, sub(1, y))),
   },
   tanh: { cpu: Math.tanh, wgsl: 'tanh(clamp(x, -15.0, 15.0))', grad: (_x, y, dy) => mul(dy, sub(1, mul(y, y))) },
-  relu: { cpu: (x) => (x > 0 ? x : 0), wgsl: 'max(x, 0.0)', grad: (x, _y, dy) => mul(dy, gt(x, 0)), ints: true },
+  // relu(NaN) is NaN and relu(-0) is -0, as in PyTorch (WGSL's max leaves NaN unspecified).
+  relu: { cpu: (x) => (x < 0 ? 0 : x), wgsl: 'select(x, 0.0, x < 0.0)', grad: (x, _y, dy) => mul(dy, gt(x, 0)), ints: true, wgslInt: 'max(x, 0)' },
   leakyRelu: {
     cpu: (x, a) => (x > 0 ? x : a * x),
     wgsl: 'select(p.a * x, x, x > 0.0)',
@@ -67,6 +75,7 @@ export const UNARY = {
     // PyTorch passes the gradient where min <= x <= max (bounds included).
     grad: (x, _y, dy, { a, b }) => mul(dy, mul(ge(x, a), le(x, b))),
     ints: true,
+    wgslInt: 'clamp(x, p.a, p.b)',
   },
 } satisfies Record<string, UnarySpec>;
 
@@ -87,7 +96,7 @@ function defineUnary(name: UnaryName): OpDef<UnaryAttrs> {
     infer: unaryInfer(name, spec.ints ?? false),
     kernels: {
       cpu: (_b, [x], out, { a, b }) => mapUnary(x!, out, spec.cpu, a, b),
-      webgpu: gpuUnary(name, spec.wgsl),
+      webgpu: gpuUnary(name, spec.wgsl, spec.wgslInt),
     },
     grad: g === 'none' ? 'none' : (dy, { inputs, output, attrs }) => [g(inputs[0]!, output, dy, attrs)],
   });
@@ -126,8 +135,12 @@ export function clamp(x: Tensor, min = -Infinity, max = Infinity): Tensor {
 
 interface BinarySpec {
   readonly cpu: (a: number, b: number) => number;
+  /** The CPU function for int32 where doubles would lose the low bits (a product above 2^53). */
+  readonly cpuInt?: (a: number, b: number) => number;
   /** WGSL expression of `a` and `b` (f32 or i32 alike). */
   readonly wgsl: string;
+  /** The expression for int32 when it must differ from the float one (NaN handling). */
+  readonly wgslInt?: string;
   /** Gradients for a and b at the broadcast shape (summed back by the caller), or 'none'. */
   readonly grad: ((a: Tensor, b: Tensor, y: Tensor, dy: Tensor) => [Tensor, Tensor]) | 'none';
   readonly ints?: boolean;
@@ -138,18 +151,21 @@ const bool = (v: boolean): number => (v ? 1 : 0);
 export const BINARY = {
   add: { cpu: (a, b) => a + b, wgsl: 'a + b', grad: (_a, _b, _y, dy) => [dy, dy], ints: true },
   sub: { cpu: (a, b) => a - b, wgsl: 'a - b', grad: (_a, _b, _y, dy) => [dy, neg(dy)], ints: true },
-  mul: { cpu: (a, b) => a * b, wgsl: 'a * b', grad: (a, b, _y, dy) => [mul(dy, b), mul(dy, a)], ints: true },
+  // int32 products wrap modulo 2^32 on both backends, as i32 arithmetic (and PyTorch) does.
+  mul: { cpu: (a, b) => a * b, cpuInt: Math.imul, wgsl: 'a * b', grad: (a, b, _y, dy) => [mul(dy, b), mul(dy, a)], ints: true },
   div: { cpu: (a, b) => a / b, wgsl: 'a / b', grad: (_a, b, y, dy) => [div(dy, b), neg(div(mul(dy, y), b))] },
   // On ties PyTorch splits the gradient evenly between the two inputs.
-  maximum: { cpu: Math.max, wgsl: 'max(a, b)', grad: (a, b, _y, dy) => tieSplit(a, b, dy, gt), ints: true },
-  minimum: { cpu: Math.min, wgsl: 'min(a, b)', grad: (a, b, _y, dy) => tieSplit(a, b, dy, lt), ints: true },
+  // NaN propagates, as in PyTorch (WGSL's max and min leave it unspecified).
+  maximum: { cpu: Math.max, wgsl: 'select(select(max(a, b), a, is_nan(a)), b, is_nan(b))', wgslInt: 'max(a, b)', grad: (a, b, _y, dy) => tieSplit(a, b, dy, gt), ints: true },
+  minimum: { cpu: Math.min, wgsl: 'select(select(min(a, b), a, is_nan(a)), b, is_nan(b))', wgslInt: 'min(a, b)', grad: (a, b, _y, dy) => tieSplit(a, b, dy, lt), ints: true },
   // Comparisons give 0/1 in the inputs' dtype (there is no bool dtype) and have no gradient.
   gt: { cpu: (a, b) => bool(a > b), wgsl: 'select(0, 1, a > b)', grad: 'none', ints: true },
   lt: { cpu: (a, b) => bool(a < b), wgsl: 'select(0, 1, a < b)', grad: 'none', ints: true },
   ge: { cpu: (a, b) => bool(a >= b), wgsl: 'select(0, 1, a >= b)', grad: 'none', ints: true },
   le: { cpu: (a, b) => bool(a <= b), wgsl: 'select(0, 1, a <= b)', grad: 'none', ints: true },
   eq: { cpu: (a, b) => bool(a === b), wgsl: 'select(0, 1, a == b)', grad: 'none', ints: true },
-  ne: { cpu: (a, b) => bool(a !== b), wgsl: 'select(0, 1, a != b)', grad: 'none', ints: true },
+  // Spelled as not-equal-to so NaN != NaN holds on the GPU (a compiler may fold a != b for NaN).
+  ne: { cpu: (a, b) => bool(a !== b), wgsl: 'select(1, 0, a == b)', grad: 'none', ints: true },
 } satisfies Record<string, BinarySpec>;
 
 export type BinaryName = keyof typeof BINARY;
@@ -170,8 +186,8 @@ function defineBinary(name: BinaryName): OpDef<null> {
       return { shape: broadcastShapes(name, a!.shape, b!.shape), dtype: a!.dtype };
     },
     kernels: {
-      cpu: (_b, inputs, out) => mapBroadcast(inputs, out, spec.cpu),
-      webgpu: gpuBinary(name, spec.wgsl),
+      cpu: (_b, inputs, out) => mapBroadcast(inputs, out, out.dtype === 'int32' && spec.cpuInt ? spec.cpuInt : spec.cpu),
+      webgpu: gpuBinary(name, spec.wgsl, spec.wgslInt),
     },
     grad:
       g === 'none'

@@ -75,8 +75,8 @@ export function bmm(a: In, b: In, out: TensorMeta, transA: boolean, transB: bool
       for (let m = 0; m < M; m++) {
         row.fill(0);
         for (let k = 0; k < K; k++) {
+          // No skipping of zero entries: 0 * inf and 0 * NaN must give NaN, as IEEE, the GPU and PyTorch do.
           const av = A[aBase + m * K + k]!;
-          if (av === 0) continue;
           const bRow = bBase + k * N;
           for (let n = 0; n < N; n++) row[n] += av * Bd[bRow + n]!;
         }

@@ -91,6 +91,8 @@ function launch(
   loadAs: string,
   value: string,
   floatAttrs: readonly number[] = [],
+  /** Write the attrs as i32 words instead of f32. */
+  intAttrs = false,
 ): GpuBuffer {
   const y = backend.output(out);
   if (out.size === 0) return y;
@@ -103,7 +105,7 @@ function launch(
     code = vec4 ? vec4Code(inputs, access, outType, names, loadAs, value) : scalarCode(inputs, access, outType, names, loadAs, value);
     codeCache.set(key, code);
   }
-  const params = broadcastParams(label, inputs, out).f32(...floatAttrs);
+  const params = intAttrs ? broadcastParams(label, inputs, out).i32(...floatAttrs) : broadcastParams(label, inputs, out).f32(...floatAttrs);
   const perThread = vec4 ? 4 : 1;
   backend.run(label, code, [...inputs.map((t) => t.data), y], params, Math.ceil(out.size / perThread / ELEMENTWISE_WG));
   return y;
@@ -154,26 +156,37 @@ ${loads}
 }
 
 /**
- * A unary op from its WGSL expression in `x` (f32) and `p.a`/`p.b`. int32 tensors are
- * computed in f32 and converted back (exact for |x| < 2^24, which covers ids and counts).
+ * A unary op from its WGSL expression in `x` (f32) and `p.a`/`p.b`. int32 tensors use
+ * `intExpr` in i32 (exact over the whole range), with the parameters truncated to integers
+ * and saturated; an op without one refuses int32 on the GPU rather than round through f32.
  */
-export function gpuUnary(name: string, expr: string): Kernel<'webgpu', UnaryAttrs> {
+export function gpuUnary(name: string, expr: string, intExpr?: string): Kernel<'webgpu', UnaryAttrs> {
   // The attrs ride after the broadcast block (header, out shape, one input's strides).
   const at = SHAPE_AT + MAX_RANK * 2;
   const e = expr.replaceAll('p.a', `pf(${at}u)`).replaceAll('p.b', `pf(${at + 1}u)`);
-  return (backend, inputs, out, { a, b }) =>
-    launch(backend, name, inputs, out, ['x'], 'f32', e, [a, b]);
+  const ei = intExpr?.replaceAll('p.a', `pi(${at}u)`).replaceAll('p.b', `pi(${at + 1}u)`);
+  return (backend, inputs, out, { a, b }) => {
+    if (inputs[0]!.dtype !== 'int32') return launch(backend, name, inputs, out, ['x'], 'f32', e, [a, b]);
+    if (ei === undefined) throw new Error(`${name}: int32 is not supported on the webgpu backend`);
+    return launch(backend, name, inputs, out, ['x'], '', ei, [toInt32Bound(a), toInt32Bound(b)], true);
+  };
+}
+
+/** A float parameter as the i32 an int32 op compares with: truncated, saturated (+-inf included). */
+function toInt32Bound(v: number): number {
+  if (Number.isNaN(v)) return 0;
+  return Math.max(-2147483648, Math.min(2147483647, Math.trunc(v)));
 }
 
 /** A broadcasting binary op from its WGSL expression in `a` and `b` (in the inputs' type). */
-export function gpuBinary(name: string, expr: string): Kernel<'webgpu', null> {
+export function gpuBinary(name: string, expr: string, intExpr = expr): Kernel<'webgpu', null> {
   return (backend, inputs, out) =>
-    launch(backend, name, inputs, out, ['a', 'b'], '', expr);
+    launch(backend, name, inputs, out, ['a', 'b'], '', inputs[0]!.dtype === 'int32' ? intExpr : expr);
 }
 
 /** where(cond, a, b) with broadcasting of all three; cond is nonzero-means-true. */
 export const gpuWhere: Kernel<'webgpu', null> = (backend, inputs, out) =>
-  launch(backend, 'where', inputs, out, ['c', 'a', 'b'], '', `select(b, a, c != ${wgslType(inputs[0]!.dtype)}(0))`);
+  launch(backend, 'where', inputs, out, ['c', 'a', 'b'], '', `select(a, b, c == ${wgslType(inputs[0]!.dtype)}(0))`); // NaN is true
 
 /** expand (broadcast_to) is the identity under broadcasting: it gets the same specialised access paths. */
 export const gpuExpand: Kernel<'webgpu', { shape: readonly number[] }> = (backend, inputs, out) =>

@@ -197,10 +197,17 @@ export const gpuSplit: Kernel<'webgpu', { blocks: readonly number[]; offsets: re
   return y;
 };
 
-const CAST_CODE = memoWgsl((from: DType, to: DType): string => `${kernelPreamble(2)}${io(wgslType(from), wgslType(to))}
-${MAIN(`  Y[i] = ${wgslType(to)}(X[i]);`)}`);
+// f32 -> i32 spelled out (truncate, saturate, NaN to 0) so it matches the CPU bit for bit;
+// 2147483520 is the largest f32 below 2^31.
+const F32_TO_I32 = 'select(select(i32(clamp(v, -2147483648.0, 2147483520.0)), 2147483647, v >= 2147483648.0), 0, is_nan(v))';
+const CAST_CODE = memoWgsl((from: DType, to: DType): string => {
+  const expr = from !== 'int32' && to === 'int32' ? F32_TO_I32 : `${wgslType(to)}(v)`;
+  return `${kernelPreamble(2)}${io(wgslType(from), wgslType(to))}
+${MAIN(`  let v = X[i];
+  Y[i] = ${expr};`)}`;
+});
 
-/** Conversion (f32 -> i32 truncates toward zero, like PyTorch), or a plain copy for the same dtype. */
+/** Conversion (float -> int32 truncates toward zero, saturates, NaN gives 0: as the CPU), or a plain copy. */
 export const gpuCast: Kernel<'webgpu', { dtype: DType }> = (backend, [x], out) => {
   const y = backend.output(out);
   if (out.size === 0) return y;

@@ -12,6 +12,8 @@ struct Params { w: array<vec4<u32>, ${MAX_PARAM_WORDS / 4}> }
 fn pu(i: u32) -> u32 { return params.w[i / 4u][i % 4u]; }
 fn pi(i: u32) -> i32 { return bitcast<i32>(pu(i)); }
 fn pf(i: u32) -> f32 { return bitcast<f32>(pu(i)); }
+// NaN by its bits: a compiler may assume x != x is false for floats.
+fn is_nan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
 `;
 
 /** Builds the words of a parameter block. */

@@ -71,7 +71,6 @@ function combineFn(kind: 'sum' | 'max', t: 'f32' | 'i32'): string {
   if (t === 'i32') return 'fn combine(a: i32, b: i32) -> i32 { return max(a, b); }';
   // NaN wins, as in the CPU kernel. Tested on the bits so no compiler assumes NaN away.
   return /* wgsl */ `
-fn is_nan(v: f32) -> bool { return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u; }
 fn combine(a: f32, b: f32) -> f32 {
   if (is_nan(a)) { return a; }
   if (is_nan(b) || b > a) { return b; }

@@ -47,7 +47,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 // Params: rows (outer * inner), n, inner, then -inf and NaN as f32 bits (WGSL constant
 // expressions may not be infinite or NaN, so they come in at run time).
 const common = /* wgsl */ `
-fn is_nan(v: f32) -> bool { return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u; }
 fn not_finite(v: f32) -> bool { return (bitcast<u32>(v) & 0x7fffffffu) >= 0x7f800000u; }
 // NaN wins, like Math.max in the CPU kernel.
 fn max_nan(a: f32, b: f32) -> f32 {
