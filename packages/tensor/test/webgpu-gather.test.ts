@@ -86,14 +86,22 @@ describe.skipIf(!gpu)('WebGPU gather and scatterAdd: parity with the CPU', () =>
     );
   });
 
-  it('reads a zero row (gather) or drops the row (scatterAdd) for bad ids computed on the GPU', async () => {
+  it('bad ids computed on the GPU: a zero row (gather) or a dropped row (scatterAdd), and an error naming the op at the next read', async () => {
     // A sum on the GPU makes ids the host never saw, so they cannot be checked before the kernel.
     const ids = sum(tensor([[1, 1], [3, 4], [0, -3]], { dtype: 'int32', backend: 'webgpu' }), [1]); // [2, 7, -3]
     const table = tensor(randomData(12, 3), { shape: [4, 3], backend: 'webgpu' });
     const t = await table.data();
-    expect(Array.from(await gather(table, ids).data())).toEqual([...t.subarray(6, 9), 0, 0, 0, 0, 0, 0]);
+    const rows = gather(table, ids);
+    await expect(rows.data()).rejects.toThrow(/^gather: index (7|-3) is out of range for 4 rows \(valid: 0\.\.3\) \(and 5 more out-of-range indices\); found by a GPU kernel/);
+    // The error is reported once; the memory was never touched out of bounds.
+    expect(Array.from(await rows.data())).toEqual([...t.subarray(6, 9), 0, 0, 0, 0, 0, 0]);
     const src = tensor([1, 2, 3, 4, 5, 6], { shape: [3, 2], backend: 'webgpu' });
-    expect(Array.from(await scatterAdd(src, ids, 4).data())).toEqual([0, 0, 0, 0, 1, 2, 0, 0]);
+    const scattered = scatterAdd(src, ids, 4);
+    await expect(scattered.data()).rejects.toThrow(/^scatterAdd: index (7|-3) is out of range for 4 rows/);
+    expect(Array.from(await scattered.data())).toEqual([0, 0, 0, 0, 1, 2, 0, 0]);
+    // The CPU raises at the call, naming the same op.
+    const cpuIds = tensor([2, 7, -3], { dtype: 'int32' });
+    expect(() => gather(tensor(randomData(12, 3), { shape: [4, 3] }), cpuIds)).toThrow(/^gather: index 7 at position 1 is out of range for 4 rows/);
   });
 
   it('backward of gather is a scatterAdd of the upstream gradient', async () => {

@@ -14,6 +14,7 @@ import { offsetOf } from './buffer-pool.js';
 import { kernelPreamble, wgslType, type WebGpuBackend, memoWgsl } from './backend.js';
 import { MAX_PARAM_WORDS, Params } from './params.js';
 import { addStatement, checkIds, ZERO_CODE } from './gather.js';
+import { kernelErrorCode, kernelErrorWgsl } from './kernel-errors.js';
 
 const WG = 256;
 /** Params before the per-field words: elements, chunk width, first column, row width. */
@@ -74,13 +75,14 @@ function forwardCodeBuild(t: 'f32' | 'i32', k: number, shared: boolean): string 
   ).join('\n');
   const idOf = (i: number) => (shared ? `IDS[pu(${HEAD + 3}u + j * ${words}u) + b]` : `I${i}[b]`);
   const cases = Array.from({ length: k }, (_, i) =>
-    `    case ${i}u: { let r = ${idOf(i)}; if (r >= 0 && u32(r) < rows) { v = T${i}[u32(r) * dim + off]; } }`,
+    `    case ${i}u: { let r = ${idOf(i)}; if (r >= 0 && u32(r) < rows) { v = T${i}[u32(r) * dim + off]; } else { report_index_error(${kernelErrorCode('gatherConcat')}u, r, rows); } }`,
   ).join('\n');
-  const nBuf = shared ? k + 2 : 2 * k + 1;
+  const nBuf = shared ? k + 3 : 2 * k + 2;
   return `${kernelPreamble(nBuf)}
 ${bind}
 ${shared ? `@group(0) @binding(${k}) var<storage, read> IDS: array<i32>;` : ''}
-@group(0) @binding(${nBuf - 1}) var<storage, read_write> Y: array<${t}>;
+@group(0) @binding(${nBuf - 2}) var<storage, read_write> Y: array<${t}>;
+${kernelErrorWgsl(nBuf - 1)}
 
 ${prologue(k, words)}
   var v = ${t}(0);
@@ -101,10 +103,11 @@ function backwardCodeBuild(t: 'f32' | 'i32', k: number, shared: boolean): string
     ? '@group(0) @binding(1) var<storage, read> IDS: array<i32>;'
     : Array.from({ length: k }, (_, i) => `@group(0) @binding(${i + 1}) var<storage, read> I${i}: array<i32>;`).join('\n');
   const cases = Array.from({ length: k }, (_, i) => `    case ${i}u: { r = I${i}[b]; }`).join('\n');
-  return `${kernelPreamble(nIds + 2)}
+  return `${kernelPreamble(nIds + 3)}
 @group(0) @binding(0) var<storage, read> DY: array<${t}>;
 ${bind}
 @group(0) @binding(${nIds + 1}) var<storage, read_write> Y: array<atomic<${t === 'f32' ? 'u32' : 'i32'}>>;
+${kernelErrorWgsl(nIds + 2)}
 
 ${prologue(k, words)}
   ${
@@ -116,7 +119,7 @@ ${cases}
     default: {}
   }`
   }
-  if (r < 0 || u32(r) >= rows) { return; }
+  if (r < 0 || u32(r) >= rows) { report_index_error(${kernelErrorCode('gatherConcatGrad')}u, r, rows); return; }
   let dst = pu(${HEAD + 3}u + j * ${words}u) + u32(r) * dim + off;
   let v = DY[b * pu(3u) + pu(2u) + c];
   ${addStatement(t)}
@@ -149,8 +152,8 @@ export function gpuGatherConcat(
   const limit = backend.runtime.limits.maxStorageBuffersPerShaderStage;
   const shared = sharedIds(ids);
   const perDispatch = shared
-    ? Math.min(limit - 2, Math.floor((MAX_PARAM_WORDS - HEAD) / SHARED_WORDS))
-    : Math.min(Math.floor((limit - 1) / 2), Math.floor((MAX_PARAM_WORDS - HEAD) / FWD_WORDS));
+    ? Math.min(limit - 3, Math.floor((MAX_PARAM_WORDS - HEAD) / SHARED_WORDS))
+    : Math.min(Math.floor((limit - 2) / 2), Math.floor((MAX_PARAM_WORDS - HEAD) / FWD_WORDS));
   const { starts } = columns(tables.map((tb) => tb.shape[1]!));
   for (const fs of chunks(tables.length, perDispatch)) {
     const c0 = starts[fs[0]!]!;
@@ -162,7 +165,7 @@ export function gpuGatherConcat(
       if (shared) p.u32(shared.offsets[f]!);
     }
     const bufs = shared ? [...fs.map((f) => tables[f]!.data), shared.root] : fs.flatMap((f) => [tables[f]!.data, ids[f]!.data]);
-    backend.run('gatherConcat', forwardCode(t, fs.length, shared !== null), [...bufs, y], p, Math.ceil((batch * w) / WG));
+    backend.run('gatherConcat', forwardCode(t, fs.length, shared !== null), [...bufs, y, backend.runtime.kernelErrors], p, Math.ceil((batch * w) / WG));
   }
   return y;
 }
@@ -184,7 +187,7 @@ export function gpuGatherConcatGrad(
   const limit = backend.runtime.limits.maxStorageBuffersPerShaderStage;
   const shared = sharedIds(ids);
   const words = shared ? BWD_WORDS + 1 : BWD_WORDS;
-  const perDispatch = Math.min(shared ? Infinity : limit - 2, Math.floor((MAX_PARAM_WORDS - HEAD) / words));
+  const perDispatch = Math.min(shared ? Infinity : limit - 3, Math.floor((MAX_PARAM_WORDS - HEAD) / words));
   const { starts } = columns(fields.map((f) => f.dim));
   for (const fs of chunks(fields.length, perDispatch)) {
     const c0 = starts[fs[0]!]!;
@@ -196,7 +199,7 @@ export function gpuGatherConcatGrad(
       if (shared) p.u32(shared.offsets[f]!);
     }
     const idBufs = shared ? [shared.root] : fs.map((f) => ids[f]!.data);
-    backend.run('gatherConcatGrad', backwardCode(t, fs.length, shared !== null), [dy.data, ...idBufs, y], p, Math.ceil((batch * w) / WG));
+    backend.run('gatherConcatGrad', backwardCode(t, fs.length, shared !== null), [dy.data, ...idBufs, y, backend.runtime.kernelErrors], p, Math.ceil((batch * w) / WG));
   }
   return y;
 }

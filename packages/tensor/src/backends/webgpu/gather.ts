@@ -1,13 +1,15 @@
 // WGSL row gather (embedding lookup) and its adjoint, the row scatter-add, one thread per
-// element. A shader cannot throw, so ids are validated on the host whenever the index
-// buffer was uploaded from the host (the backend keeps a copy: `hostInts`), which is how
-// token ids arrive; ids computed on the GPU are not checked, and an out-of-range one reads
-// as a zero row (gather) or is dropped (scatterAdd) instead of touching memory it must not.
+// element. Ids uploaded from the host (the backend keeps a copy: `hostInts`), which is how
+// token ids arrive, are validated on the host before the kernel runs, so the error comes at
+// the call as on the CPU. Ids computed on the GPU are checked by the kernel: an out-of-range
+// one reads as a zero row (gather) or is dropped (scatterAdd) instead of touching memory it
+// must not, and is reported through the kernel-error buffer at the next read.
 
 import type { Kernel, KernelInput } from '../../backend.js';
 import type { GpuBuffer } from './runtime.js';
 import { kernelPreamble, wgslType, type WebGpuBackend, memoWgsl } from './backend.js';
 import { Params } from './params.js';
+import { kernelErrorCode, kernelErrorWgsl } from './kernel-errors.js';
 
 const WG = 256;
 
@@ -39,13 +41,14 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let valid = r >= 0 && u32(r) < pu(2u);`;
 
 function gatherCodeBuild(t: 'f32' | 'i32'): string {
-  return `${kernelPreamble(3)}
+  return `${kernelPreamble(4)}
 @group(0) @binding(0) var<storage, read> table: array<${t}>;
 @group(0) @binding(1) var<storage, read> ids: array<i32>;
 @group(0) @binding(2) var<storage, read_write> Y: array<${t}>;
+${kernelErrorWgsl(3)}
 
 ${ELEMENT_ENTRY}
-  if (!valid) { Y[e] = ${t}(0); return; }
+  if (!valid) { Y[e] = ${t}(0); report_index_error(${kernelErrorCode('gather')}u, r, pu(2u)); return; }
   Y[e] = table[u32(r) * row_size + (e - i * row_size)];
 }`;
 }
@@ -59,7 +62,7 @@ export const gpuGather: Kernel<'webgpu', null> = (backend, [table, idx], out) =>
   if (out.size === 0) return y;
   const t = wgslType(out.dtype);
   const p = new Params('gather').u32(out.size, rowSizeOf(table!.shape), rows);
-  backend.run('gather', gatherCode(t), [table!.data, idx!.data, y], p, Math.ceil(out.size / WG));
+  backend.run('gather', gatherCode(t), [table!.data, idx!.data, y, backend.runtime.kernelErrors], p, Math.ceil(out.size / WG));
   return y;
 };
 
@@ -90,13 +93,14 @@ export function addStatement(t: 'f32' | 'i32'): string {
 }
 
 function scatterCodeBuild(t: 'f32' | 'i32'): string {
-  return `${kernelPreamble(3)}
+  return `${kernelPreamble(4)}
 @group(0) @binding(0) var<storage, read> src: array<${t}>;
 @group(0) @binding(1) var<storage, read> ids: array<i32>;
 @group(0) @binding(2) var<storage, read_write> Y: array<atomic<${t === 'f32' ? 'u32' : 'i32'}>>;
+${kernelErrorWgsl(3)}
 
 ${ELEMENT_ENTRY}
-  if (!valid) { return; }
+  if (!valid) { report_index_error(${kernelErrorCode('scatterAdd')}u, r, pu(2u)); return; }
   let dst = u32(r) * row_size + (e - i * row_size);
   let v = src[e];
   ${addStatement(t)}
@@ -118,6 +122,6 @@ export const gpuScatterAdd: Kernel<'webgpu', { rows: number }> = (backend, [src,
   backend.run('scatterAdd.zero', ZERO_CODE, [y], new Params('scatterAdd').u32(out.size), Math.ceil(out.size / WG));
   if (src!.size === 0) return y;
   const p = new Params('scatterAdd').u32(src!.size, rowSizeOf(out.shape), rows);
-  backend.run('scatterAdd', scatterCode(t), [src!.data, idx!.data, y], p, Math.ceil(src!.size / WG));
+  backend.run('scatterAdd', scatterCode(t), [src!.data, idx!.data, y, backend.runtime.kernelErrors], p, Math.ceil(src!.size / WG));
   return y;
 };

@@ -1,5 +1,6 @@
 // The WebGPU runtime: one device, pooled buffers, cached pipelines and batched command
 // submission, with GPU errors turned into JavaScript Errors that name the failing op.
+import { kernelErrorMessage } from './kernel-errors.js';
 import { BufferPool, offsetOf, type GpuBuffer } from './buffer-pool.js';
 import { openDevice, type AdapterReport, type RuntimeLimits } from './device.js';
 import { CommandBatch, UNIFORM_SLOT_BYTES } from './encoder.js';
@@ -66,6 +67,9 @@ export interface RuntimeStats {
   pooledBytes: number;
 }
 
+/** The kernel-error buffer: [count, code, index, rows] as u32. */
+const KERNEL_ERROR_BYTES = 16;
+
 export class GpuRuntime {
   readonly device: GPUDevice;
   readonly adapter: AdapterReport;
@@ -78,6 +82,8 @@ export class GpuRuntime {
   // step after step, so a training loop reuses the same few dozen; creating one cost about a
   // third of the host's time per dispatch. Cleared when buffers are destroyed.
   private readonly bindGroups = new Map<string, GPUBindGroup>();
+  /** Where kernels record the first index out of range they meet (see kernel-errors.ts); read with every read(). */
+  readonly kernelErrors: GpuBuffer;
   private readonly bufferIds = new WeakMap<GPUBuffer, number>();
   private nextBufferId = 0;
   private byOp = new Map<string, number>();
@@ -104,6 +110,9 @@ export class GpuRuntime {
     // A broken pipeline is the root cause of anything its own dispatch triggers, hence seq - 0.5.
     this.pipelines = new PipelineCache(device, (seq, error) => this.recordError(seq - 0.5, error));
     this.batch = new CommandBatch(device, limits.minUniformBufferOffsetAlignment);
+    // Outside the pool (not a tensor's memory); new buffers start zeroed.
+    const errors = device.createBuffer({ label: 'kernel errors', size: KERNEL_ERROR_BYTES, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });
+    this.kernelErrors = { buffer: errors, byteLength: KERNEL_ERROR_BYTES };
 
     // Dawn raises these synchronously inside the failing call, so currentLabel names the op.
     device.addEventListener('uncapturederror', (event) => {
@@ -161,7 +170,7 @@ export class GpuRuntime {
     const { label } = spec;
     const grid = this.grid(spec);
     if (grid[0] * grid[1] * grid[2] === 0) return;
-    for (const b of spec.buffers) this.assertLive(b, label);
+    for (const b of spec.buffers) if (b !== this.kernelErrors) this.assertLive(b, label);
     const uniforms = spec.uniforms === undefined ? undefined : bytesOf(spec.uniforms);
     if (uniforms && uniforms.byteLength > UNIFORM_SLOT_BYTES) {
       throw new RangeError(`WebGPU op "${label}": uniforms are ${uniforms.byteLength} bytes, at most ${UNIFORM_SLOT_BYTES}`);
@@ -251,22 +260,32 @@ export class GpuRuntime {
     // Copies need 4-byte alignment: copy the enclosing aligned range, then slice.
     const start = Math.floor(byteOffset / 4) * 4;
     const size = paddedLength(byteOffset + length) - start;
-    const staging = this.pool.takeStaging(size);
+    // The kernel-error words ride along after the data: one map checks both.
+    const errAt = Math.ceil(size / 8) * 8; // getMappedRange offsets are multiples of 8
+    const staging = this.pool.takeStaging(errAt + KERNEL_ERROR_BYTES);
     this.labelled('read', () => this.batch.copy(b.buffer, offsetOf(b) + start, staging, 0, size));
+    this.labelled('read', () => this.batch.copy(this.kernelErrors.buffer, 0, staging, errAt, KERNEL_ERROR_BYTES));
     this.flush();
     this.counters.syncs++;
     try {
-      await staging.mapAsync(GPUMapMode.READ, 0, size);
+      await staging.mapAsync(GPUMapMode.READ, 0, errAt + KERNEL_ERROR_BYTES);
     } catch (e) {
       this.assertUsable();
       await this.throwRecordedError();
       throw e;
     }
     const out = staging.getMappedRange(0, size).slice(byteOffset - start, byteOffset - start + length);
+    const kernelError = kernelErrorMessage(new Uint32Array(staging.getMappedRange(errAt, KERNEL_ERROR_BYTES).slice(0)));
     staging.unmap();
     this.pool.returnStaging(staging);
+
     // The data is only trustworthy if nothing failed on the way.
     await this.throwRecordedError();
+    // A device error comes first: then the copies did not run and these words are stale.
+    if (kernelError !== null) {
+      this.device.queue.writeBuffer(this.kernelErrors.buffer, 0, new Uint32Array(KERNEL_ERROR_BYTES / 4));
+      throw new Error(kernelError);
+    }
     return out;
   }
 
