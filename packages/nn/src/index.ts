@@ -56,7 +56,8 @@ export {
   type Initializer,
   type InitOptions,
 } from './init.js';
-export { bce, bceWithLogits, mse, checkFiniteLoss, assertFinite, BCE_GRAD_EPS, type Reduction, type LossOptions } from './losses.js';
+export { bce, bceWithLogits, mse, crossEntropy, checkFiniteLoss, assertFinite, BCE_GRAD_EPS, type Reduction, type LossOptions, type CrossEntropyOptions } from './losses.js';
+export { LayerNorm, layerNorm, type LayerNormOptions } from './layernorm.js';
 export * from './optim/index.js';
 export {
   parseSafetensors,

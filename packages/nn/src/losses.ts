@@ -1,7 +1,7 @@
 // Losses with PyTorch's numerics (binary cross-entropy on probabilities and on logits, mean
 // squared error) and the checks a trainer uses to stop on a NaN or infinite loss.
 
-import { abs, add, clamp, div, exp, fmtShape, log, maximum, mean, mul, neg, noGrad, sub, sum, type Tensor } from '@aitm/tensor';
+import { abs, add, cast, clamp, div, exp, fmtShape, gatherAlong, log, logSoftmax, maximum, mean, mul, ne, neg, noGrad, reshape, sub, sum, tidy, type Tensor } from '@aitm/tensor';
 
 export type Reduction = 'mean' | 'sum' | 'none';
 
@@ -125,4 +125,50 @@ export async function assertFinite(t: Tensor, what = 'tensor'): Promise<void> {
   if (first >= 0) {
     throw new Error(`${what} ${fmtShape(t.shape)}: ${count} non-finite value(s), the first ${data[first]} at flat index ${first}`);
   }
+}
+
+export interface CrossEntropyOptions extends LossOptions {
+  /** Targets equal to this class take no part (and do not count in the mean); default -100. */
+  ignoreIndex?: number;
+  /** Mixes the one-hot target with the uniform distribution by this weight (default 0). */
+  labelSmoothing?: number;
+}
+
+/**
+ * Cross-entropy of class scores `logits` [N, C] against int32 class ids `target` [N], like
+ * `F.cross_entropy` (log-softmax then the negative log-likelihood), with `ignoreIndex` and
+ * `labelSmoothing` as PyTorch defines them. A class id outside [0, C) raises (on the GPU at
+ * the next read), except `ignoreIndex`.
+ *
+ * @example
+ * crossEntropy(model.forward(x), labels); // mean over the rows
+ */
+export function crossEntropy(logits: Tensor, target: Tensor, opts: CrossEntropyOptions = {}): Tensor {
+  if (logits.rank !== 2 || target.rank !== 1 || target.shape[0] !== logits.shape[0]) {
+    throw new Error(`crossEntropy: expected logits [N, C] and target [N], got ${fmtShape(logits.shape)} and ${fmtShape(target.shape)}`);
+  }
+  if (target.dtype !== 'int32') throw new Error(`crossEntropy: the target must hold int32 class ids, got ${target.dtype}`);
+  const ignoreIndex = opts.ignoreIndex ?? -100;
+  const smoothing = opts.labelSmoothing ?? 0;
+  if (!(smoothing >= 0 && smoothing <= 1)) throw new Error(`crossEntropy: labelSmoothing must be in [0, 1], got ${smoothing}`);
+  const reduction = opts.reduction ?? 'mean';
+  const classes = logits.shape[1]!;
+  return tidy(() => {
+    const logp = logSoftmax(logits, 1);
+    const keep = ne(target, ignoreIndex); // int32 0/1
+    // Ignored rows look up class 0 and are then masked out.
+    const ids = mul(target, keep);
+    const picked = reshape(gatherAlong(logp, 1, reshape(ids, [ids.size, 1])), [ids.size]);
+    let perRow = neg(picked);
+    if (smoothing > 0) {
+      const uniform = neg(mean(logp, 1));
+      perRow = add(mul(perRow, 1 - smoothing), mul(uniform, smoothing));
+    }
+    const mask = cast(keep, logits.dtype);
+    perRow = mul(perRow, mask);
+    if (reduction === 'none') return perRow;
+    const total = sum(perRow);
+    // PyTorch divides by the number of rows that are not ignored.
+    return reduction === 'sum' ? total : div(total, sum(mask));
+  });
 }

@@ -82,7 +82,7 @@ function inferShape(data: NestedArray): number[] {
 export function full(shape: readonly number[], value: number, opts: CreateOptions = {}): Tensor {
   const dtype = opts.dtype ?? 'float32';
   const data = allocArray(dtype, sizeOf(shape));
-  if (value !== 0) data.fill(value);
+  if (value !== 0) data.fill(dtype === 'bool' ? 1 : value);
   return fromTypedArray(data, shape, dtype, opts);
 }
 

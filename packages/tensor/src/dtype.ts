@@ -1,13 +1,14 @@
 // Element types: float32 (the default, both backends), float64 (CPU only: the reference
-// oracle) and int32 (indices). Maps each to the typed array that stores it.
+// oracle), int32 (indices) and bool (masks: logical ops, isnan). Maps each to the typed
+// array that stores it on the host (bool: one byte, 0 or 1; the GPU stores it as u32).
 
-export type DType = 'float32' | 'float64' | 'int32';
-export type TypedArray = Float32Array | Float64Array | Int32Array;
+export type DType = 'float32' | 'float64' | 'int32' | 'bool';
+export type TypedArray = Float32Array | Float64Array | Int32Array | Uint8Array;
 
-export const DTYPES: readonly DType[] = ['float32', 'float64', 'int32'];
+export const DTYPES: readonly DType[] = ['float32', 'float64', 'int32', 'bool'];
 
 export function isFloat(dtype: DType): boolean {
-  return dtype !== 'int32';
+  return dtype === 'float32' || dtype === 'float64';
 }
 
 export function bytesPerElement(dtype: DType): number {
@@ -22,6 +23,8 @@ export function allocArray(dtype: DType, size: number): TypedArray {
       return new Float64Array(size);
     case 'int32':
       return new Int32Array(size);
+    case 'bool':
+      return new Uint8Array(size);
   }
 }
 
@@ -34,6 +37,9 @@ export function toTypedArray(src: ArrayLike<number>, dtype: DType): TypedArray {
       // NaN gives 0 (PyTorch leaves both undefined), the same on every backend.
       out[i] = floatToInt32(src[i]!);
     }
+  } else if (dtype === 'bool') {
+    // Any nonzero value is true, NaN included, as in PyTorch.
+    for (let i = 0; i < src.length; i++) out[i] = src[i] === 0 ? 0 : 1;
   } else {
     out.set(src);
   }
@@ -49,5 +55,6 @@ export function floatToInt32(v: number): number {
 export function dtypeOfArray(a: TypedArray): DType {
   if (a instanceof Float64Array) return 'float64';
   if (a instanceof Int32Array) return 'int32';
+  if (a instanceof Uint8Array) return 'bool';
   return 'float32';
 }

@@ -3,7 +3,7 @@
 // Op methods are thin forwards to the functions in ./ops so that `x.add(y)` and `add(x, y)`
 // are the same code.
 
-import type { DType, TypedArray } from './dtype.js';
+import { isFloat, type DType, type TypedArray } from './dtype.js';
 import { fmtShape, sizeOf, type Shape } from './shape.js';
 import type { AnyBackend, BackendName } from './backend.js';
 import { keep, trackTensor, untrackTensor } from './memory.js';
@@ -150,7 +150,7 @@ export class Tensor {
 
   /** Sets `requiresGrad` and returns this tensor, like `requires_grad_()` in PyTorch. */
   requireGrad(flag = true): this {
-    if (flag && this.dtype === 'int32') throw new Error('requireGrad: int32 tensors cannot require gradients');
+    if (flag && !isFloat(this.dtype)) throw new Error(`requireGrad: only floating-point tensors can require gradients, got ${this.dtype}`);
     this.requiresGrad = flag;
     return this;
   }

@@ -2,7 +2,7 @@
 // early stopping on the sum of validation AUCs with the best weights kept. A step records
 // its work without waiting for the GPU; the loss is read back only every `logEvery` steps.
 
-import { fromTypedArray, gpuCounters, keep, tidy, type BackendName, type Tensor } from '@aitm/tensor';
+import { fromTypedArray, gpuCounters, keep, tidy, type BackendName, type Tensor, type TypedArray } from '@aitm/tensor';
 import { Adam, checkFiniteLoss, type Module } from '@aitm/nn';
 import type { Dataset } from '../data/batch.js';
 import { shuffledIndexBatches } from '../data/batch.js';
@@ -55,7 +55,7 @@ export interface FitResult {
 
 type TrainableModel = Module & Predictor;
 
-type HostArray = Float32Array | Float64Array | Int32Array;
+type HostArray = TypedArray;
 
 /**
  * Host copies of every parameter and buffer, to restore the best epoch's weights later.

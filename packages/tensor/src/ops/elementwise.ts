@@ -12,7 +12,10 @@ import { scalarLike } from '../creation.js';
 import { mapBroadcast, mapUnary } from '../backends/cpu/kernels.js';
 import { gpuBinary, gpuUnary } from '../backends/webgpu/elementwise.js';
 import { sumTo } from './reduce.js';
-import { stableSigmoid } from '../backends/cpu/math.js';
+import { where } from './where.js';
+import { erf as erfCpu, gelu as geluCpu, softplus as softplusCpu, stableSigmoid } from '../backends/cpu/math.js';
+
+const SIGMOID_WGSL = 'select(exp(x) / (1.0 + exp(x)), 1.0 / (1.0 + exp(-x)), x >= 0.0)';
 
 /** Two scalar parameters every unary op may use (exponent, slope, clamp bounds). */
 export interface UnaryAttrs {
@@ -49,8 +52,40 @@ export const UNARY = {
   sigmoid: {
     cpu: stableSigmoid,
     // The select keeps exp's argument <= 0, so large |x| cannot overflow to inf/inf.
-    wgsl: 'select(exp(x) / (1.0 + exp(x)), 1.0 / (1.0 + exp(-x)), x >= 0.0)',
+    wgsl: SIGMOID_WGSL,
     grad: (_x, y, dy) => mul(dy, mul(y, sub(1, y))),
+  },
+  log1p: { cpu: Math.log1p, wgsl: 'log1p_f32(x)', grad: (x, _y, dy) => div(dy, add(x, 1)) },
+  erf: {
+    cpu: erfCpu,
+    wgsl: '1.0 - erfc_f32(x)',
+    grad: (x, _y, dy) => mul(dy, mul(exp(neg(mul(x, x))), 2 / Math.sqrt(Math.PI))),
+  },
+  // Exact GELU, x Phi(x) (PyTorch's default); Phi from erfc keeps the left tail accurate.
+  gelu: {
+    cpu: geluCpu,
+    wgsl: '0.5 * x * erfc_f32(-x * 0.70710678118654752)',
+    // Phi(x) + x phi(x)
+    grad: (x, _y, dy) => {
+      const cdf = mul(add(erf(mul(x, Math.SQRT1_2)), 1), 0.5);
+      const pdf = mul(exp(mul(mul(x, x), -0.5)), 1 / Math.sqrt(2 * Math.PI));
+      return mul(dy, add(cdf, mul(x, pdf)));
+    },
+  },
+  // x sigmoid(x) (SiLU, swish)
+  silu: {
+    cpu: (x) => x * stableSigmoid(x),
+    wgsl: `x * ${SIGMOID_WGSL}`,
+    grad: (x, _y, dy) => {
+      const s = sigmoid(x);
+      return mul(dy, mul(s, add(mul(x, sub(1, s)), 1)));
+    },
+  },
+  // log(1 + e^x), and x itself above PyTorch's threshold of 20 (where its gradient is exactly 1).
+  softplus: {
+    cpu: softplusCpu,
+    wgsl: 'select(max(x, 0.0) + log1p_f32(exp(-abs(x))), x, x > 20.0)',
+    grad: (x, _y, dy) => mul(dy, where(gt(x, 20), 1, sigmoid(x))),
   },
   tanh: { cpu: Math.tanh, wgsl: 'tanh(clamp(x, -15.0, 15.0))', grad: (_x, y, dy) => mul(dy, sub(1, mul(y, y))) },
   // relu(NaN) is NaN and relu(-0) is -0, as in PyTorch (WGSL's max leaves NaN unspecified).
@@ -83,7 +118,9 @@ export type UnaryName = keyof typeof UNARY;
 
 function unaryInfer(name: string, ints: boolean) {
   return ([x]: readonly TensorMeta[]): { shape: readonly number[]; dtype: DType } => {
-    if (!ints && !isFloat(x!.dtype)) throw new Error(`${name}: expected a floating-point tensor, got ${x!.dtype}`);
+    if (!isFloat(x!.dtype) && !(ints && x!.dtype === 'int32')) {
+      throw new Error(`${name}: expected a floating-point${ints ? ' or int32' : ''} tensor, got ${x!.dtype}`);
+    }
     return { shape: x!.shape, dtype: x!.dtype };
   };
 }
@@ -121,6 +158,16 @@ export const sign = (x: Tensor): Tensor => unary('sign', x);
 export const sigmoid = (x: Tensor): Tensor => unary('sigmoid', x);
 export const tanh = (x: Tensor): Tensor => unary('tanh', x);
 export const relu = (x: Tensor): Tensor => unary('relu', x);
+/** log(1 + x), accurate for tiny x, like `torch.log1p`. */
+export const log1p = (x: Tensor): Tensor => unary('log1p', x);
+/** The error function, like `torch.erf`. */
+export const erf = (x: Tensor): Tensor => unary('erf', x);
+/** Exact GELU, x * Phi(x) with the normal CDF Phi (PyTorch's default, approximate='none'). */
+export const gelu = (x: Tensor): Tensor => unary('gelu', x);
+/** SiLU (swish): x * sigmoid(x). */
+export const silu = (x: Tensor): Tensor => unary('silu', x);
+/** log(1 + e^x), and x above 20, like `torch.nn.functional.softplus` with beta 1. */
+export const softplus = (x: Tensor): Tensor => unary('softplus', x);
 /** x for x > 0, slope * x otherwise (PyTorch's default slope 0.01). */
 export const leakyRelu = (x: Tensor, slope = 0.01): Tensor => unary('leakyRelu', x, slope);
 /** x ** exponent for a scalar exponent. */
@@ -158,7 +205,8 @@ export const BINARY = {
   // NaN propagates, as in PyTorch (WGSL's max and min leave it unspecified).
   maximum: { cpu: Math.max, wgsl: 'select(select(max(a, b), a, is_nan(a)), b, is_nan(b))', wgslInt: 'max(a, b)', grad: (a, b, _y, dy) => tieSplit(a, b, dy, gt), ints: true },
   minimum: { cpu: Math.min, wgsl: 'select(select(min(a, b), a, is_nan(a)), b, is_nan(b))', wgslInt: 'min(a, b)', grad: (a, b, _y, dy) => tieSplit(a, b, dy, lt), ints: true },
-  // Comparisons give 0/1 in the inputs' dtype (there is no bool dtype) and have no gradient.
+  // Comparisons give 0/1 in the inputs' dtype (not bool, unlike PyTorch: so a mask multiplies into a
+  // gradient without a cast; `cast(m, 'bool')` or the logical ops give bool) and have no gradient.
   gt: { cpu: (a, b) => bool(a > b), wgsl: 'select(0, 1, a > b)', grad: 'none', ints: true },
   lt: { cpu: (a, b) => bool(a < b), wgsl: 'select(0, 1, a < b)', grad: 'none', ints: true },
   ge: { cpu: (a, b) => bool(a >= b), wgsl: 'select(0, 1, a >= b)', grad: 'none', ints: true },
@@ -182,7 +230,9 @@ function defineBinary(name: BinaryName): OpDef<null> {
     name,
     infer: ([a, b]) => {
       if (a!.dtype !== b!.dtype) throw new Error(`${name}: dtype mismatch, ${a!.dtype} and ${b!.dtype}`);
-      if (!spec.ints && !isFloat(a!.dtype)) throw new Error(`${name}: expected floating-point tensors, got ${a!.dtype}`);
+      if (!isFloat(a!.dtype) && !(spec.ints && a!.dtype === 'int32')) {
+        throw new Error(`${name}: expected floating-point${spec.ints ? ' or int32' : ''} tensors, got ${a!.dtype}`);
+      }
       return { shape: broadcastShapes(name, a!.shape, b!.shape), dtype: a!.dtype };
     },
     kernels: {

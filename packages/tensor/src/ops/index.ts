@@ -11,3 +11,6 @@ export * from './composite.js';
 export * from './batchnorm.js';
 export * from './gather-concat.js';
 export * from './linear.js';
+export * from './logical.js';
+export * from './scan.js';
+export * from './gather-along.js';

@@ -212,52 +212,132 @@ export function stack(tensors: readonly Tensor[], axis = 0): Tensor {
 export interface BoxAttrs {
   /** Per-axis start offsets. */
   readonly starts: readonly number[];
-  /** Output shape for slice; input shape for pad's inverse. */
+  /** Output shape for slice; the padded shape for pad. */
   readonly shape: readonly number[];
+  /** Per-axis steps (all 1 when absent): slice takes every step-th element, pad spreads them out. */
+  readonly steps?: readonly number[];
 }
+
+/** The last index a box of `size` taken every `step` from `start` touches (start - 1 when empty). */
+const lastIndex = (start: number, size: number, step: number): number => start + (size - 1) * step;
 
 export const sliceOp = defineOp<BoxAttrs>({
   name: 'slice',
-  infer: ([x], { starts, shape }) => {
-    const ok = shape.length === x!.shape.length && shape.every((d, i) => starts[i]! >= 0 && starts[i]! + d <= x!.shape[i]!);
+  infer: ([x], { starts, shape, steps }) => {
+    const ok =
+      shape.length === x!.shape.length &&
+      shape.every((d, i) => starts[i]! >= 0 && (steps?.[i] ?? 1) >= 1 && (d === 0 || lastIndex(starts[i]!, d, steps?.[i] ?? 1) < x!.shape[i]!));
     if (!ok) {
       throw new Error(`slice: box at [${starts.join(',')}] of size ${fmtShape(shape)} does not fit in ${fmtShape(x!.shape)}`);
     }
     return { shape, dtype: x!.dtype };
   },
   kernels: {
-    cpu: (_b, [x], out, { starts }) => {
+    cpu: (_b, [x], out, { starts, steps }) => {
       const s = stridesOf(x!.shape);
       const offset = starts.reduce((acc, v, i) => acc + v * s[i]!, 0);
-      return gatherStrided(x!, out, s, offset);
+      return gatherStrided(x!, out, s.map((v, i) => v * (steps?.[i] ?? 1)), offset);
     },
     webgpu: gpuSlice,
   },
-  grad: (dy, { inputs: [x], attrs: { starts } }) => [pad(dy, x!.shape, starts)],
+  grad: (dy, { inputs: [x], attrs: { starts, steps } }) => [pad(dy, x!.shape, starts, steps)],
 });
 
 export const padOp = defineOp<BoxAttrs>({
   name: 'pad',
-  infer: ([x], { starts, shape }) => {
-    const ok = shape.length === x!.shape.length && x!.shape.every((d, i) => starts[i]! >= 0 && starts[i]! + d <= shape[i]!);
+  infer: ([x], { starts, shape, steps }) => {
+    const ok =
+      shape.length === x!.shape.length &&
+      x!.shape.every((d, i) => starts[i]! >= 0 && (steps?.[i] ?? 1) >= 1 && (d === 0 || lastIndex(starts[i]!, d, steps?.[i] ?? 1) < shape[i]!));
     if (!ok) throw new Error(`pad: ${fmtShape(x!.shape)} placed at [${starts.join(',')}] does not fit in ${fmtShape(shape)}`);
     return { shape, dtype: x!.dtype };
   },
   kernels: {
-    cpu: (_b, [x], out, { starts }) => (out.size === 0 ? allocArray(out.dtype, 0) : scatterStrided(x!, out, starts)),
+    cpu: (_b, [x], out, { starts, steps }) => (out.size === 0 ? allocArray(out.dtype, 0) : scatterStrided(x!, out, starts, steps)),
     webgpu: gpuPad,
   },
-  grad: (dy, { inputs: [x], attrs: { starts } }) => [slice(dy, starts, x!.shape)],
+  grad: (dy, { inputs: [x], attrs: { starts, steps } }) => [slice(dy, starts, x!.shape, steps)],
 });
 
-/** The box of `x` starting at `starts` with size `shape` (a copy). */
-export function slice(x: Tensor, starts: readonly number[], shape: readonly number[]): Tensor {
-  return runOp(sliceOp, [x], { starts, shape });
+/** The box of `x` starting at `starts` with size `shape`, taking every `steps[i]`-th element (a copy). */
+export function slice(x: Tensor, starts: readonly number[], shape: readonly number[], steps?: readonly number[]): Tensor {
+  return runOp(sliceOp, [x], steps && steps.some((v) => v !== 1) ? { starts, shape, steps } : { starts, shape });
 }
 
-/** Zero tensor of `shape` with `x` written at `starts` (the inverse of slice). */
-export function pad(x: Tensor, shape: readonly number[], starts: readonly number[]): Tensor {
-  return runOp(padOp, [x], { starts, shape });
+/** Zero tensor of `shape` with `x` written at `starts`, every `steps[i]` apart (the inverse of slice). */
+export function pad(x: Tensor, shape: readonly number[], starts: readonly number[], steps?: readonly number[]): Tensor {
+  return runOp(padOp, [x], steps && steps.some((v) => v !== 1) ? { starts, shape, steps } : { starts, shape });
+}
+
+/**
+ * `x[start:end:step]` along `dim`, with Python's rules: negative start and end count from
+ * the end, both are clamped to the axis, `end` defaults to its length; `step` >= 1.
+ *
+ * @example
+ * sliceRange(x, 1, -3);          // the last three columns
+ * sliceRange(x, 0, 0, null, 2);  // every other row
+ */
+export function sliceRange(x: Tensor, dim: number, start = 0, end: number | null = null, step = 1): Tensor {
+  const a = normAxis('sliceRange', dim, x.rank);
+  if (!Number.isInteger(step) || step < 1) throw new Error(`sliceRange: step must be a positive integer, got ${step}`);
+  const n = x.shape[a]!;
+  const clampIndex = (v: number): number => Math.min(n, Math.max(0, v < 0 ? v + n : v));
+  const s = clampIndex(start);
+  const e = end === null ? n : clampIndex(end);
+  const length = Math.max(0, Math.ceil((e - s) / step));
+  return slice(
+    x,
+    x.shape.map((_, i) => (i === a ? (length === 0 ? 0 : s) : 0)),
+    x.shape.map((d, i) => (i === a ? length : d)),
+    x.shape.map((_, i) => (i === a ? step : 1)),
+  );
+}
+
+/**
+ * The entry `index` of axis `dim`, removing that axis, like `torch.select` (`x[:, i]` for
+ * dim 1); a negative index counts from the end.
+ */
+export function select(x: Tensor, dim: number, index: number): Tensor {
+  const a = normAxis('select', dim, x.rank);
+  const n = x.shape[a]!;
+  const i = index < 0 ? index + n : index;
+  if (!Number.isInteger(index) || i < 0 || i >= n) throw new Error(`select: index ${index} is out of range for axis ${dim} of size ${n} in ${fmtShape(x.shape)}`);
+  return tidy(() => squeeze(narrow(x, a, i, 1), a));
+}
+
+/**
+ * Splits `x` along `dim` into pieces of `size` entries (the last may be shorter), or of the
+ * listed sizes, like `torch.split`. Each piece is a copy that takes part in autograd.
+ *
+ * @example
+ * const [a, b] = split(x, [2, 3], 1);
+ */
+export function split(x: Tensor, size: number | readonly number[], dim = 0): Tensor[] {
+  const a = normAxis('split', dim, x.rank);
+  const n = x.shape[a]!;
+  let sizes: number[];
+  if (typeof size === 'number') {
+    if (!Number.isInteger(size) || size < 1) throw new Error(`split: the piece size must be a positive integer, got ${size}`);
+    sizes = Array.from({ length: Math.max(1, Math.ceil(n / size)) }, (_, k) => Math.min(size, n - k * size));
+  } else {
+    if (size.reduce((s, v) => s + v, 0) !== n || size.some((v) => !Number.isInteger(v) || v < 0)) {
+      throw new Error(`split: sizes [${size.join(', ')}] must be non-negative integers adding up to ${n}, the size of axis ${dim} of ${fmtShape(x.shape)}`);
+    }
+    sizes = [...size];
+  }
+  let at = 0;
+  return sizes.map((len) => {
+    const piece = narrow(x, a, at, len);
+    at += len;
+    return piece;
+  });
+}
+
+/** Splits `x` along `dim` into `chunks` pieces of equal size (the last smaller), like `torch.chunk`. */
+export function chunk(x: Tensor, chunks: number, dim = 0): Tensor[] {
+  const a = normAxis('chunk', dim, x.rank);
+  if (!Number.isInteger(chunks) || chunks < 1) throw new Error(`chunk: chunks must be a positive integer, got ${chunks}`);
+  return split(x, Math.max(1, Math.ceil(x.shape[a]! / chunks)), a);
 }
 
 /** `length` entries of axis `dim` from `start`, like `torch.narrow`. */

@@ -8,7 +8,7 @@ import { defineOp, runOp } from '../op.js';
 import type { Tensor } from '../tensor.js';
 import { reduce } from '../backends/cpu/kernels.js';
 import { gpuReduce } from '../backends/webgpu/reduce.js';
-import { div, eq, mul } from './elementwise.js';
+import { div, eq, mul, neg, sqrt, sub } from './elementwise.js';
 import { expand, reshape } from './layout.js';
 import { tidy } from '../memory.js';
 
@@ -24,6 +24,7 @@ function reducedShape(shape: Shape, axes: readonly number[], keepdim: boolean): 
 
 function inferReduce(name: string) {
   return ([x]: readonly TensorMeta[], { axes, keepdim }: ReduceAttrs) => {
+    if (x!.dtype === 'bool') throw new Error(`${name}: bool tensors are not supported; cast to float32 or int32 first`);
     if (name === 'max' && axes.some((a) => x!.shape[a] === 0)) {
       throw new Error(`max: cannot reduce an empty axis of ${fmtShape(x!.shape)}`);
     }
@@ -69,6 +70,39 @@ export function sum(x: Tensor, dims?: number | readonly number[] | null, keepdim
 /** Maximum over `dims` (all when omitted or null), like `torch.amax`. */
 export function max(x: Tensor, dims?: number | readonly number[] | null, keepdim = false): Tensor {
   return runOp(maxOp, [x], { axes: normAxes('max', dims, x.rank), keepdim });
+}
+
+/**
+ * Minimum over `dims`, like `torch.amin`: -max(-x), so NaN propagates and ties share the
+ * gradient evenly, as for max.
+ */
+export function min(x: Tensor, dims?: number | readonly number[] | null, keepdim = false): Tensor {
+  return tidy(() => neg(max(neg(x), dims, keepdim)));
+}
+
+/**
+ * Variance over `dims` (all when omitted or null) with Bessel's correction by default,
+ * like `torch.var(x, dims, correction=1)`: sum((x - mean)^2) / (n - correction).
+ *
+ * @example
+ * variance(x, 0);                      // unbiased, per column
+ * variance(x, 0, { correction: 0 });   // biased (population) variance
+ */
+export function variance(x: Tensor, dims?: number | readonly number[] | null, opts: { correction?: number; keepdim?: boolean } = {}): Tensor {
+  if (!isFloat(x.dtype)) throw new Error(`variance: expected a floating-point tensor, got ${x.dtype}`);
+  const axes = normAxes('variance', dims, x.rank);
+  const n = axes.reduce((acc, a) => acc * x.shape[a]!, 1);
+  const correction = opts.correction ?? 1;
+  return tidy(() => {
+    const centered = sub(x, mean(x, axes, true));
+    // n <= correction divides by zero or less, giving inf/NaN, as PyTorch does.
+    return div(sum(mul(centered, centered), axes, opts.keepdim ?? false), Math.max(0, n - correction));
+  });
+}
+
+/** Standard deviation: sqrt(variance(...)), like `torch.std` (Bessel's correction by default). */
+export function std(x: Tensor, dims?: number | readonly number[] | null, opts: { correction?: number; keepdim?: boolean } = {}): Tensor {
+  return tidy(() => sqrt(variance(x, dims, opts)));
 }
 
 /** Mean over `dims` (all when omitted or null). */

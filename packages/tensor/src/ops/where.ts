@@ -37,7 +37,7 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
   const ta = typeof a === 'number' ? scalarLike(like, a) : a;
   const tb = typeof b === 'number' ? scalarLike(like, b) : b;
   // Any nonzero condition is true (0.5 too): compare in the condition's own dtype, then cast the 0/1.
-  const c = cond.dtype === ta.dtype ? cond : tidy(() => ne(cond, 0).cast(ta.dtype));
+  const c = cond.dtype === ta.dtype ? cond : cond.dtype === 'bool' ? cond.cast(ta.dtype) : tidy(() => ne(cond, 0).cast(ta.dtype));
   const y = runOp(whereOp, [c, ta, tb], null);
   for (const [t, given] of [[ta, a], [tb, b], [c, cond]] as const) if (t !== given) t.dispose();
   return y;

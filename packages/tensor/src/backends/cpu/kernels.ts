@@ -169,13 +169,13 @@ export function gatherStrided(x: In, out: TensorMeta, inStrides: readonly number
   return o;
 }
 
-/** Writes `x` into a zero tensor of `out.shape` at per-axis `starts` (pad's kernel, slice's inverse). */
-export function scatterStrided(x: In, out: TensorMeta, starts: readonly number[]): TypedArray {
+/** Writes `x` into a zero tensor of `out.shape` at per-axis `starts`, every `steps` (pad's kernel, slice's inverse). */
+export function scatterStrided(x: In, out: TensorMeta, starts: readonly number[], steps?: readonly number[]): TypedArray {
   const o = allocArray(out.dtype, out.size);
   const oStrides = stridesOf(out.shape);
   const offset = starts.reduce((acc, s, i) => acc + s * oStrides[i]!, 0);
   const d = x.data;
-  walk(x.shape, [oStrides], (i, offs) => {
+  walk(x.shape, [oStrides.map((s, i) => s * (steps?.[i] ?? 1))], (i, offs) => {
     o[offset + offs[0]!] = d[i]!;
   });
   return o;

@@ -8,9 +8,17 @@ import { WORKGROUP_ID_WGSL } from './runtime.js';
 import { PARAMS_WGSL, type Params } from './params.js';
 
 /** The WGSL scalar type storing `dtype` (float64 never reaches the GPU). */
-export function wgslType(dtype: DType): 'f32' | 'i32' {
+/** The WGSL storage type of a dtype (bool is stored as u32 0/1: WGSL has no byte arrays). */
+export function wgslType(dtype: DType): 'f32' | 'i32' | 'u32' {
   if (dtype === 'float64') throw new Error('webgpu: float64 is not supported on the GPU; use float32 or the cpu backend');
-  return dtype === 'int32' ? 'i32' : 'f32';
+  return dtype === 'int32' ? 'i32' : dtype === 'bool' ? 'u32' : 'f32';
+}
+
+/** The WGSL type of a numeric dtype, for kernels that do arithmetic (bool is refused, naming the op). */
+export function numericType(op: string, dtype: DType): 'f32' | 'i32' {
+  const t = wgslType(dtype);
+  if (t === 'u32') throw new Error(`${op}: bool tensors are not supported; cast to float32 or int32 first`);
+  return t;
 }
 
 /**
@@ -54,7 +62,7 @@ export class WebGpuBackend implements Backend<'webgpu'> {
 
   fromHost(data: TypedArray, dtype: DType): GpuBuffer {
     wgslType(dtype);
-    const buf = this.runtime.upload(data);
+    const buf = this.runtime.upload(dtype === 'bool' ? Uint32Array.from(data) : data);
     if (dtype === 'int32' && data.length <= SHADOW_LIMIT) this.shadows.set(buf, data as Int32Array);
     return buf;
   }
@@ -66,6 +74,7 @@ export class WebGpuBackend implements Backend<'webgpu'> {
 
   async toHost(handle: GpuBuffer, meta: TensorMeta): Promise<TypedArray> {
     const bytes = await this.runtime.read(handle, meta.size * 4);
+    if (meta.dtype === 'bool') return Uint8Array.from(new Uint32Array(bytes));
     return meta.dtype === 'int32' ? new Int32Array(bytes) : new Float32Array(bytes);
   }
 

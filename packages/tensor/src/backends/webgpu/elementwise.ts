@@ -184,6 +184,18 @@ export function gpuBinary(name: string, expr: string, intExpr = expr): Kernel<'w
     launch(backend, name, inputs, out, ['a', 'b'], '', inputs[0]!.dtype === 'int32' ? intExpr : expr);
 }
 
+/**
+ * An op giving bool (stored as u32) from inputs of any dtype: `value(names)` is its WGSL
+ * expression, given each input's truthiness test where it needs one. Used by the logical
+ * ops and isnan.
+ */
+export function gpuPredicate(name: string, value: (inputs: readonly KernelInput<GpuBuffer>[]) => string): Kernel<'webgpu', null> {
+  return (backend, inputs, out) => launch(backend, name, inputs, out, inputs.map((_, k) => `v${k}`), '', value(inputs));
+}
+
+/** WGSL testing input k (named v<k>) for nonzero in its own type; NaN counts as true, as in PyTorch. */
+export const truthy = (inputs: readonly KernelInput<GpuBuffer>[], k: number): string => `!(v${k} == ${wgslType(inputs[k]!.dtype)}(0))`;
+
 /** where(cond, a, b) with broadcasting of all three; cond is nonzero-means-true. */
 export const gpuWhere: Kernel<'webgpu', null> = (backend, inputs, out) =>
   launch(backend, 'where', inputs, out, ['c', 'a', 'b'], '', `select(a, b, c == ${wgslType(inputs[0]!.dtype)}(0))`); // NaN is true

@@ -11,7 +11,7 @@
 import type { KernelInput, TensorMeta } from '../../backend.js';
 import type { GpuBuffer } from './runtime.js';
 import { offsetOf } from './buffer-pool.js';
-import { kernelPreamble, wgslType, type WebGpuBackend, memoWgsl } from './backend.js';
+import { kernelPreamble, numericType, wgslType, type WebGpuBackend, memoWgsl } from './backend.js';
 import { MAX_PARAM_WORDS, Params } from './params.js';
 import { addStatement, checkIds, ZERO_CODE } from './gather.js';
 import { kernelErrorCode, kernelErrorWgsl } from './kernel-errors.js';
@@ -148,7 +148,7 @@ export function gpuGatherConcat(
   const y = backend.output(out);
   const [batch, width] = out.shape as [number, number];
   if (out.size === 0) return y;
-  const t = wgslType(out.dtype);
+  const t = numericType('gatherConcat', out.dtype);
   const limit = backend.runtime.limits.maxStorageBuffersPerShaderStage;
   const shared = sharedIds(ids);
   const perDispatch = shared
@@ -180,7 +180,7 @@ export function gpuGatherConcatGrad(
   fields.forEach(({ rows }, f) => checkIds(backend, `gatherConcat backward: field ${f}`, ids[f]!, rows));
   const y = backend.output(out);
   if (out.size === 0) return y;
-  const t = wgslType(out.dtype);
+  const t = numericType('gatherConcat', out.dtype);
   backend.run('gatherConcat.zero', ZERO_CODE, [y], new Params('gatherConcat').u32(out.size), Math.ceil(out.size / WG));
   const [batch, width] = dy.shape as [number, number];
   if (batch === 0) return y;

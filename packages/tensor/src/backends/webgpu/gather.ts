@@ -7,7 +7,7 @@
 
 import type { Kernel, KernelInput } from '../../backend.js';
 import type { GpuBuffer } from './runtime.js';
-import { kernelPreamble, wgslType, type WebGpuBackend, memoWgsl } from './backend.js';
+import { kernelPreamble, numericType, wgslType, type WebGpuBackend, memoWgsl } from './backend.js';
 import { Params } from './params.js';
 import { kernelErrorCode, kernelErrorWgsl } from './kernel-errors.js';
 
@@ -60,7 +60,7 @@ export const gpuGather: Kernel<'webgpu', null> = (backend, [table, idx], out) =>
   checkIds(backend, 'gather', idx!, rows);
   const y = backend.output(out);
   if (out.size === 0) return y;
-  const t = wgslType(out.dtype);
+  const t = numericType('gather', out.dtype);
   const p = new Params('gather').u32(out.size, rowSizeOf(table!.shape), rows);
   backend.run('gather', gatherCode(t), [table!.data, idx!.data, y, backend.runtime.kernelErrors], p, Math.ceil(out.size / WG));
   return y;
@@ -118,7 +118,7 @@ export const gpuScatterAdd: Kernel<'webgpu', { rows: number }> = (backend, [src,
   checkIds(backend, 'scatterAdd', idx!, rows);
   const y = backend.output(out);
   if (out.size === 0) return y;
-  const t = wgslType(out.dtype);
+  const t = numericType('gather', out.dtype);
   backend.run('scatterAdd.zero', ZERO_CODE, [y], new Params('scatterAdd').u32(out.size), Math.ceil(out.size / WG));
   if (src!.size === 0) return y;
   const p = new Params('scatterAdd').u32(src!.size, rowSizeOf(out.shape), rows);

@@ -53,12 +53,12 @@ export const gpuPermute: Kernel<'webgpu', { dims: readonly number[] }> = (backen
   return stridedGather(backend, 'permute', x!.data, out, dims.map((d) => s[d]!), 0);
 };
 
-export const gpuSlice: Kernel<'webgpu', BoxAttrs> = (backend, [x], out, { starts }) => {
+export const gpuSlice: Kernel<'webgpu', BoxAttrs> = (backend, [x], out, { starts, steps }) => {
   const s = stridesOf(x!.shape);
-  return stridedGather(backend, 'slice', x!.data, out, s, starts.reduce((acc, v, i) => acc + v * s[i]!, 0));
+  return stridedGather(backend, 'slice', x!.data, out, s.map((v, i) => v * (steps?.[i] ?? 1)), starts.reduce((acc, v, i) => acc + v * s[i]!, 0));
 };
 
-// params: n, rank, out shape, starts, input shape, input strides
+// params: n, rank, out shape, starts, input shape, input strides, steps
 const PAD_CODE = memoWgsl((t: string): string => `${kernelPreamble(2)}${io(t, t)}
 ${MAIN(`  var rem = i;
   var src = 0u;
@@ -69,14 +69,15 @@ ${MAIN(`  var rem = i;
     let c = rem % pu(2u + dim);
     rem = rem / pu(2u + dim);
     let start = pu(${2 + MAX_RANK}u + dim);
-    // c - start wraps around below start, so one unsigned compare tests both bounds.
-    let local = c - start;
-    inside = inside && (c >= start) && (local < pu(${2 + 2 * MAX_RANK}u + dim));
+    let step = pu(${2 + 4 * MAX_RANK}u + dim);
+    // Inside when c = start + step * local with local < the input's size along dim.
+    let local = (c - start) / step;
+    inside = inside && (c >= start) && ((c - start) % step == 0u) && (local < pu(${2 + 2 * MAX_RANK}u + dim));
     src += local * pu(${2 + 3 * MAX_RANK}u + dim);
   }
   Y[i] = select(${t}(0), X[select(0u, src, inside)], inside);`)}`);
 
-export const gpuPad: Kernel<'webgpu', BoxAttrs> = (backend, [x], out, { starts }) => {
+export const gpuPad: Kernel<'webgpu', BoxAttrs> = (backend, [x], out, { starts, steps }) => {
   const y = backend.output(out);
   if (out.size === 0) return y;
   const p = new Params('pad')
@@ -84,7 +85,8 @@ export const gpuPad: Kernel<'webgpu', BoxAttrs> = (backend, [x], out, { starts }
     .u32Padded(out.shape, MAX_RANK)
     .u32Padded(starts, MAX_RANK)
     .u32Padded(x!.shape, MAX_RANK)
-    .u32Padded(stridesOf(x!.shape), MAX_RANK);
+    .u32Padded(stridesOf(x!.shape), MAX_RANK)
+    .u32Padded(steps ?? out.shape.map(() => 1), MAX_RANK, 1);
   backend.run('pad', PAD_CODE(wgslType(out.dtype)), [x!.data, y], p, Math.ceil(out.size / WG));
   return y;
 };
@@ -201,7 +203,8 @@ export const gpuSplit: Kernel<'webgpu', { blocks: readonly number[]; offsets: re
 // 2147483520 is the largest f32 below 2^31.
 const F32_TO_I32 = 'select(select(i32(clamp(v, -2147483648.0, 2147483520.0)), 2147483647, v >= 2147483648.0), 0, is_nan(v))';
 const CAST_CODE = memoWgsl((from: DType, to: DType): string => {
-  const expr = from !== 'int32' && to === 'int32' ? F32_TO_I32 : `${wgslType(to)}(v)`;
+  const expr =
+    from === 'float32' && to === 'int32' ? F32_TO_I32 : to === 'bool' ? `u32(!(v == ${wgslType(from)}(0)))` : `${wgslType(to)}(v)`;
   return `${kernelPreamble(2)}${io(wgslType(from), wgslType(to))}
 ${MAIN(`  let v = X[i];
   Y[i] = ${expr};`)}`;

@@ -14,6 +14,16 @@ fn pi(i: u32) -> i32 { return bitcast<i32>(pu(i)); }
 fn pf(i: u32) -> f32 { return bitcast<f32>(pu(i)); }
 // NaN by its bits: a compiler may assume x != x is false for floats.
 fn is_nan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }
+// log(1 + x) without losing x when it is tiny (WGSL has no log1p).
+fn log1p_f32(x: f32) -> f32 { let w = 1.0 + x; return select(log(w) * x / (w - 1.0), x, w == 1.0); }
+// erfc with relative error below 1.2e-7 everywhere (a Chebyshev fit, Numerical Recipes' erfcc).
+fn erfc_f32(x: f32) -> f32 {
+  let z = abs(x);
+  let t = 1.0 / (1.0 + 0.5 * z);
+  let r = t * exp(-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806
+    + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277)))))))));
+  return select(2.0 - r, r, x >= 0.0);
+}
 `;
 
 /** Builds the words of a parameter block. */

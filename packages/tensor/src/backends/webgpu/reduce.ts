@@ -7,7 +7,7 @@
 
 import type { Kernel } from '../../backend.js';
 import type { ReduceAttrs } from '../../ops/reduce.js';
-import { kernelPreamble, wgslType, memoWgsl } from './backend.js';
+import { kernelPreamble, numericType, wgslType, memoWgsl } from './backend.js';
 import { MAX_RANK, Params } from './params.js';
 
 /** Threads per workgroup in the one-thread-per-output kernel. */
@@ -141,7 +141,7 @@ export function gpuReduce(kind: 'sum' | 'max'): Kernel<'webgpu', ReduceAttrs> {
     const y = backend.output(out);
     if (out.size === 0) return y;
     if (x!.shape.length > MAX_RANK) throw new Error(`${kind}: rank ${x!.shape.length} exceeds the ${MAX_RANK} the GPU kernels index`);
-    const t = wgslType(x!.dtype);
+    const t = numericType(kind, x!.dtype);
     const { kept, reduced } = reductionBlocks(x!.shape, axes);
     const len = reduced.reduce((acc, b) => acc * b.size, 1); // 0 when reducing an empty axis
     const perWorkgroup = len > SHORT_REDUCTION;

@@ -1,0 +1,106 @@
+// WGSL for torch-style gather and scatter-add along one axis, one thread per index element:
+// its coordinates over the index's shape, the element it names in the other tensor (the
+// coordinates with the axis replaced by the index value), and for scatter an atomic add
+// (a compare-and-swap loop for f32, as the row scatter-add). Out-of-range indices read 0
+// or are dropped, and are reported at the next read (kernel-errors.ts).
+
+import type { Kernel } from '../../backend.js';
+import { stridesOf } from '../../shape.js';
+import { kernelPreamble, memoWgsl, numericType, type WebGpuBackend } from './backend.js';
+import { MAX_RANK, Params } from './params.js';
+import { kernelErrorCode, kernelErrorWgsl } from './kernel-errors.js';
+import { addStatement } from './gather.js';
+import type { GpuBuffer } from './runtime.js';
+
+const WG = 256;
+// Params: n, rank, axis, rows, then index shape, target strides, source strides (MAX_RANK each).
+const SHAPE = 4;
+const TARGET = SHAPE + MAX_RANK;
+const SOURCE = TARGET + MAX_RANK;
+
+/** Where index element e points: `target` (the tensor the axis indexes) and `source` offsets. */
+const LOCATE = `
+  let rank = pu(1u);
+  let axis = pu(2u);
+  let rows = pu(3u);
+  let r = I[e];
+  let valid = r >= 0 && u32(r) < rows;
+  var rem = e;
+  var target = 0u;
+  var source = 0u;
+  for (var d = 0u; d < rank; d++) {
+    let dim = rank - 1u - d;
+    let c = rem % pu(${SHAPE}u + dim);
+    rem = rem / pu(${SHAPE}u + dim);
+    target += select(c, u32(max(r, 0)), dim == axis) * pu(${TARGET}u + dim);
+    source += c * pu(${SOURCE}u + dim);
+  }`;
+
+const MAIN_HEAD = `@compute @workgroup_size(${WG})
+fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+        @builtin(local_invocation_index) lid: u32) {
+  let e = linear_workgroup_id(wid, nwg) * ${WG}u + lid;
+  if (e >= pu(0u)) { return; }`;
+
+const GATHER_CODE = memoWgsl((t: string): string => `${kernelPreamble(4)}
+@group(0) @binding(0) var<storage, read> X: array<${t}>;
+@group(0) @binding(1) var<storage, read> I: array<i32>;
+@group(0) @binding(2) var<storage, read_write> Y: array<${t}>;
+${kernelErrorWgsl(3)}
+${MAIN_HEAD}
+${LOCATE}
+  if (!valid) { Y[e] = ${t}(0); report_index_error(${kernelErrorCode('gatherAlong')}u, r, rows); return; }
+  Y[e] = X[target];
+}`);
+
+const SCATTER_CODE = memoWgsl((t: 'f32' | 'i32'): string => `${kernelPreamble(4)}
+@group(0) @binding(0) var<storage, read> S: array<${t}>;
+@group(0) @binding(1) var<storage, read> I: array<i32>;
+@group(0) @binding(2) var<storage, read_write> Y: array<atomic<${t === 'f32' ? 'u32' : 'i32'}>>;
+${kernelErrorWgsl(3)}
+${MAIN_HEAD}
+${LOCATE}
+  if (!valid) { report_index_error(${kernelErrorCode('scatterAddAlong')}u, r, rows); return; }
+  let dst = target;
+  let v = S[source];
+  ${addStatement(t)}
+}`);
+
+function params(op: string, index: readonly number[], target: readonly number[], source: readonly number[], axis: number): Params {
+  return new Params(op)
+    .u32(index.reduce((a, b) => a * b, 1), index.length, axis, target[axis]!)
+    .u32Padded(index, MAX_RANK)
+    .u32Padded(stridesOf(target), MAX_RANK)
+    .u32Padded(stridesOf(source), MAX_RANK);
+}
+
+function checkRank(op: string, rank: number): void {
+  if (rank > MAX_RANK) throw new Error(`${op}: rank ${rank} exceeds the ${MAX_RANK} the GPU kernels index`);
+}
+
+/** out[pos] = x[pos with pos[axis] = index[pos]] (torch.gather). */
+export const gpuGatherAlong: Kernel<'webgpu', { axis: number }> = (backend, [x, index], out, { axis }) => {
+  checkRank('gatherAlong', out.shape.length);
+  const y = backend.output(out);
+  if (out.size === 0) return y;
+  const p = params('gatherAlong', index!.shape, x!.shape, index!.shape, axis);
+  run(backend, 'gatherAlong', GATHER_CODE(numericType('gatherAlong', out.dtype)), [x!.data, index!.data, y], p, out.size);
+  return y;
+};
+
+/** out = x, then out[pos with pos[axis] = index[pos]] += src[pos] (torch.scatter_add). */
+export const gpuScatterAddAlong: Kernel<'webgpu', { axis: number }> = (backend, [x, index, src], out, { axis }) => {
+  checkRank('scatterAddAlong', out.shape.length);
+  const y = backend.output(out);
+  if (out.size === 0) return y;
+  backend.runtime.copy(x!.data, y, out.size * 4);
+  if (index!.size === 0) return y;
+  const p = params('scatterAddAlong', index!.shape, x!.shape, src!.shape, axis);
+  run(backend, 'scatterAddAlong', SCATTER_CODE(numericType('scatterAddAlong', out.dtype)), [src!.data, index!.data, y], p, index!.size);
+  return y;
+};
+
+function run(backend: WebGpuBackend, label: string, code: string, buffers: GpuBuffer[], p: Params, n: number): void {
+  backend.run(label, code, [...buffers, backend.runtime.kernelErrors], p, Math.ceil(n / WG));
+}
+
