@@ -36,7 +36,8 @@ export function gradcheck(fn: (...inputs: Tensor[]) => Tensor, inputs: readonly 
   const atol = opts.atol ?? 1e-5;
   const rtol = opts.rtol ?? 1e-3;
   inputs.forEach((t, i) => {
-    if (t.dtype !== 'float64' || t.backendName !== 'cpu') {
+    // Inputs that take no gradient (indices, labels) may have any dtype.
+    if ((t.requiresGrad && t.dtype !== 'float64') || t.backendName !== 'cpu') {
       throw new Error(`gradcheck: input ${i} is ${t.dtype} on ${t.backendName}; gradcheck needs float64 tensors on the cpu backend`);
     }
   });

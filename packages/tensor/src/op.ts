@@ -5,7 +5,7 @@
 
 import { isFloat, type DType } from './dtype.js';
 import { fmtShape, sizeOf, type Shape } from './shape.js';
-import type { KernelInput, KernelTable, TensorMeta } from './backend.js';
+import type { BackendName, KernelInput, KernelTable, TensorMeta } from './backend.js';
 import { Storage, Tensor } from './tensor.js';
 import { isGradEnabled } from './autograd.js';
 import { GraphNode } from './graph.js';
@@ -50,6 +50,27 @@ export function defineOp<A>(def: OpDef<A>): OpDef<A> {
   return def;
 }
 
+type OpListener = (op: string, backend: BackendName) => void;
+const listeners: OpListener[] = [];
+
+/**
+ * Runs `fn` and calls `onOp(name, backend)` for every op it runs, forward and backward
+ * alike: instrumentation for coverage tests, which thus learn what a case actually ran
+ * rather than trusting its label.
+ *
+ * @example
+ * const ran = new Set<string>();
+ * traceOps(() => softmax(x).sum().backward(), (op) => ran.add(op)); // softmax, sum, expand, softmaxBackward, ...
+ */
+export function traceOps<T>(fn: () => T, onOp: OpListener): T {
+  listeners.push(onOp);
+  try {
+    return fn();
+  } finally {
+    listeners.splice(listeners.indexOf(onOp), 1);
+  }
+}
+
 /** Runs `def` on `inputs`: checks, picks the backend's kernel, wraps the result, records the graph. */
 export function runOp<A>(def: OpDef<A>, inputs: readonly Tensor[], attrs: A): Tensor {
   if (inputs.length === 0) throw new Error(`${def.name}: needs at least one input tensor`);
@@ -67,6 +88,7 @@ export function runOp<A>(def: OpDef<A>, inputs: readonly Tensor[], attrs: A): Te
     }
   }
   const { shape, dtype } = def.infer(inputs, attrs);
+  for (const l of listeners) l(def.name, backend.name);
   if (dtype === 'float64' && !backend.supportsFloat64) {
     throw new Error(`${def.name}: float64 is only supported on the cpu backend (this tensor is on ${backend.name})`);
   }

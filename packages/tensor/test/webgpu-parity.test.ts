@@ -1,12 +1,12 @@
-// WebGPU against the references: every PyTorch fixture op run in float32 on the GPU, the
-// elementwise/layout kernels against the CPU float64 backend over awkward shapes, and
-// gradients of composite graphs computed on the GPU against CPU float64 gradients.
+// WebGPU against the CPU float64 backend: the elementwise/layout kernels over awkward
+// shapes, and gradients of composite graphs. (Every op against the PyTorch fixtures on the
+// GPU, forward and gradient, is in test/op-coverage.test.ts.)
 
 import { afterAll, describe, expect, it } from 'vitest';
 import * as T from '../src/index.js';
 import type { Tensor } from '../src/index.js';
 import { gpuAvailable } from './gpu.js';
-import { closeness, fromFixture, loadOpCases, runFixtureOp } from './helpers.js';
+import { closeness } from './helpers.js';
 
 const gpu = await gpuAvailable();
 afterAll(() => T.disposeWebGpu());
@@ -28,24 +28,6 @@ async function expectNear(gpuT: Tensor, ref: Tensor | ArrayLike<number>, length 
   const scale = Array.from(want).reduce((m, v) => Math.max(m, Math.abs(v)), 1e-30);
   expect(closeness(got, want, tol * scale * 1e-2, tol)).toBeLessThanOrEqual(1);
 }
-
-describe.skipIf(!gpu)('WebGPU: PyTorch fixtures in float32', () => {
-  const reductionLength = (op: string, inputs: { shape: number[] }[]): number =>
-    op === 'matmul' ? inputs[0]!.shape[inputs[0]!.shape.length - 1]! : ['sum', 'mean', 'softmax', 'logSoftmax', 'logsumexp', 'max'].includes(op) ? 24 : 1;
-  for (const c of loadOpCases()) {
-    it(c.name, async () => {
-      const inputs = c.inputs.map((f) => fromFixture(f, 'webgpu', 'float32'));
-      const y = runFixtureOp(c.op, inputs, c.attrs);
-      expect(y.backendName).toBe('webgpu');
-      expect(y.shape).toEqual(c.output.shape);
-      // Results can underflow in f32 (softmax of large values): absolute floor 1e-30.
-      const got = await y.data();
-      const tol = 1e-5 * Math.sqrt(reductionLength(c.op, c.inputs));
-      const scale = c.output.data.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
-      expect(closeness(got, c.output.data, Math.max(1e-30, tol * scale * 1e-3), tol)).toBeLessThanOrEqual(1);
-    });
-  }
-});
 
 describe.skipIf(!gpu)('WebGPU elementwise and layout kernels vs CPU float64', () => {
   const shapes: [number[], number[]][] = [

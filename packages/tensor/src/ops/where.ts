@@ -24,7 +24,8 @@ export const whereOp = defineOp<null>({
   grad: (dy, { inputs: [c, a, b] }) => {
     const zero = zerosLike(dy);
     return [
-      null,
+      // A float condition may require grad; its gradient is zero (the choice is piecewise constant).
+      c!.requiresGrad ? zerosLike(c!) : null,
       a!.requiresGrad ? sumTo(where(c!, dy, zero), a!.shape) : null,
       b!.requiresGrad ? sumTo(where(c!, zero, dy), b!.shape) : null,
     ];

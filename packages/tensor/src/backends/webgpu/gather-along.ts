@@ -14,11 +14,12 @@ import type { GpuBuffer } from './runtime.js';
 
 const WG = 256;
 // Params: n, rank, axis, rows, then index shape, target strides, source strides (MAX_RANK each).
+// (`target` is a WGSL keyword: the offsets are at_target and at_source.)
 const SHAPE = 4;
 const TARGET = SHAPE + MAX_RANK;
 const SOURCE = TARGET + MAX_RANK;
 
-/** Where index element e points: `target` (the tensor the axis indexes) and `source` offsets. */
+/** Where index element e points: at_target in the tensor the axis indexes, at_source in the source. */
 const LOCATE = `
   let rank = pu(1u);
   let axis = pu(2u);
@@ -26,14 +27,14 @@ const LOCATE = `
   let r = I[e];
   let valid = r >= 0 && u32(r) < rows;
   var rem = e;
-  var target = 0u;
-  var source = 0u;
+  var at_target = 0u;
+  var at_source = 0u;
   for (var d = 0u; d < rank; d++) {
     let dim = rank - 1u - d;
     let c = rem % pu(${SHAPE}u + dim);
     rem = rem / pu(${SHAPE}u + dim);
-    target += select(c, u32(max(r, 0)), dim == axis) * pu(${TARGET}u + dim);
-    source += c * pu(${SOURCE}u + dim);
+    at_target += select(c, u32(max(r, 0)), dim == axis) * pu(${TARGET}u + dim);
+    at_source += c * pu(${SOURCE}u + dim);
   }`;
 
 const MAIN_HEAD = `@compute @workgroup_size(${WG})
@@ -50,7 +51,7 @@ ${kernelErrorWgsl(3)}
 ${MAIN_HEAD}
 ${LOCATE}
   if (!valid) { Y[e] = ${t}(0); report_index_error(${kernelErrorCode('gatherAlong')}u, r, rows); return; }
-  Y[e] = X[target];
+  Y[e] = X[at_target];
 }`);
 
 const SCATTER_CODE = memoWgsl((t: 'f32' | 'i32'): string => `${kernelPreamble(4)}
@@ -61,8 +62,8 @@ ${kernelErrorWgsl(3)}
 ${MAIN_HEAD}
 ${LOCATE}
   if (!valid) { report_index_error(${kernelErrorCode('scatterAddAlong')}u, r, rows); return; }
-  let dst = target;
-  let v = S[source];
+  let dst = at_target;
+  let v = S[at_source];
   ${addStatement(t)}
 }`);
 
