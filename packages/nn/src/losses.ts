@@ -45,16 +45,19 @@ function sameShape(op: string, a: Tensor, b: Tensor): void {
  */
 export function bce(p: Tensor, y: Tensor, opts: LossOptions = {}): Tensor {
   sameShape('bce', p, y);
-  const pd = p.detach();
-  const [value, grad] = noGrad(() => {
-    const logP = clamp(log(pd), -100);
-    const log1mP = clamp(log(sub(1, pd)), -100);
-    // PyTorch's order: (y - 1) * log(1 - p) - y * log(p).
-    const v = sub(mul(sub(y, 1), log1mP), mul(y, logP));
-    return [v, p.requiresGrad ? bceGrad(pd, y) : null] as const;
+  // Intermediates are freed here; the graph keeps what backward needs.
+  return tidy(() => {
+    const pd = p.detach();
+    const [value, grad] = noGrad(() => {
+      const logP = clamp(log(pd), -100);
+      const log1mP = clamp(log(sub(1, pd)), -100);
+      // PyTorch's order: (y - 1) * log(1 - p) - y * log(p).
+      const v = sub(mul(sub(y, 1), log1mP), mul(y, logP));
+      return [v, p.requiresGrad ? bceGrad(pd, y) : null] as const;
+    });
+    const loss = grad === null ? value : add(value, mul(sub(p, pd), grad));
+    return reduce(loss, opts.reduction);
   });
-  const loss = grad === null ? value : add(value, mul(sub(p, pd), grad));
-  return reduce(loss, opts.reduction);
 }
 
 /** (p - y) / max((1 - p) p, EPS), ATen's elementwise BCE gradient. */
@@ -72,8 +75,7 @@ function bceGrad(p: Tensor, y: Tensor): Tensor {
  */
 export function bceWithLogits(x: Tensor, y: Tensor, opts: LossOptions = {}): Tensor {
   sameShape('bceWithLogits', x, y);
-  const loss = add(sub(maximum(x, 0), mul(x, y)), log(add(exp(neg(abs(x))), 1)));
-  return reduce(loss, opts.reduction);
+  return tidy(() => reduce(add(sub(maximum(x, 0), mul(x, y)), log(add(exp(neg(abs(x))), 1))), opts.reduction));
 }
 
 /**
@@ -84,8 +86,10 @@ export function bceWithLogits(x: Tensor, y: Tensor, opts: LossOptions = {}): Ten
  */
 export function mse(a: Tensor, b: Tensor, opts: LossOptions = {}): Tensor {
   sameShape('mse', a, b);
-  const d = sub(a, b);
-  return reduce(mul(d, d), opts.reduction);
+  return tidy(() => {
+    const d = sub(a, b);
+    return reduce(mul(d, d), opts.reduction);
+  });
 }
 
 /**

@@ -4,7 +4,7 @@
 // forward() runs the layers with fused kernels where a pattern allows (Linear + ReLU or
 // Sigmoid, BatchNorm1d + ReLU); `forwardComposed` runs each module on its own (the reference).
 
-import { sigmoid, type DType, type Generator, type Tensor } from '@aitm/tensor';
+import { sigmoid, tidy, type DType, type Generator, type Tensor } from '@aitm/tensor';
 import { Module, Sequential } from './module.js';
 import { Linear } from './linear.js';
 import { BatchNorm1d } from './batchnorm.js';
@@ -66,6 +66,11 @@ export class MLP extends Module {
    * `sigmoid: true` the result goes through a sigmoid, fused into the last Linear.
    */
   forward(x: Tensor, opts: { sigmoid?: boolean } = {}): Tensor {
+    // The layers' intermediate outputs are freed here; the graph keeps what backward needs.
+    return tidy(() => this.fused(x, opts));
+  }
+
+  private fused(x: Tensor, opts: { sigmoid?: boolean }): Tensor {
     const layers = [...this.mlp];
     for (let i = 0; i < layers.length; i++) {
       const layer = layers[i]!;
@@ -88,8 +93,10 @@ export class MLP extends Module {
 
   /** The same computation with every module run on its own (the fused forward's reference). */
   forwardComposed(x: Tensor, opts: { sigmoid?: boolean } = {}): Tensor {
-    let y = x;
-    for (const layer of this.mlp) y = layer instanceof Linear ? layer.forwardComposed(y) : layer.forward(y);
-    return opts.sigmoid ? sigmoid(y) : y;
+    return tidy(() => {
+      let y = x;
+      for (const layer of this.mlp) y = layer instanceof Linear ? layer.forwardComposed(y) : layer.forward(y);
+      return opts.sigmoid ? sigmoid(y) : y;
+    });
   }
 }

@@ -5,7 +5,7 @@
 // `registerModule` in its constructor, in the order PyTorch would create the attributes,
 // because that order is the state-dict order a PyTorch checkpoint has.
 
-import { cast, fmtShape, fromTypedArray, keep, noGrad, type DType, type Tensor } from '@aitm/tensor';
+import { cast, fmtShape, fromTypedArray, keep, noGrad, tidy, type DType, type Tensor } from '@aitm/tensor';
 
 export interface LoadStateDictOptions {
   /** Missing and unexpected keys are errors (default true). Shape and dtype mismatches always are. */
@@ -392,8 +392,11 @@ export class Sequential extends Module implements Iterable<Layer> {
   }
 
   forward(x: Tensor): Tensor {
-    let y = x;
-    for (const l of this.layers) y = l.forward(y);
-    return y;
+    // Each layer's output but the last is freed here; the graph keeps what backward needs.
+    return tidy(() => {
+      let y = x;
+      for (const l of this.layers) y = l.forward(y);
+      return y;
+    });
   }
 }

@@ -128,4 +128,32 @@ describe('memory', () => {
     x.dispose();
     y.dispose();
   });
+
+  it('the same loop without tidy leaks nothing when the step disposes what it holds (its output and loss)', () => {
+    const g = new Generator(12);
+    const model = new MLP(6, { dims: [8, 4], dropout: 0.1, batchNorm: true, generator: g });
+    const x = randn([16, 6], { generator: g });
+    const y = cast(randint(0, 2, [16, 1], { generator: g }), 'float32');
+    const opt = new Adam(model.parameters(), { lr: 1e-2 });
+    const step = (): void => {
+      opt.zeroGrad();
+      // MLP.forward and bce free their own intermediates; backward frees its gradients and
+      // the graph's saved values; what the step holds is its output and its loss.
+      const p = model.forward(x, { sigmoid: true });
+      const loss = bce(p, y);
+      loss.backward();
+      opt.step();
+      p.dispose();
+      loss.dispose();
+    };
+    step();
+    const after1 = memory();
+    for (let i = 0; i < 20; i++) step();
+    expect(memory().tensors).toBe(after1.tensors);
+    expect(memory().bytes).toBe(after1.bytes);
+    opt.dispose();
+    model.dispose();
+    x.dispose();
+    y.dispose();
+  });
 });
