@@ -304,6 +304,17 @@ export class Tensor {
   sum(dims?: number | readonly number[] | null, keepdim = false): Tensor { return ops.sum(this, dims, keepdim); }
   mean(dims?: number | readonly number[] | null, keepdim = false): Tensor { return ops.mean(this, dims, keepdim); }
   max(dims?: number | readonly number[] | null, keepdim = false): Tensor { return ops.max(this, dims, keepdim); }
+  min(dims?: number | readonly number[] | null, keepdim = false): Tensor { return ops.min(this, dims, keepdim); }
+  variance(dims?: number | readonly number[] | null, opts?: { correction?: number; keepdim?: boolean }): Tensor { return ops.variance(this, dims, opts); }
+  std(dims?: number | readonly number[] | null, opts?: { correction?: number; keepdim?: boolean }): Tensor { return ops.std(this, dims, opts); }
+  argmax(dim: number | null = null, keepdim = false): Tensor { return ops.argmax(this, dim, keepdim); }
+  argmin(dim: number | null = null, keepdim = false): Tensor { return ops.argmin(this, dim, keepdim); }
+  cumsum(dim: number): Tensor { return ops.cumsum(this, dim); }
+  log1p(): Tensor { return ops.log1p(this); }
+  gelu(): Tensor { return ops.gelu(this); }
+  silu(): Tensor { return ops.silu(this); }
+  softplus(): Tensor { return ops.softplus(this); }
+  isnan(): Tensor { return ops.isnan(this); }
   softmax(dim = -1): Tensor { return ops.softmax(this, dim); }
   logSoftmax(dim = -1): Tensor { return ops.logSoftmax(this, dim); }
   cast(dtype: DType): Tensor { return ops.cast(this, dtype); }
