@@ -6,6 +6,8 @@
 //   2. Finite differences: gradcheck of the case's function on the CPU in float64.
 //   3. WebGPU: the same case in float32 on the GPU against the same PyTorch values,
 //      forward and gradient (parity with the CPU float64 oracle through the fixture).
+//   4. Double backward: gradcheck of the case's gradient recorded with createGraph, so
+//      every rule is itself differentiable (an explicit, commented list is exempt).
 // The last test asserts every op in the registry passed all that apply to it: differentiable
 // ops all three; ops without a gradient (comparisons, argmax, casts) the forward checks;
 // kernels that only run inside other ops' gradients ('notImplemented') must have run, on
@@ -19,7 +21,7 @@ import { closeness, fromFixture, opCases, runFixtureOp, type OpCase } from './fi
 const gpu = await T.tryInitWebGpu();
 afterAll(() => T.disposeWebGpu());
 
-type Check = 'pytorch' | 'gradcheck' | 'webgpu';
+type Check = 'pytorch' | 'gradcheck' | 'webgpu' | 'double backward';
 /** op name -> check -> the cases that exercised it and passed. */
 const covered = new Map<string, Map<Check, Set<string>>>();
 function record(ops: Iterable<string>, check: Check, caseName: string): void {
@@ -73,6 +75,18 @@ const scaleOf = (f: OpCase['output']): number => f.data.reduce<number>((m, v) =>
 // of min/max split the gradient evenly; the one-sided derivatives differ there).
 const GRADCHECK_SKIP = /_ties/;
 
+/**
+ * Ops whose gradient is not differentiable again here, each for a stated reason; a double
+ * backward through them raises (it never returns a silent zero).
+ */
+const DOUBLE_BACKWARD_EXEMPT = new Map([
+  // AITM's fused attention core and loss: their gradients are single kernels with no rule
+  // of their own; their composed references (AttentionLayer.attendComposed,
+  // aitmLossReference) are what a user differentiates twice.
+  ['aitmAttention', 'fused kernel gradient'],
+  ['aitmLoss', 'fused kernel gradient'],
+]);
+
 describe('every op: PyTorch fixtures (CPU float64), gradcheck, and WebGPU (float32)', () => {
   for (const c of opCases()) {
     it(`${c.name}: CPU float64 vs PyTorch, forward${c.grads ? ' and gradient' : ''}`, async () => {
@@ -95,6 +109,27 @@ describe('every op: PyTorch fixtures (CPU float64), gradcheck, and WebGPU (float
         const ops = new Set<string>();
         T.traceOps(() => T.gradcheck((...xs) => runFixtureOp(c.op, xs, c.attrs), inputs), (op) => ops.add(op));
         record(ops, 'gradcheck', c.name);
+      });
+    }
+
+    if (c.grads !== null && !GRADCHECK_SKIP.test(c.name) && !DOUBLE_BACKWARD_EXEMPT.has(c.op)) {
+      it(`${c.name}: double backward (gradcheck of the recorded gradient)`, () => {
+        const inputs = c.inputs.map((f, k) => {
+          const t = fromFixture(f, 'cpu', 'float64');
+          return c.grads![k] ? t.requireGrad() : t;
+        });
+        const k = c.grads!.findIndex((g) => g !== null);
+        const cot = fromFixture(c.grad_output!, 'cpu', 'float64');
+        const ops = new Set<string>();
+        // x -> d sum(f(x) * cot) / dx_k, with the gradient's own graph recorded.
+        // A gradient that does not depend on the inputs (add's) has a zero second derivative:
+        // adding 0 * sum(x) for each input keeps gradcheck comparing that zero with differences.
+        const gradFn = (...xs: Tensor[]) => {
+          const g = T.gradients(T.sum(T.mul(runFixtureOp(c.op, xs, c.attrs), cot)), [xs[k]!], { createGraph: true })[0]!;
+          return xs.reduce((acc, x) => (x.requiresGrad ? T.add(acc, T.mul(T.sum(x), 0)) : acc), g);
+        };
+        T.traceOps(() => T.gradcheck(gradFn, inputs), (op) => ops.add(op));
+        record(ops, 'double backward', c.name);
       });
     }
 
@@ -123,6 +158,7 @@ describe('every op: PyTorch fixtures (CPU float64), gradcheck, and WebGPU (float
     const missing: string[] = [];
     for (const [name, def] of T.opRegistry) {
       const checks: Check[] = typeof def.grad === 'function' ? ['pytorch', 'gradcheck', 'webgpu'] : ['pytorch', 'webgpu'];
+      if (typeof def.grad === 'function' && !DOUBLE_BACKWARD_EXEMPT.has(name)) checks.push('double backward');
       for (const check of checks) {
         if (check === 'webgpu' && !gpu) continue;
         if (!covered.get(name)?.get(check)?.size) missing.push(`${name}: ${check}`);

@@ -130,7 +130,9 @@ export class GraphNode {
       const s = saved[k]!;
       // One tensor fed to several inputs (x * x) gets one wrapper, so rules that dedupe by identity still can.
       const j = this.edges.findIndex((e, i) => i < k && e === edge && saved[i]!.storage === s.storage);
-      inputs.push(j >= 0 ? inputs[j]! : wrap(s, edge, edge !== null && needed(edge), `its input ${k}`));
+      // Recording (connect), every input that requires grad stays connected, needed in this
+      // pass or not: the recorded gradient depends on it (d(dy * b)/db is not zero).
+      inputs.push(j >= 0 ? inputs[j]! : wrap(s, edge, edge !== null && (connect || needed(edge)), `its input ${k}`));
     });
     const output = wrap(saved[saved.length - 1]!, connect ? this : null, connect, 'its output');
     return { inputs, output };

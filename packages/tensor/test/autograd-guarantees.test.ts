@@ -213,6 +213,15 @@ describe('higher-order gradients', () => {
     expect(values(d2(f64([2, -1])))).toEqual([12, -6]);
   });
 
+  it('mixed second derivatives: d/db of (d/da sum(a * b)) is 1, though the first pass only asked for a', () => {
+    const a = f64([2, 3], true);
+    const b = f64([5, 7], true);
+    const [ga] = T.gradients(T.sum(T.mul(a, b)), [a], { createGraph: true }); // = b
+    expect(values(ga!)).toEqual([5, 7]);
+    const [gb] = T.gradients(T.sum(ga!), [b]);
+    expect(values(gb!)).toEqual([1, 1]);
+  });
+
   it('gradients returns without touching .grad; unused inputs raise unless allowUnused', () => {
     const x = f64([1, 2], true);
     const u = f64([5], true);
