@@ -5,7 +5,8 @@ import { parseArgs } from 'node:util';
 import type { BackendName } from '@aitm/tensor';
 import { AITM_FAMILY, MODEL_NAMES, type ModelName } from './config.js';
 import { COMPARE_DEFAULTS, compareCommand } from './compare.js';
-import { evalCommand, predictCommand, trainCommand } from './run.js';
+import { evalCommand, importCommand, predictCommand, trainCommand, type ModelSource } from './run.js';
+import type { ImportOptions } from './import.js';
 
 const USAGE = `usage:
   aitm train [--model NAME] [--data synthetic|FILE] [--val FILE] [--test FILE] [--config FILE]
@@ -13,14 +14,22 @@ const USAGE = `usage:
              [--backend webgpu|cpu] [--out DIR] [--rows N] [--quiet]
   aitm compare [--data synthetic|FILE] [--val FILE] [--test FILE] [--models A,B,..] [--seeds N]
                [--rows N] [--epochs N] [--batch-size B] [--lr X] [--backend webgpu|cpu] [--out DIR]
-  aitm eval --model-dir DIR --data FILE [--backend webgpu|cpu]
-  aitm predict --model-dir DIR --data FILE --out FILE [--backend webgpu|cpu]
+  aitm eval (--model-dir DIR | --checkpoint FILE [IMPORT]) --data FILE [--backend webgpu|cpu]
+  aitm predict (--model-dir DIR | --checkpoint FILE [IMPORT]) --data FILE --out FILE [--backend webgpu|cpu]
+  aitm import --checkpoint FILE --data CSV [IMPORT] --out DIR
+    IMPORT: [--labels a,b,..] [--dense c1,c2,..] [--model NAME]
 
 train with no options trains AITM on the built-in synthetic data and prints the test AUC of
 each task beside the oracle AUC (the AUC of the true probabilities).
 
 --model picks the architecture when there is no --config (whose "model" key decides):
 ${MODEL_NAMES.join(', ')} (default aitm).
+import reads a torch-rechub state dict (torch.save .pth, or safetensors) and writes a model dir:
+the model kind, features, dims and BatchNorm come from its keys and shapes, dense features from
+the CSV header (columns that are neither labels nor sparse, in header order, unless --dense),
+labels from --labels (default click,purchase). torch-rechub's order must be repeated: its
+Ali-CCP example orders the labels cvr, ctr. eval and predict take --checkpoint the same way.
+
 --alpha (the label constraint) applies to aitm and aitm-autoint only; the other models train
 on the plain sum of the task BCEs (ESMM: of pCTR vs click and pCTCVR vs purchase).
 
@@ -54,6 +63,22 @@ function modelOf(v: string | undefined): ModelName | undefined {
   return v as ModelName;
 }
 
+const list = (v: string | undefined): string[] | undefined => v?.split(',').map((x) => x.trim());
+
+function importOptions(o: { labels?: string; dense?: string; model?: string }): ImportOptions {
+  const labels = list(o.labels);
+  const dense = list(o.dense);
+  const model = modelOf(o.model);
+  return { ...(labels && { labels }), ...(dense && { dense }), ...(model && { model }) };
+}
+
+/** --model-dir, or --checkpoint with the import flags (exactly one of the two). */
+function sourceOf(o: { 'model-dir'?: string; checkpoint?: string; labels?: string; dense?: string; model?: string }): ModelSource {
+  if (o['model-dir'] !== undefined && o.checkpoint !== undefined) throw new Error('--model-dir and --checkpoint conflict: give one');
+  if (o.checkpoint !== undefined) return { checkpoint: o.checkpoint, ...importOptions(o) };
+  return { modelDir: need('model-dir', o['model-dir']) };
+}
+
 function need(name: string, v: string | undefined): string {
   if (v === undefined) throw new Error(`--${name} is required\n\n${USAGE}`);
   return v;
@@ -78,6 +103,9 @@ async function main(argv: string[]): Promise<void> {
       out: { type: 'string' },
       rows: { type: 'string' },
       'model-dir': { type: 'string' },
+      checkpoint: { type: 'string' },
+      labels: { type: 'string' },
+      dense: { type: 'string' },
       model: { type: 'string' },
       models: { type: 'string' },
       seeds: { type: 'string' },
@@ -155,10 +183,13 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     case 'eval':
-      await evalCommand({ modelDir: need('model-dir', o['model-dir']), data: need('data', o.data), ...(backend && { backend }) });
+      await evalCommand({ ...sourceOf(o), data: need('data', o.data), ...(backend && { backend }) });
       return;
     case 'predict':
-      await predictCommand({ modelDir: need('model-dir', o['model-dir']), data: need('data', o.data), out: need('out', o.out), ...(backend && { backend }) });
+      await predictCommand({ ...sourceOf(o), data: need('data', o.data), out: need('out', o.out), ...(backend && { backend }) });
+      return;
+    case 'import':
+      await importCommand({ checkpoint: need('checkpoint', o.checkpoint), ...importOptions(o), data: need('data', o.data), out: need('out', o.out) });
       return;
     default:
       throw new Error(`unknown command '${command}'\n\n${USAGE}`);

@@ -75,6 +75,11 @@ interface BaseConfig {
    * config that sets it to anything else is rejected.
    */
   alpha: number;
+  /**
+   * Set by `aitm import`: how the feature and label order was chosen (a model loaded with
+   * its labels or two same-sized features swapped predicts wrong values without an error).
+   */
+  imported?: { featureOrder: string; labelOrder: string };
 }
 
 /** AITM: per-task bottoms, info gates and AIT attention between consecutive tasks. */

@@ -5,7 +5,8 @@
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { disposeWebGpu, initBackend, manualSeed, webGpuAdapter, type BackendName } from '@aitm/tensor';
-import { loadCheckpoint, saveCheckpoint } from '@aitm/nn';
+import { loadCheckpoint, loadCheckpointEntries, saveCheckpoint } from '@aitm/nn';
+import { importCheckpoint, type ImportOptions } from './import.js';
 import { buildModel, defaultConfig, parseConfig, schemaOf, type ModelConfig, type ModelName } from './config.js';
 import { subset, type Dataset } from './data/batch.js';
 import { readCsv, scanVocab } from './data/csv.js';
@@ -230,6 +231,36 @@ export async function loadModelDir(dir: string): Promise<{ config: ModelConfig; 
   return { config, model };
 }
 
+/** Where a model comes from: a model dir, or a torch-rechub checkpoint read against a CSV header. */
+export type ModelSource = { modelDir: string } | ({ checkpoint: string } & ImportOptions);
+
+/** The model of `source` in eval mode, and its config; `data` is the CSV a checkpoint's dense columns are read from. */
+export async function loadModel(source: ModelSource, data: string, log: (l: string) => void = () => {}): Promise<{ config: ModelConfig; model: ReturnType<typeof buildModel> }> {
+  if ('modelDir' in source) return loadModelDir(source.modelDir);
+  if (!existsSync(data)) throw new Error(`data: file not found: ${data}`);
+  const { config, entries, summary } = await importCheckpoint(source.checkpoint, csvHeader(data), source);
+  for (const line of summary) log(line);
+  const model = buildModel(config);
+  loadCheckpointEntries(model, entries, source.checkpoint, { strict: true });
+  model.eval();
+  return { config, model };
+}
+
+/**
+ * `aitm import`: writes a model dir (config.json and model.safetensors, PyTorch names) from a
+ * torch-rechub checkpoint, printing what it inferred and what it assumed.
+ */
+export async function importCommand(opts: { checkpoint: string; data: string; out: string; log?: (l: string) => void } & ImportOptions): Promise<ModelConfig> {
+  const log = opts.log ?? ((l: string) => console.log(l));
+  const { config, model } = await loadModel(opts, opts.data, log);
+  mkdirSync(opts.out, { recursive: true });
+  writeAtomic(join(opts.out, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+  await saveCheckpoint(model, join(opts.out, 'model.safetensors'));
+  model.dispose();
+  log(`wrote ${opts.out}/config.json and model.safetensors`);
+  return config;
+}
+
 /** The header line of a CSV file. */
 function csvHeader(file: string): string[] {
   const fd = openSync(file, 'r');
@@ -255,11 +286,11 @@ async function readForModel(config: ModelConfig, file: string, labels: boolean):
 }
 
 /** `aitm eval`: metrics of a saved model on a labelled CSV. */
-export async function evalCommand(opts: { modelDir: string; data: string; backend?: BackendName; log?: (l: string) => void }): Promise<TaskMetrics> {
+export async function evalCommand(opts: ModelSource & { data: string; backend?: BackendName; log?: (l: string) => void }): Promise<TaskMetrics> {
   const log = opts.log ?? ((l: string) => console.log(l));
   const backend = await initBackend(opts.backend ? { backend: opts.backend } : {});
   try {
-    const { config, model } = await loadModelDir(opts.modelDir);
+    const { config, model } = await loadModel(opts, opts.data, (l) => console.error(l));
     const ds = await readForModel(config, opts.data, true);
     const m = metricsOf(await predict(model, ds, { backend }), ds);
     config.labels.forEach((l, i) => log(`${l}: AUC ${m.auc[i]!.toFixed(4)}, logloss ${m.logloss[i]!.toFixed(4)}`));
@@ -270,10 +301,10 @@ export async function evalCommand(opts: { modelDir: string; data: string; backen
 }
 
 /** `aitm predict`: a CSV of per-task probabilities (header: the label names), one row per input row. */
-export async function predictCommand(opts: { modelDir: string; data: string; out: string; backend?: BackendName }): Promise<void> {
+export async function predictCommand(opts: ModelSource & { data: string; out: string; backend?: BackendName }): Promise<void> {
   const backend = await initBackend(opts.backend ? { backend: opts.backend } : {});
   try {
-    const { config, model } = await loadModelDir(opts.modelDir);
+    const { config, model } = await loadModel(opts, opts.data, (l) => console.error(l));
     const ds = await readForModel(config, opts.data, false);
     const probs = await predict(model, ds, { backend });
     const lines = [config.labels.join(',')];

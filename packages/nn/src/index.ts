@@ -67,6 +67,8 @@ export {
   saveSafetensors,
   saveCheckpoint,
   loadCheckpoint,
+  readCheckpointEntries,
+  loadCheckpointEntries,
   TENSOR_DTYPE_OF,
   type SafetensorsDType,
   type SafetensorsEntry,
@@ -74,3 +76,4 @@ export {
   type LoadSafetensorsOptions,
   type SaveSafetensorsOptions,
 } from './safetensors.js';
+export { parseTorchCheckpoint } from './torch-checkpoint.js';

@@ -10,6 +10,7 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { fromTypedArray, fmtShape, type BackendName, type DType, type Tensor, type TypedArray } from '@aitm/tensor';
 import { StateDictProblems, type LoadStateDictResult, type Module } from './module.js';
+import { isLegacyTorch, isZip, parseTorchCheckpoint } from './torch-checkpoint.js';
 
 /** The file dtypes handled: F32, F64, I32 and I64 (read into int32, range-checked). */
 export type SafetensorsDType = 'F32' | 'F64' | 'I32' | 'I64';
@@ -386,7 +387,21 @@ export async function saveCheckpoint(
 }
 
 /**
- * Loads a safetensors checkpoint into a module, like `loadStateDict` but straight from the
+ * The tensors of a checkpoint file, in file order: safetensors, or a PyTorch `torch.save`
+ * of a state dict (told apart by their first bytes; see torch-checkpoint.ts).
+ *
+ * @example
+ * const entries = await readCheckpointEntries('model_ctr_2022.pth');
+ */
+export async function readCheckpointEntries(file: string): Promise<SafetensorsEntry[]> {
+  const bytes = await fsp.readFile(file);
+  const u8 = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (isZip(u8) || isLegacyTorch(u8)) return parseTorchCheckpoint(u8, file);
+  return [...parseSafetensors(u8, file).entries];
+}
+
+/**
+ * Loads a checkpoint (safetensors, or PyTorch's torch.save of a state dict) into a module, like `loadStateDict` but straight from the
  * file: every name, shape and kind (float vs integer) is validated first and one error names
  * every problem; nothing is assigned when it throws. F64 values are cast to float32 when the
  * module is float32 (and F32 widened for a float64 module); I32/I64 go to int32 buffers.
@@ -396,8 +411,12 @@ export async function saveCheckpoint(
  * await loadCheckpoint(model, 'ckpt/model.safetensors');
  */
 export async function loadCheckpoint(module: Module, file: string, opts: { strict?: boolean } = {}): Promise<LoadStateDictResult> {
+  return loadCheckpointEntries(module, await readCheckpointEntries(file), file, opts);
+}
+
+/** `loadCheckpoint` from entries already read (`file` names their source in errors). */
+export function loadCheckpointEntries(module: Module, entries: readonly SafetensorsEntry[], file: string, opts: { strict?: boolean } = {}): LoadStateDictResult {
   const strict = opts.strict ?? true;
-  const { entries } = await readSafetensors(file);
   const byName = new Map(entries.map((e) => [e.name, e]));
   const targets = new Map(module.stateEntries());
   const problems = new StateDictProblems();

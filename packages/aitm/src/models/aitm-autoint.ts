@@ -5,7 +5,7 @@
 import { concat, reshape, type Tensor } from '@aitm/tensor';
 import { DenseFeature, EmbeddingLayer, MLP, Module, ModuleList, SparseFeature, type Feature } from '@aitm/nn';
 import { AttentionLayer } from './attention.js';
-import { transferAndPredict, type AITMOutput, type BottomParams, type TowerParams } from './aitm.js';
+import { infoGate, transferAndPredict, type AITMOutput, type BottomParams, type TowerParams } from './aitm.js';
 import { InteractingLayer, type AutoIntParams } from './autoint.js';
 import { checkTasks, lastDim, layerOptions, type ModelOptions } from './multitask.js';
 
@@ -86,7 +86,7 @@ export class AITMAutoInt extends Module {
     this.towers = this.registerModule('towers', new ModuleList<MLP>());
     for (let t = 0; t < nTask; t++) this.towers.append(new MLP(dim, { ...towerParamsList[t]!, outputLayer: true, ...o }));
     this.infoGates = this.registerModule('info_gates', new ModuleList<MLP>());
-    for (let t = 0; t < nTask - 1; t++) this.infoGates.append(new MLP(dim, { dims: [dim], outputLayer: false, ...o }));
+    for (let t = 0; t < nTask - 1; t++) this.infoGates.append(infoGate(dim, bottomParams, o));
     this.aits = this.registerModule('aits', new ModuleList<AttentionLayer>());
     for (let t = 0; t < nTask - 1; t++) this.aits.append(new AttentionLayer(dim, o));
   }

@@ -13,6 +13,15 @@ export type BottomParams = Omit<MLPOptions, 'outputLayer' | 'dtype' | 'generator
 /** MLP settings of one tower (it ends with Linear(last, 1)). */
 export type TowerParams = Omit<MLPOptions, 'outputLayer' | 'dtype' | 'generator'>;
 
+/**
+ * An info gate: MLP(dim -> dim), BatchNorm or not as the bottoms (in torch-rechub every MLP
+ * is one class, so a model without BatchNorm has none in its gates either).
+ */
+export function infoGate(dim: number, bottomParams: BottomParams, o: Pick<MLPOptions, 'dtype' | 'generator'>): MLP {
+  const bn = bottomParams.batchNorm === undefined ? {} : { batchNorm: bottomParams.batchNorm };
+  return new MLP(dim, { dims: [dim], outputLayer: false, ...bn, ...o });
+}
+
 export interface AITMOutput {
   /** [B, nTask] probabilities. */
   readonly probs: Tensor;
@@ -93,7 +102,7 @@ export class AITM extends Module {
     this.towers = this.registerModule('towers', new ModuleList<MLP>());
     for (let i = 0; i < nTask; i++) this.towers.append(new MLP(dim, { ...towerParamsList[i]!, outputLayer: true, ...o }));
     this.infoGates = this.registerModule('info_gates', new ModuleList<MLP>());
-    for (let i = 0; i < nTask - 1; i++) this.infoGates.append(new MLP(dim, { dims: [dim], outputLayer: false, ...o }));
+    for (let i = 0; i < nTask - 1; i++) this.infoGates.append(infoGate(dim, bottomParams, o));
     this.aits = this.registerModule('aits', new ModuleList<AttentionLayer>());
     for (let i = 0; i < nTask - 1; i++) this.aits.append(new AttentionLayer(dim, o));
   }
