@@ -52,7 +52,7 @@ export interface Report {
   perStep: { dispatches: number; submits: number; syncs: number } | null;
   /** The pipeline warm-up before training (null on the CPU). */
   warmUp: { seconds: number; pipelines: number } | null;
-  epochs: { loss: number; valAuc: number[]; valLogloss: number[]; seconds: number }[];
+  epochs: { loss: number | null; valAuc: number[]; valLogloss: number[]; seconds: number }[];
   bestEpoch: number;
   backend: BackendName;
   labels: string[];

@@ -21,7 +21,7 @@ export function learningCurves(report: Pick<Report, 'epochs' | 'labels' | 'bestE
         // JSON turns a NaN AUC into null; the line skips it either way.
         series: report.labels.map((name, t) => ({ name, x, y: report.epochs.map((e) => e.valAuc[t] ?? NaN) })),
       }),
-      linePanel({ title: 'Training loss', xLabel: 'epoch', yLabel: 'loss (epoch mean)', xMinStep: 1, series: [{ name: 'train loss', x, y: report.epochs.map((e) => e.loss) }] }),
+      linePanel({ title: 'Training loss', xLabel: 'epoch', yLabel: 'loss (epoch mean)', xMinStep: 1, series: [{ name: 'train loss', x, y: report.epochs.map((e) => e.loss ?? NaN) }] }),
     ],
   });
 }

@@ -3,7 +3,8 @@
 // its work without waiting for the GPU; the loss is read back only every `logEvery` steps.
 
 import { fromTypedArray, gpuCounters, keep, tidy, type BackendName, type Tensor, type TypedArray } from '@aitm/tensor';
-import { Adam, checkFiniteLoss, type Module } from '@aitm/nn';
+import { Adam, type Module } from '@aitm/nn';
+import { checkHealth, healthOf } from './health.js';
 import type { Dataset } from '../data/batch.js';
 import { shuffledIndexBatches } from '../data/batch.js';
 import { mixSeeds, Rng } from '../data/rng.js';
@@ -32,8 +33,8 @@ export interface TrainOptions {
 }
 
 export interface EpochRecord {
-  /** Mean of the losses read back during the epoch. */
-  loss: number;
+  /** Mean of the losses read back during the epoch (null when none was read). */
+  loss: number | null;
   valAuc: number[];
   valLogloss: number[];
   seconds: number;
@@ -123,18 +124,19 @@ export async function fit(model: TrainableModel, train: Dataset, val: Dataset | 
       const losses: number[] = [];
       for (const rows of shuffledIndexBatches(train.n, opts.batchSize, rng)) {
         const logThis = step % logEvery === 0;
-        const loss = tidy(() => {
+        const health = tidy(() => {
           const b = batchTensors(train, rows, opts.backend);
           const l = aitmLoss(model.forward(b.inputs), b.labels, alpha).total;
           l.backward();
           optimizer.step();
           optimizer.zeroGrad();
-          return logThis ? keep(l) : null;
+          return logThis ? keep(healthOf(l, model, optimizer)) : null;
         });
-        if (loss !== null) {
-          // The only host sync of the loop: once every `logEvery` steps.
-          losses.push(checkFiniteLoss(await loss.item(), step));
-          loss.dispose();
+        if (health !== null) {
+          // The only host sync of the loop, once every `logEvery` steps: the loss, and whether
+          // anything went non-finite (see health.ts).
+          losses.push(checkHealth(await health.data(), { epoch: epoch + 1, step, lr: opts.lr }));
+          health.dispose();
         }
         step++;
         done += rows.length;
@@ -147,15 +149,21 @@ export async function fit(model: TrainableModel, train: Dataset, val: Dataset | 
         // The loss readbacks are the only syncs inside the loop.
         if (c) perStep = { dispatches: c.dispatches / steps, submits: c.submits / steps, syncs: c.syncs / steps };
       }
-      // Wait for the epoch's last steps before timing it.
-      const p0 = model.parameters()[0];
-      if (p0) await p0.data();
+      // Wait for the epoch's last steps before timing it, and check them: the last read may
+      // be up to logEvery - 1 steps back.
+      const loss0 = tidy(() => keep(healthOf(null, model, optimizer)));
+      try {
+        checkHealth(await loss0.data(), { epoch: epoch + 1, step: step - 1, lr: opts.lr });
+      } finally {
+        loss0.dispose();
+      }
       const seconds = (performance.now() - t0) / 1000;
       trainSeconds += seconds;
       trainSamples += done;
       const metrics = val ? await evaluate(model, val, { backend: opts.backend }) : { auc: [], logloss: [] };
       const record: EpochRecord = {
-        loss: losses.reduce((a, b) => a + b, 0) / Math.max(losses.length, 1),
+        // null when no loss was read back this epoch (fewer steps than logEvery after the last read).
+        loss: losses.length > 0 ? losses.reduce((a, b) => a + b, 0) / losses.length : null,
         valAuc: metrics.auc,
         valLogloss: metrics.logloss,
         seconds,
@@ -163,7 +171,7 @@ export async function fit(model: TrainableModel, train: Dataset, val: Dataset | 
       };
       epochs.push(record);
       progress.line(
-        `epoch ${epoch + 1}/${opts.epochs}: loss ${record.loss.toFixed(4)}, ${Math.round(record.samplesPerSecond)} samples/s` +
+        `epoch ${epoch + 1}/${opts.epochs}: loss ${record.loss === null ? 'not sampled' : record.loss.toFixed(4)}, ${Math.round(record.samplesPerSecond)} samples/s` +
           (val ? `, val AUC ${metrics.auc.map((a) => a.toFixed(4)).join(' / ')}` : ''),
       );
       if (!val) continue;

@@ -111,6 +111,15 @@ abstract class AdamBase extends Optimizer {
     endOfStep();
   }
 
+  /**
+   * After a multi-tensor step: every parameter and the last step's gradients, each as one
+   * flat tensor (owned by the optimizer: do not dispose). For whole-model checks such as a
+   * trainer's divergence test, one op over all parameters. Null before the first such step.
+   */
+  flatState(): { params: Tensor; grads: Tensor } | null {
+    return this.flat ? { params: this.flat.params.flat, grads: this.flat.grads.flat } : null;
+  }
+
   override dispose(): void {
     super.dispose();
     if (this.flat) for (const b of Object.values(this.flat) as FlatBlock[]) b.dispose();
