@@ -7,11 +7,12 @@ import { AITM_FAMILY, MODEL_NAMES, type ModelName } from './config.js';
 import { COMPARE_DEFAULTS, compareCommand } from './compare.js';
 import { evalCommand, importCommand, predictCommand, trainCommand, type ModelSource } from './run.js';
 import type { ImportOptions } from './import.js';
+import { isHelp, parseNumber as num } from './cli-args.js';
 
 const USAGE = `usage:
   aitm train [--model NAME] [--data synthetic|FILE] [--val FILE] [--test FILE] [--config FILE]
              [--epochs N] [--batch-size B] [--lr X] [--weight-decay X] [--alpha X] [--seed S]
-             [--backend webgpu|cpu] [--out DIR] [--rows N] [--quiet]
+             [--backend webgpu|cpu] [--out DIR] [--rows N] [--strict-ids] [--quiet]
   aitm compare [--data synthetic|FILE] [--val FILE] [--test FILE] [--models A,B,..] [--seeds N]
                [--rows N] [--epochs N] [--batch-size B] [--lr X] [--backend webgpu|cpu] [--out DIR]
   aitm eval (--model-dir DIR | --checkpoint FILE [IMPORT]) --data FILE [--backend webgpu|cpu]
@@ -33,6 +34,10 @@ Ali-CCP example orders the labels cvr, ctr. eval and predict take --checkpoint t
 --alpha (the label constraint) applies to aitm and aitm-autoint only; the other models train
 on the plain sum of the task BCEs (ESMM: of pCTR vs click and pCTCVR vs purchase).
 
+Ids at or beyond a sparse feature's vocabulary are read as slot 0 and counted per column (on
+stderr, and in train's report.json); --strict-ids (train, eval, predict) makes them an error
+naming the file, line, column and value.
+
 compare trains every model (or --models) on the same data and splits for seeds 1..N and
 prints per-task test AUC and logloss (mean ± std over seeds), the oracle AUC on synthetic
 data, parameters and samples/s; it writes DIR/compare.json and DIR/compare.md. Defaults:
@@ -43,13 +48,6 @@ On synthetic data, train and compare take changes to the built-in world:
   --dependence X     share of the purchase logit that is the click logit (default 0.8)
   --click-base X     click rate over impressions (default 0.2)
   --purchase-base X  purchase rate after a click (default 0.3)`;
-
-function num(name: string, v: string | undefined): number | undefined {
-  if (v === undefined) return undefined;
-  const x = Number(v);
-  if (!Number.isFinite(x)) throw new Error(`--${name}: expected a number, got '${v}'`);
-  return x;
-}
 
 function backendOf(v: string | undefined): BackendName | undefined {
   if (v === undefined) return undefined;
@@ -85,6 +83,10 @@ function need(name: string, v: string | undefined): string {
 }
 
 async function main(argv: string[]): Promise<void> {
+  if (isHelp(argv)) {
+    console.log(USAGE);
+    return;
+  }
   const [command, ...rest] = argv;
   const { values: o } = parseArgs({
     args: rest,
@@ -113,6 +115,7 @@ async function main(argv: string[]): Promise<void> {
       'click-base': { type: 'string' },
       'purchase-base': { type: 'string' },
       quiet: { type: 'boolean' },
+      'strict-ids': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -147,6 +150,7 @@ async function main(argv: string[]): Promise<void> {
         ...(o.out !== undefined && { out: o.out }),
         ...(backend !== undefined && { backend }),
         ...(o.quiet !== undefined && { quiet: o.quiet }),
+        ...(o['strict-ids'] && { strictIds: true }),
       };
       const numbers = {
         epochs: num('epochs', o.epochs),
@@ -183,10 +187,10 @@ async function main(argv: string[]): Promise<void> {
       return;
     }
     case 'eval':
-      await evalCommand({ ...sourceOf(o), data: need('data', o.data), ...(backend && { backend }) });
+      await evalCommand({ ...sourceOf(o), data: need('data', o.data), ...(backend && { backend }), ...(o['strict-ids'] && { strictIds: true }) });
       return;
     case 'predict':
-      await predictCommand({ ...sourceOf(o), data: need('data', o.data), out: need('out', o.out), ...(backend && { backend }) });
+      await predictCommand({ ...sourceOf(o), data: need('data', o.data), out: need('out', o.out), ...(backend && { backend }), ...(o['strict-ids'] && { strictIds: true }) });
       return;
     case 'import':
       await importCommand({ checkpoint: need('checkpoint', o.checkpoint), ...importOptions(o), data: need('data', o.data), out: need('out', o.out) });

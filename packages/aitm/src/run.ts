@@ -41,6 +41,8 @@ export interface TrainCommandOptions {
   synthetic?: Partial<Omit<SyntheticConfig, 'rows' | 'worldSeed' | 'sampleSeed'>>;
   quiet?: boolean;
   log?: (line: string) => void;
+  /** An id at or beyond its feature's vocabulary is an error instead of the OOV slot 0. */
+  strictIds?: boolean;
 }
 
 export interface Report {
@@ -56,6 +58,17 @@ export interface Report {
   bestEpoch: number;
   backend: BackendName;
   labels: string[];
+  /** Per data file, per sparse column: ids at or beyond the vocabulary, read as slot 0. */
+  oovIds: Record<string, Record<string, number>>;
+}
+
+/** Says on stderr how many ids per column were past the vocabulary (read as slot 0). */
+function reportOov(file: string, counts: Record<string, number>): Record<string, number> {
+  const remapped = Object.entries(counts).filter(([, n]) => n > 0);
+  if (remapped.length > 0) {
+    console.error(`data: ${file}: ids at or beyond the vocabulary were read as slot 0: ${remapped.map(([k, n]) => `${k}: ${n}`).join(', ')} (--strict-ids makes this an error)`);
+  }
+  return Object.fromEntries(remapped);
 }
 
 /**
@@ -99,7 +112,7 @@ function split(ds: Dataset, fraction: number, rng: Rng): [Dataset, Dataset] {
   return [subset(ds, idx.subarray(k)), subset(ds, idx.subarray(0, k))];
 }
 
-async function loadSplits(opts: TrainCommandOptions, seed: number, config: ModelConfig | null, log: (l: string) => void): Promise<Splits> {
+async function loadSplits(opts: TrainCommandOptions, seed: number, config: ModelConfig | null, log: (l: string) => void, oovIds: Record<string, Record<string, number>>): Promise<Splits> {
   const data = opts.data ?? 'synthetic';
   if (data === 'synthetic') {
     const rows = opts.syntheticRows ?? TRAIN_DEFAULTS.syntheticRows;
@@ -119,9 +132,8 @@ async function loadSplits(opts: TrainCommandOptions, seed: number, config: Model
     ? undefined
     : await scanVocab(files, schema0 ? { schema: schema0 } : {});
   const read = async (f: string) => {
-    const r = await readCsv(f, { ...(schema0 ? { schema: schema0 } : {}), ...(vocab ? { vocab } : {}) });
-    const remapped = Object.entries(r.oovRemaps).filter(([, n]) => n > 0);
-    if (remapped.length > 0) log(`data: ${f}: ids past the vocabulary mapped to 0: ${remapped.map(([k, n]) => `${k}: ${n}`).join(', ')}`);
+    const r = await readCsv(f, { ...(schema0 ? { schema: schema0 } : {}), ...(vocab ? { vocab } : {}), strictIds: opts.strictIds ?? false });
+    oovIds[f] = reportOov(f, r.oovRemaps);
     return r.data;
   };
   let train = await read(data);
@@ -152,14 +164,55 @@ function writeAtomic(path: string, text: string): void {
  * DIR/learning-curves.svg and, for the AITM family, DIR/attention.svg.
  * Returns the report.
  */
+/** Rejects option values that would train nothing or something else than asked, naming the flag. */
+export function checkTrainOptions(opts: TrainCommandOptions): void {
+  const int = (flag: string, v: number | undefined, min: number): void => {
+    if (v !== undefined && !(Number.isInteger(v) && v >= min)) throw new Error(`--${flag}: expected an integer >= ${min}, got ${v}`);
+  };
+  int('epochs', opts.epochs, 1);
+  int('batch-size', opts.batchSize, 1);
+  int('rows', opts.syntheticRows, 1);
+  int('seed', opts.seed, 0);
+  if (opts.lr !== undefined && !(Number.isFinite(opts.lr) && opts.lr > 0)) throw new Error(`--lr: expected a positive number, got ${opts.lr}`);
+  if (opts.weightDecay !== undefined && !(Number.isFinite(opts.weightDecay) && opts.weightDecay >= 0)) {
+    throw new Error(`--weight-decay: expected a number >= 0, got ${opts.weightDecay}`);
+  }
+  if (opts.alpha !== undefined && !(Number.isFinite(opts.alpha) && opts.alpha >= 0)) throw new Error(`--alpha: expected a number >= 0, got ${opts.alpha}`);
+}
+
+/** Reads and validates a config.json, naming the file in every error. */
+export function readConfigFile(file: string): ModelConfig {
+  if (!existsSync(file)) throw new Error(`${file}: no such config file`);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (e) {
+    throw new Error(`${file}: not valid JSON (${(e as Error).message})`);
+  }
+  try {
+    return parseConfig(raw);
+  } catch (e) {
+    throw new Error(`${file}: ${(e as Error).message}`);
+  }
+}
+
 export async function trainCommand(opts: TrainCommandOptions = {}): Promise<{ report: Report; outDir: string }> {
+  checkTrainOptions(opts);
   const log = opts.log ?? ((l: string) => console.log(l));
   const seed = opts.seed ?? 1;
   const backend = await initBackend(opts.backend ? { backend: opts.backend } : {});
   try {
     manualSeed(seed);
-    const given = opts.config ? parseConfig(JSON.parse(readFileSync(opts.config, 'utf8'))) : null;
-    const splits = await loadSplits(opts, seed, given, log);
+    const given = opts.config ? readConfigFile(opts.config) : null;
+    const oovIds: Record<string, Record<string, number>> = {};
+    const splits = await loadSplits(opts, seed, given, log, oovIds);
+    // Zero training steps is not a run: say which split is empty instead of writing an untrained model.
+    for (const [name, ds] of [['training', splits.train], ['validation', splits.val], ['test', splits.test]] as const) {
+      if (ds.n === 0) {
+        const source = opts.data === undefined || opts.data === 'synthetic' ? `the synthetic data (--rows ${opts.syntheticRows ?? TRAIN_DEFAULTS.syntheticRows})` : 'the data';
+        throw new Error(`data: the ${name} split of ${source} has no rows; nothing to train on or measure (give more rows${name === 'training' ? '' : ', or --val/--test files'})`);
+      }
+    }
     const config = given ?? defaultConfig(withVocab(splits.schema, {}), { ...(opts.alpha === undefined ? {} : { alpha: opts.alpha }), ...(opts.model ? { model: opts.model } : {}) });
     if (opts.alpha !== undefined) config.alpha = opts.alpha;
     const model = buildModel(config);
@@ -190,6 +243,7 @@ export async function trainCommand(opts: TrainCommandOptions = {}): Promise<{ re
       bestEpoch: result.bestEpoch,
       backend,
       labels: config.labels,
+      oovIds,
     };
     const outDir = opts.out ?? join('runs', `${config.model}-${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}`);
     mkdirSync(outDir, { recursive: true });
@@ -220,7 +274,7 @@ export async function loadModelDir(dir: string): Promise<{ config: ModelConfig; 
   const ckpt = join(dir, 'model.safetensors');
   if (!existsSync(cfgPath)) throw new Error(`model dir ${dir}: no config.json`);
   if (!existsSync(ckpt)) throw new Error(`model dir ${dir}: no model.safetensors`);
-  const config = parseConfig(JSON.parse(readFileSync(cfgPath, 'utf8')));
+  const config = readConfigFile(cfgPath);
   const model = buildModel(config);
   try {
     await loadCheckpoint(model, ckpt, { strict: true });
@@ -274,7 +328,7 @@ function csvHeader(file: string): string[] {
 }
 
 /** Reads `file` with the model's schema; label columns are required only when `labels` is set. */
-async function readForModel(config: ModelConfig, file: string, labels: boolean): Promise<Dataset> {
+async function readForModel(config: ModelConfig, file: string, labels: boolean, strictIds = false): Promise<Dataset> {
   if (!existsSync(file)) throw new Error(`data: file not found: ${file}`);
   const schema = schemaOf(config);
   if (!labels) {
@@ -282,16 +336,18 @@ async function readForModel(config: ModelConfig, file: string, labels: boolean):
     const header = new Set(csvHeader(file));
     if (!schema.labels.every((l) => header.has(l))) schema.labels = [];
   }
-  return (await readCsv(file, { schema })).data;
+  const r = await readCsv(file, { schema, strictIds });
+  reportOov(file, r.oovRemaps);
+  return r.data;
 }
 
 /** `aitm eval`: metrics of a saved model on a labelled CSV. */
-export async function evalCommand(opts: ModelSource & { data: string; backend?: BackendName; log?: (l: string) => void }): Promise<TaskMetrics> {
+export async function evalCommand(opts: ModelSource & { data: string; backend?: BackendName; log?: (l: string) => void; strictIds?: boolean }): Promise<TaskMetrics> {
   const log = opts.log ?? ((l: string) => console.log(l));
   const backend = await initBackend(opts.backend ? { backend: opts.backend } : {});
   try {
     const { config, model } = await loadModel(opts, opts.data, (l) => console.error(l));
-    const ds = await readForModel(config, opts.data, true);
+    const ds = await readForModel(config, opts.data, true, opts.strictIds);
     const m = metricsOf(await predict(model, ds, { backend }), ds);
     config.labels.forEach((l, i) => log(`${l}: AUC ${m.auc[i]!.toFixed(4)}, logloss ${m.logloss[i]!.toFixed(4)}`));
     return m;
@@ -301,11 +357,11 @@ export async function evalCommand(opts: ModelSource & { data: string; backend?: 
 }
 
 /** `aitm predict`: a CSV of per-task probabilities (header: the label names), one row per input row. */
-export async function predictCommand(opts: ModelSource & { data: string; out: string; backend?: BackendName }): Promise<void> {
+export async function predictCommand(opts: ModelSource & { data: string; out: string; backend?: BackendName; strictIds?: boolean }): Promise<void> {
   const backend = await initBackend(opts.backend ? { backend: opts.backend } : {});
   try {
     const { config, model } = await loadModel(opts, opts.data, (l) => console.error(l));
-    const ds = await readForModel(config, opts.data, false);
+    const ds = await readForModel(config, opts.data, false, opts.strictIds);
     const probs = await predict(model, ds, { backend });
     const lines = [config.labels.join(',')];
     for (let i = 0; i < ds.n; i++) lines.push(probs.map((p) => p[i]!.toPrecision(9)).join(','));

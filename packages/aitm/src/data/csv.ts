@@ -24,6 +24,8 @@ export interface CsvOptions {
   vocab?: Readonly<Record<string, number>>;
   /** Rows per yielded chunk (default 65536). */
   chunkRows?: number;
+  /** An id at or beyond its vocabulary is an error (file, line, column, value) instead of slot 0. */
+  strictIds?: boolean;
 }
 
 export interface CsvChunk {
@@ -43,6 +45,11 @@ export interface CsvReadResult {
 
 export const DEFAULT_CHUNK_ROWS = 65536;
 const MAX_ID = 2147483647; // ids are stored as Int32
+
+/** A field as echoed in an error: whole when short, its start and length when not (a bad 5 MB field). */
+export function shown(text: string, max = 40): string {
+  return text.length <= max ? `"${text}"` : `"${text.slice(0, max)}..." (${text.length} characters)`;
+}
 
 /**
  * Reads `path` chunk by chunk. Always yields at least one chunk (an empty one for a header-only
@@ -146,6 +153,7 @@ export async function scanVocab(
 /** Where each schema column sits in the file, resolved once from the header. */
 interface ColumnPlan {
   schema: DataSchema;
+  strictIds: boolean;
   width: number;
   labelCols: Int32Array;
   labelNames: string[];
@@ -186,6 +194,7 @@ function makePlan(header: string[], opts: CsvOptions, file: string): ColumnPlan 
   const dense = denseFeatures(schema);
   return {
     schema,
+    strictIds: opts.strictIds ?? false,
     width: header.length,
     labelCols: Int32Array.from(schema.labels, col),
     labelNames: schema.labels,
@@ -214,7 +223,7 @@ function parseRow(
     else {
       v = text.trim() === '' ? NaN : Number(text); // accepts "1.0" as written by pandas
       if (v !== 0 && v !== 1) {
-        throw new Error(`${file}:${lineNo}: label column "${plan.labelNames[t]}" must be 0 or 1, got "${text}"`);
+        throw new Error(`${file}:${lineNo}: label column "${plan.labelNames[t]}" must be 0 or 1, got ${shown(text)}`);
       }
     }
     out.labels[t][row] = v;
@@ -225,6 +234,9 @@ function parseRow(
     if (id < 0) id = parseIdSlow(text, plan.sparseNames[k], file, lineNo);
     const size = plan.sparseVocab[k];
     if (size > 0 && id >= size) {
+      if (plan.strictIds) {
+        throw new Error(`${file}:${lineNo}: sparse column "${plan.sparseNames[k]}": id ${id} is at or beyond its vocabulary of ${size} (--strict-ids)`);
+      }
       id = 0;
       oov[k]++;
     }
@@ -234,7 +246,7 @@ function parseRow(
     const text = fields[plan.denseCols[k]];
     const v = text.trim() === '' ? NaN : Number(text);
     if (!Number.isFinite(v)) {
-      throw new Error(`${file}:${lineNo}: dense column "${plan.denseNames[k]}": not a finite number: "${text}"`);
+      throw new Error(`${file}:${lineNo}: dense column "${plan.denseNames[k]}": not a finite number: ${shown(text)}`);
     }
     out.dense[k][row] = v;
   }
@@ -255,11 +267,18 @@ function parseDigits(text: string): number {
 
 function parseIdSlow(text: string, column: string, file: string, lineNo: number): number {
   const where = `${file}:${lineNo}: sparse column "${column}"`;
-  const v = text.trim() === '' ? NaN : Number(text);
-  if (!Number.isFinite(v)) throw new Error(`${where}: non-numeric id "${text}"`);
-  if (v < 0) throw new Error(`${where}: negative id "${text}"`);
-  if (!Number.isInteger(v)) throw new Error(`${where}: id is not an integer: "${text}"`);
-  if (v > MAX_ID) throw new Error(`${where}: id too large for int32: "${text}"`);
+  // Decimal digits, optionally "3.0" as pandas writes integers in float columns; never hex
+  // ("0x10") or exponents ("1e3"), which Number() would quietly accept.
+  const m = /^\s*([-+]?)(\d+)(?:\.0*)?\s*$/.exec(text);
+  if (m === null) {
+    const v = text.trim() === '' ? NaN : Number(text);
+    if (!Number.isFinite(v)) throw new Error(`${where}: non-numeric id ${shown(text)}`);
+    if (/^\s*[-+]?\d*\.?\d*\s*$/.test(text)) throw new Error(`${where}: id is not an integer: ${shown(text)}`);
+    throw new Error(`${where}: id written in hex or exponent form: ${shown(text)} (expected a decimal integer)`);
+  }
+  if (m[1] === '-' && Number(m[2]) !== 0) throw new Error(`${where}: negative id ${shown(text)}`);
+  const v = Number(m[2]);
+  if (v > MAX_ID) throw new Error(`${where}: id too large for int32: ${shown(text)}`);
   return v;
 }
 

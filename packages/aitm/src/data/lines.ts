@@ -18,6 +18,10 @@ export async function* readLineBatches(path: string, bufferBytes = 1 << 20): Asy
     }
     const parts = text.split('\n');
     carry = parts.pop() ?? '';
+    // A lone CR inside a line means CR-only endings (classic Mac): every row would look like
+    // one huge header line with repeated column names.
+    const crOnly = (parts.length > 0 ? parts : [carry]).find((l) => l.indexOf('\r') >= 0 && l.indexOf('\r') < l.length - 1);
+    if (crOnly !== undefined) throw new Error(`${path}: lines end in CR only (old Mac style); convert them to LF or CRLF`);
     if (parts.length > 0) yield parts.map(stripCr);
   }
   if (carry.length > 0) yield [stripCr(carry)];
