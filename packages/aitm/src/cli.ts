@@ -12,12 +12,12 @@ import { isHelp, parseNumber as num } from './cli-args.js';
 const USAGE = `usage:
   aitm train [--model NAME] [--data synthetic|FILE] [--val FILE] [--test FILE] [--config FILE]
              [--epochs N] [--batch-size B] [--lr X] [--weight-decay X] [--alpha X] [--seed S]
-             [--backend webgpu|cpu] [--out DIR] [--rows N] [--strict-ids] [--quiet]
+             [--backend webgpu|cpu] [--out DIR] [--overwrite] [--rows N] [--strict-ids] [--quiet]
   aitm compare [--data synthetic|FILE] [--val FILE] [--test FILE] [--models A,B,..] [--seeds N]
                [--rows N] [--epochs N] [--batch-size B] [--lr X] [--backend webgpu|cpu] [--out DIR]
   aitm eval (--model-dir DIR | --checkpoint FILE [IMPORT]) --data FILE [--backend webgpu|cpu]
   aitm predict (--model-dir DIR | --checkpoint FILE [IMPORT]) --data FILE --out FILE [--backend webgpu|cpu]
-  aitm import --checkpoint FILE --data CSV [IMPORT] --out DIR
+  aitm import --checkpoint FILE --data CSV [IMPORT] --out DIR [--overwrite]
     IMPORT: [--labels a,b,..] [--dense c1,c2,..] [--model NAME]
 
 train with no options trains AITM on the built-in synthetic data and prints the test AUC of
@@ -33,6 +33,9 @@ Ali-CCP example orders the labels cvr, ctr. eval and predict take --checkpoint t
 
 --alpha (the label constraint) applies to aitm and aitm-autoint only; the other models train
 on the plain sum of the task BCEs (ESMM: of pCTR vs click and pCTCVR vs purchase).
+
+A run folder (--out) is written whole or not at all: into DIR.staging-* renamed into place at
+the end, under a lock (DIR.lock); a DIR that already holds files is replaced only with --overwrite.
 
 Ids at or beyond a sparse feature's vocabulary are read as slot 0 and counted per column (on
 stderr, and in train's report.json); --strict-ids (train, eval, predict) makes them an error
@@ -116,6 +119,7 @@ async function main(argv: string[]): Promise<void> {
       'purchase-base': { type: 'string' },
       quiet: { type: 'boolean' },
       'strict-ids': { type: 'boolean' },
+      overwrite: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -151,6 +155,7 @@ async function main(argv: string[]): Promise<void> {
         ...(backend !== undefined && { backend }),
         ...(o.quiet !== undefined && { quiet: o.quiet }),
         ...(o['strict-ids'] && { strictIds: true }),
+        ...(o.overwrite && { overwrite: true }),
       };
       const numbers = {
         epochs: num('epochs', o.epochs),
@@ -193,7 +198,7 @@ async function main(argv: string[]): Promise<void> {
       await predictCommand({ ...sourceOf(o), data: need('data', o.data), out: need('out', o.out), ...(backend && { backend }), ...(o['strict-ids'] && { strictIds: true }) });
       return;
     case 'import':
-      await importCommand({ checkpoint: need('checkpoint', o.checkpoint), ...importOptions(o), data: need('data', o.data), out: need('out', o.out) });
+      await importCommand({ checkpoint: need('checkpoint', o.checkpoint), ...importOptions(o), data: need('data', o.data), out: need('out', o.out), ...(o.overwrite && { overwrite: true }) });
       return;
     default:
       throw new Error(`unknown command '${command}'\n\n${USAGE}`);

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { disposeWebGpu, initBackend, manualSeed, webGpuAdapter, type BackendName } from '@aitm/tensor';
 import { loadCheckpoint, loadCheckpointEntries, saveCheckpoint } from '@aitm/nn';
 import { importCheckpoint, type ImportOptions } from './import.js';
+import { writeRunDir } from './run-dir.js';
 import { buildModel, defaultConfig, parseConfig, schemaOf, type ModelConfig, type ModelName } from './config.js';
 import { subset, type Dataset } from './data/batch.js';
 import { readCsv, scanVocab } from './data/csv.js';
@@ -43,6 +44,8 @@ export interface TrainCommandOptions {
   log?: (line: string) => void;
   /** An id at or beyond its feature's vocabulary is an error instead of the OOV slot 0. */
   strictIds?: boolean;
+  /** Replace an --out folder that already holds a run (default: refuse). */
+  overwrite?: boolean;
 }
 
 export interface Report {
@@ -215,54 +218,56 @@ export async function trainCommand(opts: TrainCommandOptions = {}): Promise<{ re
     }
     const config = given ?? defaultConfig(withVocab(splits.schema, {}), { ...(opts.alpha === undefined ? {} : { alpha: opts.alpha }), ...(opts.model ? { model: opts.model } : {}) });
     if (opts.alpha !== undefined) config.alpha = opts.alpha;
-    const model = buildModel(config);
-    const nParams = model.parameters().reduce((n, p) => n + p.size, 0);
-    const adapter = backend === 'webgpu' ? webGpuAdapter() : null;
-    const device = adapter ? ` (${[adapter.vendor, adapter.architecture, adapter.description].filter((x) => x).join(', ')})` : '';
-    log(`model: ${config.model}, ${config.labels.length} tasks (${config.labels.join(', ')}), ${nParams} parameters, backend ${backend}${device}`);
-    const result = await fit(model, splits.train, splits.val, {
-      epochs: opts.epochs ?? TRAIN_DEFAULTS.epochs,
-      batchSize: opts.batchSize ?? TRAIN_DEFAULTS.batchSize,
-      lr: opts.lr ?? TRAIN_DEFAULTS.lr,
-      weightDecay: opts.weightDecay ?? 0,
-      alpha: config.alpha,
-      seed,
-      backend,
-      progress: progressSink(process.stderr, 5000, opts.quiet ?? false),
-    });
-    const valPred = await predict(model, splits.val, { backend });
-    const testPred = await predict(model, splits.test, { backend });
-    const report: Report = {
-      val: metricsOf(valPred, splits.val),
-      test: metricsOf(testPred, splits.test),
-      oracleAuc: splits.oracle,
-      samplesPerSecond: result.samplesPerSecond,
-      perStep: result.perStep,
-      warmUp: result.warmUp,
-      epochs: result.epochs.map((e: EpochRecord) => ({ loss: e.loss, valAuc: e.valAuc, valLogloss: e.valLogloss, seconds: e.seconds })),
-      bestEpoch: result.bestEpoch,
-      backend,
-      labels: config.labels,
-      oovIds,
-    };
     const outDir = opts.out ?? join('runs', `${config.model}-${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}`);
-    mkdirSync(outDir, { recursive: true });
-    writeAtomic(join(outDir, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
-    await saveCheckpoint(model, join(outDir, 'model.safetensors'));
-    writeAtomic(join(outDir, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
-    writeAtomic(join(outDir, 'learning-curves.svg'), learningCurves(report));
-    const attention = await attentionWeights(model, splits.val, { backend });
-    if (attention) writeAtomic(join(outDir, 'attention.svg'), attentionHistogram(attention, config.labels));
-    log(`test AUC   ${config.labels.map((l, i) => `${l} ${report.test.auc[i]!.toFixed(4)}`).join(', ')}`);
-    if (report.oracleAuc) log(`oracle AUC ${config.labels.map((l, i) => `${l} ${report.oracleAuc![i]!.toFixed(4)}`).join(', ')}`);
-    if (report.oracleAuc) {
-      const gaps = report.oracleAuc.map((o, i) => o - report.test.auc[i]!);
-      const verdict = gaps.every((g) => g <= 0.01) ? 'every task within 0.01 of the oracle' : 'NOT every task within 0.01 of the oracle';
-      log(`gap        ${config.labels.map((l, i) => `${l} ${gaps[i]!.toFixed(4)}`).join(', ')} (oracle - test): ${verdict}`);
-    }
-    const work = result.perStep ? `; per step: ${Math.round(result.perStep.dispatches)} dispatches, ${result.perStep.syncs.toFixed(2)} host syncs` : '';
-    log(`test logloss ${fmt(report.test.logloss)}; ${Math.round(report.samplesPerSecond)} samples/s${work}; wrote ${outDir}`);
-    return { report, outDir };
+    // Checked and locked before training; written into a staging folder renamed into place at the end.
+    return await writeRunDir(outDir, { overwrite: opts.overwrite ?? false }, async (stage) => {
+      const model = buildModel(config);
+      const nParams = model.parameters().reduce((n, p) => n + p.size, 0);
+      const adapter = backend === 'webgpu' ? webGpuAdapter() : null;
+      const device = adapter ? ` (${[adapter.vendor, adapter.architecture, adapter.description].filter((x) => x).join(', ')})` : '';
+      log(`model: ${config.model}, ${config.labels.length} tasks (${config.labels.join(', ')}), ${nParams} parameters, backend ${backend}${device}`);
+      const result = await fit(model, splits.train, splits.val, {
+        epochs: opts.epochs ?? TRAIN_DEFAULTS.epochs,
+        batchSize: opts.batchSize ?? TRAIN_DEFAULTS.batchSize,
+        lr: opts.lr ?? TRAIN_DEFAULTS.lr,
+        weightDecay: opts.weightDecay ?? 0,
+        alpha: config.alpha,
+        seed,
+        backend,
+        progress: progressSink(process.stderr, 5000, opts.quiet ?? false),
+      });
+      const valPred = await predict(model, splits.val, { backend });
+      const testPred = await predict(model, splits.test, { backend });
+      const report: Report = {
+        val: metricsOf(valPred, splits.val),
+        test: metricsOf(testPred, splits.test),
+        oracleAuc: splits.oracle,
+        samplesPerSecond: result.samplesPerSecond,
+        perStep: result.perStep,
+        warmUp: result.warmUp,
+        epochs: result.epochs.map((e: EpochRecord) => ({ loss: e.loss, valAuc: e.valAuc, valLogloss: e.valLogloss, seconds: e.seconds })),
+        bestEpoch: result.bestEpoch,
+        backend,
+        labels: config.labels,
+        oovIds,
+      };
+      writeAtomic(join(stage, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+      await saveCheckpoint(model, join(stage, 'model.safetensors'));
+      writeAtomic(join(stage, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
+      writeAtomic(join(stage, 'learning-curves.svg'), learningCurves(report));
+      const attention = await attentionWeights(model, splits.val, { backend });
+      if (attention) writeAtomic(join(stage, 'attention.svg'), attentionHistogram(attention, config.labels));
+      log(`test AUC   ${config.labels.map((l, i) => `${l} ${report.test.auc[i]!.toFixed(4)}`).join(', ')}`);
+      if (report.oracleAuc) log(`oracle AUC ${config.labels.map((l, i) => `${l} ${report.oracleAuc![i]!.toFixed(4)}`).join(', ')}`);
+      if (report.oracleAuc) {
+        const gaps = report.oracleAuc.map((o, i) => o - report.test.auc[i]!);
+        const verdict = gaps.every((g) => g <= 0.01) ? 'every task within 0.01 of the oracle' : 'NOT every task within 0.01 of the oracle';
+        log(`gap        ${config.labels.map((l, i) => `${l} ${gaps[i]!.toFixed(4)}`).join(', ')} (oracle - test): ${verdict}`);
+      }
+      const work = result.perStep ? `; per step: ${Math.round(result.perStep.dispatches)} dispatches, ${result.perStep.syncs.toFixed(2)} host syncs` : '';
+      log(`test logloss ${fmt(report.test.logloss)}; ${Math.round(report.samplesPerSecond)} samples/s${work}; wrote ${outDir}`);
+      return { report, outDir };
+    });
   } finally {
     disposeWebGpu();
   }
@@ -304,13 +309,17 @@ export async function loadModel(source: ModelSource, data: string, log: (l: stri
  * `aitm import`: writes a model dir (config.json and model.safetensors, PyTorch names) from a
  * torch-rechub checkpoint, printing what it inferred and what it assumed.
  */
-export async function importCommand(opts: { checkpoint: string; data: string; out: string; log?: (l: string) => void } & ImportOptions): Promise<ModelConfig> {
+export async function importCommand(opts: { checkpoint: string; data: string; out: string; overwrite?: boolean; log?: (l: string) => void } & ImportOptions): Promise<ModelConfig> {
   const log = opts.log ?? ((l: string) => console.log(l));
   const { config, model } = await loadModel(opts, opts.data, log);
-  mkdirSync(opts.out, { recursive: true });
-  writeAtomic(join(opts.out, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
-  await saveCheckpoint(model, join(opts.out, 'model.safetensors'));
-  model.dispose();
+  try {
+    await writeRunDir(opts.out, { overwrite: opts.overwrite ?? false }, async (stage) => {
+      writeAtomic(join(stage, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+      await saveCheckpoint(model, join(stage, 'model.safetensors'));
+    });
+  } finally {
+    model.dispose();
+  }
   log(`wrote ${opts.out}/config.json and model.safetensors`);
   return config;
 }
