@@ -1,6 +1,6 @@
 // The README's library example must run exactly as written.
 
-import { readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { expect, it, vi } from 'vitest';
 
@@ -51,4 +51,27 @@ it("the tensor README's double-backward example runs as written and matches the 
     log.mockRestore();
     rmSync(file, { force: true });
   }
+});
+
+const builtCli = fileURLToPath(new URL('../packages/aitm/dist/cli.js', import.meta.url));
+// The built CLI exists wherever the README's test command ran its set-up (scripts/setup.sh builds).
+it.runIf(existsSync(builtCli))("the README's import and predict commands run as written (through the built CLI)", async () => {
+  const { mkdtempSync } = await import('node:fs');
+  const { execFileSync } = await import('node:child_process');
+  const { join } = await import('node:path');
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  const cli = builtCli;
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('## PyTorch and torch-rechub checkpoints, both ways'));
+  const block = /```sh\n([\s\S]*?)```/.exec(section)![1]!.replace(/\\\n\s*/g, '');
+  const scratch = mkdtempSync(join((await import('node:os')).tmpdir(), 'readme-import-'));
+  for (const line of block.trim().split('\n')) {
+    const args = line.trim().split(/\s+/);
+    expect(args.slice(0, 2)).toEqual(['pnpm', 'aitm']);
+    // runs/... outputs go to a scratch folder instead of the checkout.
+    const mapped = args.slice(2).map((a) => (a.startsWith('runs/') ? join(scratch, a) : a));
+    execFileSync(process.execPath, [cli, ...mapped], { cwd: root, stdio: 'pipe' });
+  }
+  expect(existsSync(join(scratch, 'runs/imported/model.safetensors'))).toBe(true);
+  expect(readFileSync(join(scratch, 'runs/imported-predictions.csv'), 'utf8').split('\n')[0]).toBe('click,purchase');
 });

@@ -63,6 +63,19 @@ describe('aitm import and predict --checkpoint with torch-rechub checkpoints', (
     });
   }
 
+  it("the reverse path: our model dir, loaded into torch-rechub's AITM by the README's python, predicts what we predict", async () => {
+    const rev = (p: string) => fileURLToPath(new URL(`./fixtures/reverse/${p}`, import.meta.url));
+    const want = readCsvNumbers(rev('torch-predictions.csv'));
+    for (const backend of gpu ? (['cpu', 'webgpu'] as const) : (['cpu'] as const)) {
+      const pred = join(tmp(), `pred-${backend}.csv`);
+      await predictCommand({ modelDir: fileURLToPath(new URL('./fixtures/reverse', import.meta.url)), data: rev('data.csv'), out: pred, backend });
+      const got = readCsvNumbers(pred);
+      expect(got.header).toEqual(want.header);
+      expect(got.rows).toHaveLength(want.rows.length);
+      got.rows.forEach((r, i) => r.forEach((v, t) => expect(Math.abs(v - want.rows[i]![t]!), `${backend} row ${i} task ${t}`).toBeLessThan(1e-5)));
+    }
+  });
+
   it('says what it cannot infer, naming the key and shapes', async () => {
     const out = join(tmp(), 'bad');
     await expect(importCommand({ checkpoint: fx('aitm_bn.pth'), data, out, log: () => {} })).rejects.toThrow(
