@@ -12,7 +12,7 @@ import { isHelp, parseNumber as num } from './cli-args.js';
 const USAGE = `usage:
   aitm train [--model NAME] [--data synthetic|FILE] [--val FILE] [--test FILE] [--config FILE]
              [--epochs N] [--batch-size B] [--lr X] [--weight-decay X] [--alpha X] [--seed S]
-             [--backend webgpu|cpu] [--out DIR] [--overwrite] [--rows N] [--strict-ids] [--quiet]
+             [--backend webgpu|cpu] [--out DIR] [--overwrite] [--rows N] [--strict-ids] [--max-vocab N] [--quiet]
   aitm compare [--data synthetic|FILE] [--val FILE] [--test FILE] [--models A,B,..] [--seeds N]
                [--rows N] [--epochs N] [--batch-size B] [--lr X] [--backend webgpu|cpu] [--out DIR]
   aitm eval (--model-dir DIR | --checkpoint FILE [IMPORT]) --data FILE [--backend webgpu|cpu]
@@ -39,7 +39,8 @@ the end, under a lock (DIR.lock); a DIR that already holds files is replaced onl
 
 Ids at or beyond a sparse feature's vocabulary are read as slot 0 and counted per column (on
 stderr, and in train's report.json); --strict-ids (train, eval, predict) makes them an error
-naming the file, line, column and value.
+naming the file, line, column and value. Without a config, a table has max id + 1 rows; one
+over 100000 rows is named on stderr, and --max-vocab N caps every table at N rows.
 
 compare trains every model (or --models) on the same data and splits for seeds 1..N and
 prints per-task test AUC and logloss (mean ± std over seeds), the oracle AUC on synthetic
@@ -120,6 +121,7 @@ async function main(argv: string[]): Promise<void> {
       quiet: { type: 'boolean' },
       'strict-ids': { type: 'boolean' },
       overwrite: { type: 'boolean' },
+      'max-vocab': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -165,6 +167,7 @@ async function main(argv: string[]): Promise<void> {
         alpha: num('alpha', o.alpha),
         seed: num('seed', o.seed),
         syntheticRows: num('rows', o.rows),
+        maxVocab: num('max-vocab', o['max-vocab']),
       };
       const defined = Object.fromEntries(Object.entries(numbers).filter(([, v]) => v !== undefined));
       await trainCommand({ ...opts, ...defined, ...synthetic });

@@ -46,6 +46,8 @@ export interface TrainCommandOptions {
   strictIds?: boolean;
   /** Replace an --out folder that already holds a run (default: refuse). */
   overwrite?: boolean;
+  /** Cap on embedding-table rows sized from the data (max id + 1); ids past it read as slot 0. */
+  maxVocab?: number;
 }
 
 export interface Report {
@@ -63,6 +65,27 @@ export interface Report {
   labels: string[];
   /** Per data file, per sparse column: ids at or beyond the vocabulary, read as slot 0. */
   oovIds: Record<string, Record<string, number>>;
+}
+
+/** Tables this large from max id + 1 are usually one stray id; they are named on stderr. */
+const LARGE_VOCAB = 100_000;
+
+/**
+ * Vocabulary sizes from the data (max id + 1), capped at `max` (--max-vocab) where given: ids
+ * beyond the cap are then read as slot 0 and counted. Large tables are named on stderr, since
+ * one stray huge id would otherwise grow a table to that many rows silently.
+ */
+function capVocab(sizes: Record<string, number>, max: number | undefined): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [name, size] of Object.entries(sizes)) {
+    out[name] = max === undefined ? size : Math.min(size, max);
+    if (size > LARGE_VOCAB && (max === undefined || max > LARGE_VOCAB)) {
+      console.error(`data: feature "${name}": its largest id is ${size - 1}, so its embedding table has ${out[name]} rows; if that is one stray id, cap the table with --max-vocab (ids past it are read as slot 0)`);
+    } else if (out[name]! < size) {
+      console.error(`data: feature "${name}": table capped at ${out[name]} rows by --max-vocab (largest id ${size - 1}); ids past it are read as slot 0`);
+    }
+  }
+  return out;
 }
 
 /** Says on stderr how many ids per column were past the vocabulary (read as slot 0). */
@@ -131,9 +154,7 @@ async function loadSplits(opts: TrainCommandOptions, seed: number, config: Model
   for (const f of files) if (!existsSync(f)) throw new Error(`data: file not found: ${f}`);
   const schema0 = config ? schemaOf(config) : undefined;
   // Vocabulary sizes: the config's, or max id + 1 over every given file (torch-rechub's rule).
-  const vocab = config
-    ? undefined
-    : await scanVocab(files, schema0 ? { schema: schema0 } : {});
+  const vocab = config ? undefined : capVocab(await scanVocab(files, schema0 ? { schema: schema0 } : {}), opts.maxVocab);
   const read = async (f: string) => {
     const r = await readCsv(f, { ...(schema0 ? { schema: schema0 } : {}), ...(vocab ? { vocab } : {}), strictIds: opts.strictIds ?? false });
     oovIds[f] = reportOov(f, r.oovRemaps);
@@ -176,6 +197,7 @@ export function checkTrainOptions(opts: TrainCommandOptions): void {
   int('batch-size', opts.batchSize, 1);
   int('rows', opts.syntheticRows, 1);
   int('seed', opts.seed, 0);
+  int('max-vocab', opts.maxVocab, 1);
   if (opts.lr !== undefined && !(Number.isFinite(opts.lr) && opts.lr > 0)) throw new Error(`--lr: expected a positive number, got ${opts.lr}`);
   if (opts.weightDecay !== undefined && !(Number.isFinite(opts.weightDecay) && opts.weightDecay >= 0)) {
     throw new Error(`--weight-decay: expected a number >= 0, got ${opts.weightDecay}`);

@@ -110,3 +110,24 @@ describe('ids past the vocabulary', () => {
     expect(report.oovIds).toEqual({ [train]: {} });
   });
 });
+
+describe('a stray huge id', () => {
+  it('is named on stderr with the table size it causes, and --max-vocab caps the table', async () => {
+    const dir = tmp();
+    const train = join(dir, 'train.csv');
+    const rows = ['click,purchase,205,D1', ...Array.from({ length: 130 }, (_, i) => `${i % 2},${i % 4 === 0 ? 1 : 0},${i === 7 ? 999999 : i % 5},${(i % 7) / 7}`)];
+    writeFileSync(train, `${rows.join('\n')}\n`);
+    const err = vi.spyOn(console, 'error').mockImplementation(() => {});
+    try {
+      await trainCommand({ data: train, out: join(dir, 'a'), epochs: 1, batchSize: 32, backend: 'cpu', ...quiet });
+      expect(err.mock.calls.map((c) => String(c[0])).join('\n')).toMatch(/feature "205": its largest id is 999999, so its embedding table has 1000000 rows; .*--max-vocab/);
+      err.mockClear();
+      await trainCommand({ data: train, out: join(dir, 'b'), epochs: 1, batchSize: 32, backend: 'cpu', maxVocab: 10, ...quiet });
+      expect(err.mock.calls.map((c) => String(c[0])).join('\n')).toMatch(/feature "205": table capped at 10 rows by --max-vocab \(largest id 999999\)/);
+    } finally {
+      err.mockRestore();
+    }
+    const config = JSON.parse(readFileSync(join(dir, 'b', 'config.json'), 'utf8'));
+    expect(config.features.find((f: { name: string }) => f.name === '205').vocabSize).toBe(10);
+  });
+});
