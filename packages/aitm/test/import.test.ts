@@ -31,6 +31,8 @@ const CASES = [
   { name: 'aitm_nobn', labels: undefined, dense: DENSE, kind: 'aitm', batchNorm: false },
   { name: 'aitm_3task', labels: ['click', 'purchase', 'pay'], dense: undefined, kind: 'aitm', batchNorm: true },
   { name: 'mmoe', labels: undefined, dense: DENSE, kind: 'mmoe', batchNorm: true },
+  { name: 'sharedbottom', labels: undefined, dense: DENSE, kind: 'sharedbottom', batchNorm: true },
+  { name: 'ple', labels: undefined, dense: DENSE, kind: 'ple', batchNorm: true },
 ] as const;
 
 describe('aitm import and predict --checkpoint with torch-rechub checkpoints', () => {

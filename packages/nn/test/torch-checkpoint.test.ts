@@ -37,6 +37,11 @@ describe('torch.save checkpoints', () => {
     await expect(readCheckpointEntries(fixture('legacy.pth'))).rejects.toThrow(/legacy \(pre-1\.6\) torch\.save format; re-save it/);
   });
 
+  it('refuses a checkpoint saved on a big-endian machine, saying how to re-save it', () => {
+    const big = zipSync({ 'archive/data.pkl': Uint8Array.from([...PROTO2, 0x7d, STOP]), 'archive/byteorder': Uint8Array.from(ascii('big')) }, { level: 0 });
+    expect(() => parseTorchCheckpoint(big, 'be.pth')).toThrow('torch checkpoint: be.pth: saved on a big-endian machine; re-save it on a little-endian one');
+  });
+
   it('refuses a global that is not part of a state dict, by name, before calling anything', () => {
     const evil = zipWithPickle([...PROTO2, ...GLOBAL('os', 'system'), ...SHORT_STR('touch /tmp/pwned'), TUPLE1, REDUCE, STOP]);
     expect(() => parseTorchCheckpoint(evil, 'evil.pth')).toThrow(/evil\.pth: data\.pkl at byte \d+: refusing global 'os\.system'/);
