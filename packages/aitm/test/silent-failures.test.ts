@@ -48,6 +48,14 @@ describe('zero training steps is not a run', () => {
     expect(existsSync(join(out, 'model.safetensors'))).toBe(false);
   });
 
+  it('an epoch whose loss was never read back records null, not 0', async () => {
+    // About 6 steps per epoch; the loss is read every 25 steps, so only epoch 1 (step 0) reads it.
+    const { report } = await trainCommand({ syntheticRows: 3000, epochs: 2, batchSize: 512, backend: 'cpu', out: join(tmp(), 'run'), ...quiet });
+    expect(report.epochs).toHaveLength(2);
+    expect(report.epochs[0]!.loss).toBeGreaterThan(0);
+    expect(report.epochs[1]!.loss).toBeNull();
+  });
+
   it('too few synthetic rows for a test split is an error naming --rows', async () => {
     await expect(trainCommand({ syntheticRows: 2, backend: 'cpu', out: join(tmp(), 'run'), ...quiet })).rejects.toThrow(/split of the synthetic data \(--rows 2\) has no rows/);
   });
