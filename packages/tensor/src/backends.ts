@@ -27,6 +27,11 @@ export function getBackendName(): BackendName {
   return currentBackend().name;
 }
 
+/** An environment variable where the host has them (Node), undefined elsewhere (browsers). */
+export function envVar(name: string): string | undefined {
+  return (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.[name];
+}
+
 export interface InitBackendOptions {
   /** Overrides AITM_BACKEND. */
   backend?: BackendName;
@@ -39,7 +44,7 @@ export interface InitBackendOptions {
  * requested, WebGPU if an adapter exists and the CPU otherwise, saying so loudly.
  */
 export async function initBackend(opts: InitBackendOptions = {}): Promise<BackendName> {
-  const env = process.env.AITM_BACKEND;
+  const env = envVar('AITM_BACKEND');
   const requested = opts.backend ?? (env === undefined || env === '' ? undefined : (env as BackendName));
   if (requested !== undefined) {
     await setBackend(requested);

@@ -1,5 +1,7 @@
+/// <reference types="@webgpu/types" preserve="true" />
 // @aitm/tensor: tensors, reverse-mode autograd, a float64 CPU reference backend and a
-// WebGPU backend with hand-written WGSL kernels.
+// WebGPU backend with hand-written WGSL kernels. The WebGPU types (GPUDevice, GPUBuffer, ...)
+// come from @webgpu/types, a dependency, so a consumer's strict type check finds them.
 
 import './backends.js';
 

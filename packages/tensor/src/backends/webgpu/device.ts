@@ -1,6 +1,8 @@
-// Opens a WebGPU device through Dawn (the `webgpu` npm package) with the adapter's
-// full limits, because the WebGPU defaults are far smaller than what tensor kernels need.
-import { create, globals } from 'webgpu';
+// Opens a WebGPU device with the adapter's full limits, because the WebGPU defaults are far
+// smaller than what tensor kernels need. One engine, two hosts: a browser (or any host with
+// `navigator.gpu`) provides WebGPU itself; in Node it comes from Dawn, the `webgpu` npm
+// package, which is imported only there (dynamically), so a browser bundle never pulls in
+// the native module.
 
 export interface AdapterReport {
   vendor: string;
@@ -54,14 +56,20 @@ const NO_ADAPTER_HELP =
 // collected while devices live, so one instance is kept for the whole process.
 let gpuInstance: GPU | undefined;
 
-function gpu(): GPU {
-  if (!gpuInstance) {
-    // GPUBufferUsage, GPUMapMode, ... are plain constants Dawn exports. globalThis.navigator
-    // is deliberately not set: with it Node cannot exit.
-    Object.assign(globalThis, globals);
-    gpuInstance = create([]);
-  }
-  return gpuInstance;
+/** The host's WebGPU: `navigator.gpu` where it exists (browsers, Deno), else Dawn in Node. */
+async function gpu(): Promise<GPU> {
+  if (gpuInstance) return gpuInstance;
+  const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
+  if (nav?.gpu) return (gpuInstance = nav.gpu);
+  const isNode = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string';
+  if (!isNode) throw new Error('WebGPU: this host has no navigator.gpu (in a browser it needs a secure context: https or http://127.0.0.1)');
+  // A variable module name keeps bundlers from following it into the native module.
+  const dawn = 'webgpu';
+  const { create, globals } = (await import(/* @vite-ignore */ dawn)) as { create: (flags: string[]) => GPU; globals: object };
+  // GPUBufferUsage, GPUMapMode, ... are plain constants Dawn exports. globalThis.navigator
+  // is deliberately not set: with it Node cannot exit.
+  Object.assign(globalThis, globals);
+  return (gpuInstance = create([]));
 }
 
 export interface OpenedDevice {
@@ -71,7 +79,7 @@ export interface OpenedDevice {
 }
 
 export async function openDevice(powerPreference?: GPUPowerPreference): Promise<OpenedDevice> {
-  const adapter = await gpu().requestAdapter(powerPreference ? { powerPreference } : undefined);
+  const adapter = await (await gpu()).requestAdapter(powerPreference ? { powerPreference } : undefined);
   if (!adapter) throw new Error(NO_ADAPTER_HELP);
 
   const requiredLimits: Record<string, number> = {};

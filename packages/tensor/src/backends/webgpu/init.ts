@@ -1,6 +1,7 @@
 // Starting and stopping the WebGPU backend. The runtime (and the Dawn instance inside it)
 // is held here for the life of the process: if it were garbage collected, Dawn would crash.
 
+import { envVar } from '../../backends.js';
 import { registerBackend, unregisterBackend } from '../../backend.js';
 import { GpuRuntime, type AdapterReport, type OpProfile, type RuntimeStats } from './runtime.js';
 import { WebGpuBackend } from './backend.js';
@@ -45,7 +46,7 @@ export async function tryInitWebGpu(opts: { required?: boolean } = {}): Promise<
     await initWebGpu();
     return true;
   } catch (e) {
-    if (opts.required || process.env.AITM_REQUIRE_WEBGPU === '1') throw e;
+    if (opts.required || envVar('AITM_REQUIRE_WEBGPU') === '1') throw e;
     console.warn(`WebGPU unavailable: ${(e as Error).message.split('\n')[0]}`);
     return false;
   }
