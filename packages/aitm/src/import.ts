@@ -7,7 +7,7 @@
 // What a state dict does not record (activation, dropout) takes torch-rechub's defaults, and
 // the summary says so. Every inference that fails names the key and the shapes.
 
-import { readCheckpointEntries, type SafetensorsEntry } from '@aitm/nn';
+import type { SafetensorsEntry } from '@aitm/nn';
 import type { FeatureSpecConfig } from './data/schema.js';
 import { DEFAULT_LABELS } from './data/schema.js';
 import { parseConfig, type MlpConfig, type ModelConfig, type ModelName } from './config.js';
@@ -21,13 +21,6 @@ export interface ImportOptions {
   dense?: readonly string[];
   /** The model kind, when the key layout should be checked against it. */
   model?: ModelName;
-}
-
-export interface ImportResult {
-  config: ModelConfig;
-  entries: SafetensorsEntry[];
-  /** What was inferred and what was assumed, one line each, for the user to check. */
-  summary: string[];
 }
 
 const fail = (what: string): never => {
@@ -217,10 +210,3 @@ function describe(body: Record<string, unknown>): string {
   if (body.levels !== undefined) parts.push(`${body.levels} level(s)`);
   return parts.length ? `${parts.join(', ')}; ` : '';
 }
-
-/** Reads a checkpoint and infers its config against a CSV header (for `import` and `--checkpoint`). */
-export async function importCheckpoint(checkpoint: string, header: readonly string[], opts: ImportOptions = {}): Promise<ImportResult> {
-  const entries = await readCheckpointEntries(checkpoint);
-  return { ...inferConfig(entries, header, opts), entries };
-}
-

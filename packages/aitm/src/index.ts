@@ -1,4 +1,5 @@
-// @aitm/aitm: the AITM multi-task recommender, its loss, data loading, metrics and training.
+// @aitm/aitm: the AITM multi-task recommender, its loss, data, metrics and training, on every
+// host (Node and browsers). The commands and CSV files are in '@aitm/aitm/node'.
 export * from './models/index.js';
 export * from './data/index.js';
 export * from './metrics/index.js';
@@ -8,8 +9,6 @@ export * from './train/warmup.js';
 export * from './train/evaluate.js';
 export * from './train/batch-tensors.js';
 export { progressSink, type ProgressSink } from './train/progress.js';
-export { trainCommand, evalCommand, predictCommand, importCommand, loadModel, loadModelDir, checkTrainOptions, readConfigFile, type ModelSource, type TrainCommandOptions, type Report } from './run.js';
-export { inferConfig, importCheckpoint, type ImportOptions, type ImportResult } from './import.js';
-export { compareCommand, compareTable, COMPARE_DEFAULTS, type CompareOptions, type CompareResult, type CompareModelResult } from './compare.js';
+export { inferConfig, type ImportOptions } from './import.js';
 export { learningCurves, attentionHistogram, aucByModel } from './plots/charts.js';
 export { attentionWeights } from './train/attention.js';

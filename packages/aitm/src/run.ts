@@ -5,8 +5,8 @@
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { disposeWebGpu, initBackend, manualSeed, webGpuAdapter, type BackendName } from '@aitm/tensor';
-import { loadCheckpoint, loadCheckpointEntries, saveCheckpoint } from '@aitm/nn';
-import { importCheckpoint, type ImportOptions } from './import.js';
+import { loadCheckpoint, loadCheckpointEntries, readCheckpointEntries, saveCheckpoint, type SafetensorsEntry } from '@aitm/nn/node';
+import { inferConfig, type ImportOptions } from './import.js';
 import { writeRunDir } from './run-dir.js';
 import { buildModel, defaultConfig, parseConfig, schemaOf, type ModelConfig, type ModelName } from './config.js';
 import { subset, type Dataset } from './data/batch.js';
@@ -310,6 +310,19 @@ export async function loadModelDir(dir: string): Promise<{ config: ModelConfig; 
   }
   model.eval();
   return { config, model };
+}
+
+/** What `aitm import` found: the config, the checkpoint's tensors, and what it inferred and assumed. */
+export interface ImportResult {
+  config: ModelConfig;
+  entries: SafetensorsEntry[];
+  summary: string[];
+}
+
+/** Reads a checkpoint file and infers its config against a CSV header (for `import` and `--checkpoint`). */
+export async function importCheckpoint(checkpoint: string, header: readonly string[], opts: ImportOptions = {}): Promise<ImportResult> {
+  const entries = await readCheckpointEntries(checkpoint);
+  return { ...inferConfig(entries, header, opts), entries };
 }
 
 /** Where a model comes from: a model dir, or a torch-rechub checkpoint read against a CSV header. */

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, it } from 'vitest';
 import * as T from '@aitm/tensor';
 import { DenseFeature, SparseFeature, type Feature } from '@aitm/nn';
-import { AITMAutoInt, ESMM, MMOE, PLE, SharedBottom, aitmLoss, type MultiTaskModel, type ModelOptions } from '../src/index.js';
+import { AITMAutoInt, ESMM, MMOE, PLE, SharedBottom, aitmLoss, type MultiTaskModel, type ModelOptions } from '../src/node.js';
 
 interface FT { shape: number[]; dtype: string; data: number[] }
 interface Recorded { state_initial: Record<string, FT>; labels: FT; alpha: number }

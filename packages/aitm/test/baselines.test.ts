@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import * as T from '@aitm/tensor';
 import { DenseFeature, SparseFeature, type Feature } from '@aitm/nn';
-import { AITMAutoInt, ESMM, InteractingLayer, MMOE, PLE, SharedBottom, aitmLoss, type MultiTaskModel } from '../src/index.js';
+import { AITMAutoInt, ESMM, InteractingLayer, MMOE, PLE, SharedBottom, aitmLoss, type MultiTaskModel } from '../src/node.js';
 
 interface FT { shape: number[]; dtype: string; data: number[] }
 interface Recorded {

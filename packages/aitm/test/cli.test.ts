@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { evalCommand, predictCommand, trainCommand } from '../src/index.js';
+import { evalCommand, predictCommand, trainCommand } from '../src/node.js';
 
 const here = (p: string) => fileURLToPath(new URL(p, import.meta.url));
 const ali = (split: string) => here(`../data/ali-ccp/ali_ccp_${split}_sample.csv`);

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { MODEL_NAMES, loadModelDir } from '../src/index.js';
+import { MODEL_NAMES, loadModelDir } from '../src/node.js';
 import { compareCommand } from '../src/compare.js';
 
 const ali = (split: string) => fileURLToPath(new URL(`../data/ali-ccp/ali_ccp_${split}_sample.csv`, import.meta.url));

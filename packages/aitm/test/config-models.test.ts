@@ -4,7 +4,7 @@
 
 import { describe, expect, it } from 'vitest';
 import * as T from '@aitm/tensor';
-import { MODEL_NAMES, buildModel, defaultConfig, parseConfig, type DataSchema, type ModelConfig } from '../src/index.js';
+import { MODEL_NAMES, buildModel, defaultConfig, parseConfig, type DataSchema, type ModelConfig } from '../src/node.js';
 
 const schema: DataSchema = {
   labels: ['click', 'purchase'],

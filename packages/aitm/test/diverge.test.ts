@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkHealth } from '../src/train/health.js';
-import { trainCommand } from '../src/index.js';
+import { trainCommand } from '../src/node.js';
 
 describe('divergence', () => {
   it('--lr 1e6 stops with an error naming the epoch, the step and what went non-finite, and writes no model', async () => {

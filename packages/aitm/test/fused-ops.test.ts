@@ -6,7 +6,7 @@
 
 import { afterAll, describe, expect, it } from 'vitest';
 import * as T from '@aitm/tensor';
-import { AttentionLayer, aitmLoss, aitmLossReference } from '../src/index.js';
+import { AttentionLayer, aitmLoss, aitmLossReference } from '../src/node.js';
 
 const gpu = await T.tryInitWebGpu();
 afterAll(() => T.disposeWebGpu());

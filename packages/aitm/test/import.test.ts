@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { disposeWebGpu, tryInitWebGpu } from '@aitm/tensor';
-import { importCommand, predictCommand } from '../src/index.js';
+import { importCommand, predictCommand } from '../src/node.js';
 
 const gpu = await tryInitWebGpu();
 disposeWebGpu();

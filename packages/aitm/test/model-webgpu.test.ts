@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as T from '@aitm/tensor';
 import { DenseFeature, SparseFeature } from '@aitm/nn';
-import { AITM, aitmLoss, warmUp } from '../src/index.js';
+import { AITM, aitmLoss, warmUp } from '../src/node.js';
 
 interface FT { shape: number[]; dtype: string; data: number[] }
 const fx = JSON.parse(readFileSync(fileURLToPath(new URL('./fixtures/aitm.json', import.meta.url)), 'utf8'));

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import * as T from '@aitm/tensor';
 import { DenseFeature, SparseFeature, type Feature } from '@aitm/nn';
-import { AITM, AttentionLayer, aitmLoss, labelConstraint } from '../src/index.js';
+import { AITM, AttentionLayer, aitmLoss, labelConstraint } from '../src/node.js';
 
 interface FT { shape: number[]; dtype: string; data: number[] }
 const fx = JSON.parse(readFileSync(fileURLToPath(new URL('./fixtures/aitm.json', import.meta.url)), 'utf8')) as {

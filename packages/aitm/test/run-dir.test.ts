@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { writeRunDir } from '../src/run-dir.js';
-import { trainCommand } from '../src/index.js';
+import { trainCommand } from '../src/node.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'aitm-rundir-'));
 const quiet = { log: () => {}, quiet: true };

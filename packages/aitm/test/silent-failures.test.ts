@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { checkTrainOptions, readCsv, trainCommand, predictCommand, readConfigFile } from '../src/index.js';
+import { checkTrainOptions, readCsv, trainCommand, predictCommand, readConfigFile } from '../src/node.js';
 import { isHelp, parseNumber } from '../src/cli-args.js';
 
 const tmp = () => mkdtempSync(join(tmpdir(), 'aitm-silent-'));

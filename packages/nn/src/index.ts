@@ -59,21 +59,18 @@ export {
 export { bce, bceWithLogits, mse, crossEntropy, checkFiniteLoss, assertFinite, BCE_GRAD_EPS, type Reduction, type LossOptions, type CrossEntropyOptions } from './losses.js';
 export { LayerNorm, layerNorm, type LayerNormOptions } from './layernorm.js';
 export * from './optim/index.js';
+// Checkpoints as bytes (every host); the file functions are in '@aitm/nn/node'.
 export {
   parseSafetensors,
   encodeSafetensors,
-  readSafetensors,
-  loadSafetensors,
-  saveSafetensors,
-  saveCheckpoint,
-  loadCheckpoint,
-  readCheckpointEntries,
+  safetensorsBytes,
+  checkpointBytes,
+  checkpointEntries,
   loadCheckpointEntries,
   TENSOR_DTYPE_OF,
   type SafetensorsDType,
   type SafetensorsEntry,
   type SafetensorsFile,
-  type LoadSafetensorsOptions,
   type SaveSafetensorsOptions,
 } from './safetensors.js';
 export { parseTorchCheckpoint } from './torch-checkpoint.js';

@@ -1,13 +1,12 @@
-// Reading and writing the safetensors format (what PyTorch / Hugging Face checkpoints use),
-// and module checkpoints on top of it. Writes are atomic (temp file + rename); reads check
-// every header entry and name the file and the tensor in any error.
+// The safetensors format (what PyTorch / Hugging Face checkpoints use) as bytes, and module
+// checkpoints on top of it: encoding and decoding work on Uint8Array on every host (a
+// browser downloads or uploads the bytes); reading and writing files is in ./node.ts. Reads
+// check every header entry and name the source and the tensor in any error.
 //
 // Layout: u64 little-endian header length N, N bytes of JSON {name: {dtype, shape,
 // data_offsets: [begin, end]}, "__metadata__"?: {string: string}}, then the raw
 // little-endian bytes, offsets counted from the end of the header.
 
-import { promises as fsp } from 'node:fs';
-import * as path from 'node:path';
 import { fromTypedArray, fmtShape, type BackendName, type DType, type Tensor, type TypedArray } from '@aitm/tensor';
 import { StateDictProblems, type LoadStateDictResult, type Module } from './module.js';
 import { isLegacyTorch, isZip, parseTorchCheckpoint } from './torch-checkpoint.js';
@@ -187,34 +186,6 @@ function decode(bytes: Uint8Array, at: number, s: EntrySpec, file: string): Type
   }
 }
 
-export interface LoadSafetensorsOptions {
-  /** Where the tensors are created (default: the current backend). */
-  backend?: BackendName;
-}
-
-/**
- * Reads a safetensors file into host arrays (see `parseSafetensors`), keeping each entry's
- * file dtype and the metadata: what an exact rewrite needs.
- */
-export async function readSafetensors(file: string): Promise<SafetensorsFile> {
-  return parseSafetensors(await fsp.readFile(file), file);
-}
-
-/**
- * Loads every tensor of a safetensors file, in header order: F32 -> float32, F64 -> float64,
- * I32 and I64 -> int32 (I64 values outside int32 are an error).
- *
- * @example
- * const sd = await loadSafetensors('model.safetensors'); // { 'mlp.0.weight': Tensor, ... }
- */
-export async function loadSafetensors(file: string, opts: LoadSafetensorsOptions = {}): Promise<Record<string, Tensor>> {
-  const { entries } = await readSafetensors(file);
-  const out: Record<string, Tensor> = {};
-  const where = opts.backend ? { backend: opts.backend } : {};
-  for (const e of entries) out[e.name] = fromTypedArray(e.data, e.shape, TENSOR_DTYPE_OF[e.dtype], where);
-  return out;
-}
-
 export interface SaveSafetensorsOptions {
   /**
    * File dtype per tensor name. By default float32 -> F32, float64 -> F64, int32 -> I32,
@@ -320,20 +291,17 @@ function encodeValues(e: SafetensorsEntry): Uint8Array {
 }
 
 /**
- * Writes tensors to a safetensors file atomically: the bytes go to a temporary file in the
- * same directory, which is then renamed over `file`, so a failure at any point leaves an
- * existing `file` untouched (and the temporary file is removed). Values are read with
- * `await t.data()`, so tensors may live on any backend.
+ * Safetensors bytes of `tensors` (values read with `await t.data()`, so tensors may live on
+ * any backend): what a file holds, for a download in a browser or `saveSafetensors` in Node.
  *
  * @example
- * await saveSafetensors('out.safetensors', { w: weight }, { format: 'pt' });
+ * const bytes = await safetensorsBytes({ w: weight }, { format: 'pt' });
  */
-export async function saveSafetensors(
-  file: string,
+export async function safetensorsBytes(
   tensors: Readonly<Record<string, Tensor>>,
   metadata?: Readonly<Record<string, string>> | null,
   opts: SaveSafetensorsOptions = {},
-): Promise<void> {
+): Promise<Uint8Array> {
   const entries: SafetensorsEntry[] = [];
   for (const [name, t] of Object.entries(tensors)) {
     const dtype = opts.dtypes?.[name] ?? defaultFileDtype(name, t.dtype);
@@ -343,78 +311,44 @@ export async function saveSafetensors(
     if (dtype === 'I32' && t.dtype !== 'int32') throw new Error(`safetensors: tensor '${name}' is ${t.dtype} and cannot be written as I32`);
     entries.push({ name, dtype, shape: t.shape, data: await t.data() });
   }
-  await writeAtomic(file, encodeSafetensors(entries, metadata));
-}
-
-async function writeAtomic(file: string, bytes: Uint8Array): Promise<void> {
-  const dir = path.dirname(file);
-  const unique = `${process.pid}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}`;
-  const tmp = path.join(dir, `.${path.basename(file)}.${unique}.tmp`);
-  try {
-    const handle = await fsp.open(tmp, 'wx');
-    try {
-      await handle.writeFile(bytes);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await fsp.rename(tmp, file);
-  } catch (e) {
-    await fsp.rm(tmp, { force: true });
-    throw e;
-  }
+  return encodeSafetensors(entries, metadata);
 }
 
 /**
- * Saves a module's state dict (PyTorch names and order; num_batches_tracked as I64) to a
- * safetensors file, atomically. Metadata defaults to { format: 'pt' }, which Hugging Face
- * loaders expect of PyTorch checkpoints.
+ * A module's state dict (PyTorch names and order; num_batches_tracked as I64) as safetensors
+ * bytes. Metadata defaults to { format: 'pt' }, which Hugging Face loaders expect.
  *
  * @example
- * await saveCheckpoint(model, 'ckpt/model.safetensors');
+ * const bytes = await checkpointBytes(model); // a Blob for a download, or saveCheckpoint in Node
  */
-export async function saveCheckpoint(
-  module: Module,
-  file: string,
-  metadata: Readonly<Record<string, string>> = { format: 'pt' },
-): Promise<void> {
+export async function checkpointBytes(module: Module, metadata: Readonly<Record<string, string>> = { format: 'pt' }): Promise<Uint8Array> {
   const sd = module.stateDict();
   try {
-    await saveSafetensors(file, sd, metadata);
+    return await safetensorsBytes(sd, metadata);
   } finally {
     for (const t of Object.values(sd)) t.dispose();
   }
 }
 
 /**
- * The tensors of a checkpoint file, in file order: safetensors, or a PyTorch `torch.save`
- * of a state dict (told apart by their first bytes; see torch-checkpoint.ts).
- *
- * @example
- * const entries = await readCheckpointEntries('model_ctr_2022.pth');
+ * The tensors of checkpoint bytes, in file order: safetensors, or a PyTorch `torch.save` of a
+ * state dict (told apart by their first bytes; see torch-checkpoint.ts). `file` names them in errors.
  */
-export async function readCheckpointEntries(file: string): Promise<SafetensorsEntry[]> {
-  const bytes = await fsp.readFile(file);
-  const u8 = new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  if (isZip(u8) || isLegacyTorch(u8)) return parseTorchCheckpoint(u8, file);
-  return [...parseSafetensors(u8, file).entries];
+export function checkpointEntries(bytes: Uint8Array, file = '<bytes>'): SafetensorsEntry[] {
+  if (isZip(bytes) || isLegacyTorch(bytes)) return parseTorchCheckpoint(bytes, file);
+  return [...parseSafetensors(bytes, file).entries];
 }
 
 /**
- * Loads a checkpoint (safetensors, or PyTorch's torch.save of a state dict) into a module, like `loadStateDict` but straight from the
- * file: every name, shape and kind (float vs integer) is validated first and one error names
- * every problem; nothing is assigned when it throws. F64 values are cast to float32 when the
- * module is float32 (and F32 widened for a float64 module); I32/I64 go to int32 buffers.
- * Tensors are created directly on each parameter's backend.
+ * Loads checkpoint entries (see `checkpointEntries`) into a module, like `loadStateDict`:
+ * every name, shape and kind (float vs integer) is validated first and one error names every
+ * problem; nothing is assigned when it throws. F64 values are cast to float32 when the module
+ * is float32 (and F32 widened for a float64 module); I32/I64 go to int32 buffers. Tensors are
+ * created directly on each parameter's backend. `file` names the source in errors.
  *
  * @example
- * await loadCheckpoint(model, 'ckpt/model.safetensors');
+ * loadCheckpointEntries(model, checkpointEntries(bytes, 'model.safetensors'), 'model.safetensors');
  */
-export async function loadCheckpoint(module: Module, file: string, opts: { strict?: boolean } = {}): Promise<LoadStateDictResult> {
-  return loadCheckpointEntries(module, await readCheckpointEntries(file), file, opts);
-}
-
-/** `loadCheckpoint` from entries already read (`file` names their source in errors). */
 export function loadCheckpointEntries(module: Module, entries: readonly SafetensorsEntry[], file: string, opts: { strict?: boolean } = {}): LoadStateDictResult {
   const strict = opts.strict ?? true;
   const byName = new Map(entries.map((e) => [e.name, e]));

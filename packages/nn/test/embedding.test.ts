@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { gradcheck, memory, randn, tensor, tidy, Generator, type Tensor } from '@aitm/tensor';
-import { DenseFeature, Embedding, EmbeddingLayer, SparseFeature, pretrained, randomUniform } from '../src/index.js';
+import { DenseFeature, Embedding, EmbeddingLayer, SparseFeature, pretrained, randomUniform } from '../src/node.js';
 
 const ids = (v: number[] | number[][]): Tensor => tensor(v, { dtype: 'int32' });
 

@@ -3,7 +3,7 @@
 
 import { afterAll, describe, expect, it } from 'vitest';
 import * as T from '@aitm/tensor';
-import { adamUpdate } from '../src/index.js';
+import { adamUpdate } from '../src/node.js';
 
 const gpu = await T.tryInitWebGpu();
 afterAll(() => T.disposeWebGpu());

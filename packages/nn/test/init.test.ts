@@ -2,7 +2,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { Generator, type Tensor } from '@aitm/tensor';
-import { init } from '../src/index.js';
+import { init } from '../src/node.js';
 
 function stats(t: Tensor): { mean: number; std: number; min: number; max: number } {
   const v = [...t.dataSync()];

@@ -18,7 +18,7 @@ import {
   Tanh,
   activationLayer,
   dropout,
-} from '../src/index.js';
+} from '../src/node.js';
 import { expectClose } from './helpers.js';
 
 const f64 = (shape: number[], seed: number, requiresGrad = true, std = 1): Tensor =>

@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { gradcheck, rand, randn, tensor, tidy, Generator, type Tensor } from '@aitm/tensor';
-import { assertFinite, bce, BCE_GRAD_EPS, bceWithLogits, checkFiniteLoss, mse, type Reduction } from '../src/index.js';
+import { assertFinite, bce, BCE_GRAD_EPS, bceWithLogits, checkFiniteLoss, mse, type Reduction } from '../src/node.js';
 import { expectClose, fx, nnFixture } from './helpers.js';
 
 const L = nnFixture().losses;

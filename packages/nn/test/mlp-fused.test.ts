@@ -5,7 +5,7 @@
 
 import { afterAll, describe, expect, it } from 'vitest';
 import * as T from '@aitm/tensor';
-import { MLP } from '../src/index.js';
+import { MLP } from '../src/node.js';
 
 const gpu = await T.tryInitWebGpu();
 afterAll(() => T.disposeWebGpu());

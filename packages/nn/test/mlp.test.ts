@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { gradcheck, mul, randn, sum, tidy, Generator, type Tensor } from '@aitm/tensor';
-import { MLP } from '../src/index.js';
+import { MLP } from '../src/node.js';
 import { expectClose, fx, fxState, nnFixture } from './helpers.js';
 
 const F = nnFixture().mlp_bn;

@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { memory, mul, ones, tensor, zeros, type Tensor } from '@aitm/tensor';
-import { BatchNorm1d, Linear, Module, ModuleDict, ModuleList, ReLU, Sequential } from '../src/index.js';
+import { BatchNorm1d, Linear, Module, ModuleDict, ModuleList, ReLU, Sequential } from '../src/node.js';
 
 class Block extends Module {
   readonly scale = this.registerParameter('scale', ones([2]));

@@ -6,7 +6,7 @@
 
 import { afterAll, describe, expect, it } from 'vitest';
 import * as T from '@aitm/tensor';
-import { Adam, AdamW, MLP, bce } from '../src/index.js';
+import { Adam, AdamW, MLP, bce } from '../src/node.js';
 
 const gpu = await T.tryInitWebGpu();
 afterAll(() => T.disposeWebGpu());

@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { memory, randn, randint, tensor, tidy, Generator, cast, sigmoid, type Tensor } from '@aitm/tensor';
-import { Adam, AdamW, Linear, MLP, SGD, Sequential, Tanh, bce, clipGradNorm, mse, type Optimizer } from '../src/index.js';
+import { Adam, AdamW, Linear, MLP, SGD, Sequential, Tanh, bce, clipGradNorm, mse, type Optimizer } from '../src/node.js';
 import { expectClose, fx, fxState, nnFixture } from './helpers.js';
 
 const N = nnFixture();

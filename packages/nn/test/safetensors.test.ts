@@ -16,7 +16,7 @@ import {
   readSafetensors,
   saveCheckpoint,
   saveSafetensors,
-} from '../src/index.js';
+} from '../src/node.js';
 import { FIXTURES, expectClose, nnFixture } from './helpers.js';
 
 const S = nnFixture().safetensors;

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { zipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
-import { parseTorchCheckpoint, readCheckpointEntries } from '../src/index.js';
+import { parseTorchCheckpoint, readCheckpointEntries } from '../src/node.js';
 
 const fixture = (name: string): string => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 

@@ -8,7 +8,7 @@ import type { Tensor } from '@aitm/tensor';
 import {
   AdamW, BatchNorm1d, Dice, DiceBN, Embedding, LeakyReLU, Linear, MLP, PReLU, ReLU, SGD, Sigmoid, Softmax, Tanh,
   bce, bceWithLogits, mse, type Module,
-} from '../src/index.js';
+} from '../src/node.js';
 
 const gpu = await T.tryInitWebGpu();
 afterAll(() => T.disposeWebGpu());

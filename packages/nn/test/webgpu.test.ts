@@ -8,7 +8,7 @@ import { disposeWebGpu, tryInitWebGpu, memory, setBackend, sigmoid, tensor, tidy
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { Adam, DenseFeature, EmbeddingLayer, MLP, Module, SparseFeature, bce, clipGradNorm, loadCheckpoint, saveCheckpoint } from '../src/index.js';
+import { Adam, DenseFeature, EmbeddingLayer, MLP, Module, SparseFeature, bce, clipGradNorm, loadCheckpoint, saveCheckpoint } from '../src/node.js';
 
 const gpu = await tryInitWebGpu();
 afterAll(async () => {

@@ -1,4 +1,5 @@
-// Data layer public surface: schema, columnar datasets, CSV streaming, synthetic data, seeded RNG.
+// Data layer public surface on every host: schema, columnar datasets, synthetic data, seeded
+// RNG. CSV files (Node) are in ../node.ts.
 export {
   DEFAULT_EMBED_DIM,
   DEFAULT_LABELS,
@@ -25,15 +26,6 @@ export {
   type BatchOptions,
   type Dataset,
 } from './batch.js';
-export {
-  DEFAULT_CHUNK_ROWS,
-  readCsv,
-  readCsvChunks,
-  scanVocab,
-  type CsvChunk,
-  type CsvOptions,
-  type CsvReadResult,
-} from './csv.js';
 export {
   generateSynthetic,
   oracleAuc,

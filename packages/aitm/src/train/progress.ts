@@ -13,8 +13,20 @@ function fmtTime(s: number): string {
   return m > 0 ? `${m}m${String(Math.round(s % 60)).padStart(2, '0')}s` : `${s.toFixed(0)}s`;
 }
 
+/** Where progress goes: Node's process.stderr, or anything with a write method. */
+export interface ProgressStream {
+  write(text: string): unknown;
+  isTTY?: boolean;
+}
+
+/** stderr in Node; the console elsewhere (a browser), one line per write. */
+function defaultStream(): ProgressStream {
+  const stderr = (globalThis as { process?: { stderr?: ProgressStream } }).process?.stderr;
+  return stderr ?? { write: (text: string) => console.log(text.replace(/^\r\x1b\[2K|\n$/g, '')) };
+}
+
 /** A progress sink writing to `stream` (a bar when it is a TTY, lines every `everyMs` otherwise). */
-export function progressSink(stream: NodeJS.WriteStream = process.stderr, everyMs = 5000, quiet = false): ProgressSink {
+export function progressSink(stream: ProgressStream = defaultStream(), everyMs = 5000, quiet = false): ProgressSink {
   const tty = stream.isTTY === true;
   let last = 0;
   let barShown = false;
