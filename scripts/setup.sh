@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One-time (idempotent) set-up of a fresh Debian 12 machine: pnpm, a Vulkan driver for
-# WebGPU (Mesa lavapipe from bookworm-backports when there is no GPU), the workspace's
-# packages from the frozen lockfile, and the TypeScript build. Fast when already done.
+# WebGPU (Mesa lavapipe from bookworm-backports when there is no GPU), Chromium for the
+# browser tests, the workspace's packages from the frozen lockfile, and the TypeScript
+# build. Fast when already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +14,12 @@ fi
 
 if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   bash .ci/install-vulkan.sh
+  # Debian's Chromium for the browser suite (WebGPU in headless mode; puppeteer-core drives it,
+  # since puppeteer's own browser download is not reachable everywhere).
+  if ! command -v chromium >/dev/null; then
+    echo "setup: installing chromium (the browser tests)"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  fi
 else
   echo "setup: not root (or no apt-get): skipping the Vulkan driver install;" \
        "WebGPU needs a Vulkan driver (see README, 'WebGPU on a machine without a GPU')"

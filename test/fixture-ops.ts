@@ -1,9 +1,8 @@
-// The op-fixture cases of every package (PyTorch float64 forward values and gradients,
-// from packages/tensor/test/fixtures/gen_ops.py and test/fixtures/gen_model_ops.py) and how
-// each case's op name maps onto this library's functions.
+// How each op-fixture case (PyTorch float64 forward values and gradients, from
+// packages/tensor/test/fixtures/gen_ops.py and test/fixtures/gen_model_ops.py) maps onto this
+// library, and how a case is run and checked. No Node APIs: the browser suite runs the same
+// cases on the page's GPU (test/browser/parity.ts); fixture-cases.ts reads the files in Node.
 
-import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import * as T from '@aitm/tensor';
 import type { BackendName, DType, Tensor } from '@aitm/tensor';
 import { crossEntropy, layerNorm, type Reduction } from '@aitm/nn';
@@ -25,11 +24,6 @@ export interface OpCase {
   grad_output: FixtureTensor | null;
   grads: (FixtureTensor | null)[] | null;
 }
-
-const read = (path: string): OpCase[] =>
-  (JSON.parse(readFileSync(fileURLToPath(new URL(path, import.meta.url)), 'utf8')) as { cases: OpCase[] }).cases;
-
-export const opCases = (): OpCase[] => [...read('../packages/tensor/test/fixtures/ops.json'), ...read('./fixtures/model-ops.json')];
 
 /** A fixture tensor on `backend`, float data in `floatDtype` (float32 on WebGPU). */
 export function fromFixture(f: FixtureTensor, backend: BackendName, floatDtype: DType): Tensor {
@@ -118,4 +112,61 @@ export function closeness(actual: ArrayLike<number>, expected: ArrayLike<number 
     if (!(r <= worst)) worst = Number.isNaN(r) ? Infinity : r;
   }
   return worst;
+}
+
+type Tensor_ = Tensor;
+
+/**
+ * Runs a case on `backend`: forward (and backward when the fixture has gradients), and
+ * returns the values with the ops run in each phase. Throws when our output requires grad
+ * and PyTorch's does not, or the other way round.
+ */
+export function runCase(c: OpCase, backend: BackendName) {
+  const float = backend === 'cpu' ? 'float64' : 'float32';
+  const forwardOps = new Set<string>();
+  const backwardOps = new Set<string>();
+  return T.tidy(() => {
+    const inputs = c.inputs.map((f, k) => {
+      const t = fromFixture(f, backend, float);
+      return c.grads?.[k] ? t.requireGrad() : t;
+    });
+    const y = T.traceOps(() => runFixtureOp(c.op, inputs, c.attrs), (op) => forwardOps.add(op));
+    let grads: (Tensor_ | null)[] = [];
+    if (c.grads !== null) {
+      if (!y.requiresGrad) throw new Error(`${c.name}: PyTorch has a gradient, ours does not require grad`);
+      T.traceOps(() => y.backward(fromFixture(c.grad_output!, backend, float)), (op) => backwardOps.add(op));
+      grads = inputs.map((t, k) => (c.grads![k] ? t.grad : null));
+    } else if (y.requiresGrad) {
+      throw new Error(`${c.name}: ours requires grad but PyTorch's output has no gradient`);
+    }
+    return { y, grads, forwardOps, backwardOps };
+  });
+}
+
+/** Throws, naming the first element out of tolerance, unless `got` matches the fixture tensor. */
+export function compare(name: string, got: ArrayLike<number>, shape: readonly number[], want: FixtureTensor, tol: { atol: number; rtol: number }): void {
+  if (shape.length !== want.shape.length || shape.some((d, i) => d !== want.shape[i])) throw new Error(`${name}: shape [${shape}], PyTorch gives [${want.shape}]`);
+  const c = closeness(got, want.data, tol.atol, tol.rtol);
+  if (!(c <= 1)) {
+    const at = Array.from(got).findIndex((g, i) => closeness([g], [want.data[i]!], tol.atol, tol.rtol) > 1);
+    throw new Error(`${name}: element ${at} is ${got[at]}, PyTorch gives ${want.data[at]} (atol ${tol.atol}, rtol ${tol.rtol})`);
+  }
+}
+
+export const scaleOf = (f: FixtureTensor): number => f.data.reduce<number>((m, v) => (v === null ? m : Math.max(m, Math.abs(v))), 0);
+
+/**
+ * A case run in float32 (WebGPU) against PyTorch's float64 values, forward and gradient:
+ * relative 2e-4, and an absolute floor at the case's scale (softmax of large inputs, sums
+ * that cancel); a gradient's floor is also set by the upstream gradient it came from (a
+ * saturated softmax gives gradients far below |dy| that carry f32 rounding of dy's size).
+ */
+export async function checkFloat32(c: OpCase, r: ReturnType<typeof runCase>): Promise<void> {
+  const tol = (f: FixtureTensor, floor = 0) => ({ atol: Math.max(2e-5 * Math.max(1e-20, scaleOf(f)) * Math.sqrt(f.data.length), floor), rtol: 2e-4 });
+  compare(`${c.name} forward on ${r.y.backendName}`, await r.y.data(), r.y.shape, c.output, tol(c.output));
+  const dyFloor = c.grad_output ? 1e-6 * scaleOf(c.grad_output) : 0;
+  for (let k = 0; k < r.grads.length; k++) {
+    const g = r.grads[k];
+    if (c.grads![k]) compare(`${c.name} gradient of input ${k} on ${r.y.backendName}`, await g!.data(), g!.shape, c.grads![k]!, tol(c.grads![k]!, dyFloor));
+  }
 }

@@ -16,7 +16,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import * as T from '@aitm/tensor';
 import type { Tensor } from '@aitm/tensor';
-import { closeness, fromFixture, opCases, runFixtureOp, type OpCase } from './fixture-ops.js';
+import { checkFloat32, compare, fromFixture, runCase, runFixtureOp, scaleOf } from './fixture-ops.js';
+import { opCases } from './fixture-cases.js';
 
 const gpu = await T.tryInitWebGpu();
 afterAll(() => T.disposeWebGpu());
@@ -33,43 +34,6 @@ function record(ops: Iterable<string>, check: Check, caseName: string): void {
     set.add(caseName);
   }
 }
-
-/**
- * Runs a case on `backend`: forward (and backward when the fixture has gradients), and
- * returns the values with the ops run in each phase.
- */
-async function runCase(c: OpCase, backend: 'cpu' | 'webgpu') {
-  const float = backend === 'cpu' ? 'float64' : 'float32';
-  const forwardOps = new Set<string>();
-  const backwardOps = new Set<string>();
-  return T.tidy(() => {
-    const inputs = c.inputs.map((f, k) => {
-      const t = fromFixture(f, backend, float);
-      return c.grads?.[k] ? t.requireGrad() : t;
-    });
-    const y = T.traceOps(() => runFixtureOp(c.op, inputs, c.attrs), (op) => forwardOps.add(op));
-    let grads: (Tensor | null)[] = [];
-    if (c.grads !== null) {
-      expect(y.requiresGrad, `${c.name}: PyTorch has a gradient, ours does not require grad`).toBe(true);
-      T.traceOps(() => y.backward(fromFixture(c.grad_output!, backend, float)), (op) => backwardOps.add(op));
-      grads = inputs.map((t, k) => (c.grads![k] ? t.grad : null));
-    } else {
-      expect(y.requiresGrad, `${c.name}: ours requires grad but PyTorch's output has no gradient`).toBe(false);
-    }
-    return { y, grads, forwardOps, backwardOps };
-  });
-}
-
-function compare(name: string, got: ArrayLike<number>, shape: readonly number[], want: OpCase['output'], tol: { atol: number; rtol: number }): void {
-  expect(shape, `${name}: shape`).toEqual(want.shape);
-  const c = closeness(got, want.data, tol.atol, tol.rtol);
-  if (!(c <= 1)) {
-    const at = Array.from(got).findIndex((g, i) => closeness([g], [want.data[i]!], tol.atol, tol.rtol) > 1);
-    throw new Error(`${name}: element ${at} is ${got[at]}, PyTorch gives ${want.data[at]} (atol ${tol.atol}, rtol ${tol.rtol})`);
-  }
-}
-
-const scaleOf = (f: OpCase['output']): number => f.data.reduce<number>((m, v) => (v === null ? m : Math.max(m, Math.abs(v))), 0);
 
 // Finite differences are meaningless where the function has a kink under the step (ties
 // of min/max split the gradient evenly; the one-sided derivatives differ there).
@@ -135,18 +99,7 @@ describe('every op: PyTorch fixtures (CPU float64), gradcheck, and WebGPU (float
 
     it.runIf(gpu)(`${c.name}: WebGPU float32 vs PyTorch, forward${c.grads ? ' and gradient' : ''}`, async () => {
       const r = await runCase(c, 'webgpu');
-      const got = await r.y.data();
-      // float32 against float64: relative 2e-4, and an absolute floor at the case's scale
-      // (softmax of large inputs, sums that cancel).
-      // A gradient's floor is also set by the upstream gradient it came from: a saturated
-      // softmax gives gradients far below |dy| that carry f32 rounding of dy's size.
-      const tol = (f: OpCase['output'], floor = 0) => ({ atol: Math.max(2e-5 * Math.max(1e-20, scaleOf(f)) * Math.sqrt(f.data.length), floor), rtol: 2e-4 });
-      compare(`${c.name} forward on WebGPU`, got, r.y.shape, c.output, tol(c.output));
-      const dyFloor = c.grad_output ? 1e-6 * scaleOf(c.grad_output) : 0;
-      for (let k = 0; k < r.grads.length; k++) {
-        const g = r.grads[k];
-        if (c.grads![k]) compare(`${c.name} gradient of input ${k} on WebGPU`, await g!.data(), g!.shape, c.grads![k]!, tol(c.grads![k]!, dyFloor));
-      }
+      await checkFloat32(c, r);
       record(r.forwardOps, 'webgpu', c.name);
       record([...r.backwardOps].filter((op) => T.opRegistry.get(op)?.grad === 'notImplemented'), 'webgpu', c.name);
     });

@@ -11,7 +11,9 @@ import { writeRunDir } from './run-dir.js';
 import { buildModel, defaultConfig, parseConfig, schemaOf, type ModelConfig, type ModelName } from './config.js';
 import { subset, type Dataset } from './data/batch.js';
 import { readCsv, scanVocab } from './data/csv.js';
-import { generateSynthetic, oracleAuc, type SyntheticConfig } from './data/synthetic.js';
+import type { SyntheticConfig } from './data/synthetic.js';
+import { SYNTHETIC_DEFAULTS, TRAIN_DEFAULTS, syntheticSplits, type Splits as BuiltinSplits } from './data/builtin.js';
+export { SYNTHETIC_DEFAULTS, TRAIN_DEFAULTS };
 import { Rng } from './data/rng.js';
 import { withVocab, type DataSchema } from './data/schema.js';
 import { fit, type EpochRecord } from './train/trainer.js';
@@ -97,39 +99,7 @@ function reportOov(file: string, counts: Record<string, number>): Record<string,
   return Object.fromEntries(remapped);
 }
 
-/**
- * The built-in data: one synthetic world, three independent samples of it. The world is
- * sized so that AITM can get within about 0.01 AUC of the oracle in the main job's time
- * budget (3 minutes on 2 cores): 8 id fields of 20 Zipf-distributed ids, two rank-2
- * pairwise interactions, click rate 20%, purchase after click 30%, and a purchase logit that
- * is 80% the click logit (the sequential dependence AITM is built to transfer).
- */
-export const SYNTHETIC_DEFAULTS: Omit<SyntheticConfig, 'rows' | 'worldSeed' | 'sampleSeed'> = {
-  fields: 8,
-  vocab: 20,
-  zipf: 1.0,
-  clickBase: 0.2,
-  purchaseBase: 0.3,
-  dependence: 0.8,
-  interactionPairs: 2,
-  interactionRank: 2,
-  interactionStd: 0.3,
-  embedDim: 8,
-};
-
-/** Training defaults of `aitm train` (each has a flag). */
-// 1M rows: with the fused kernels a step is 2x faster than when 500k was chosen, and the
-// purchase gap to the oracle at 500k moved between 0.006 and 0.008 with float rounding
-// (0.004 at 1M, in about 90 s here).
-export const TRAIN_DEFAULTS = { epochs: 3, batchSize: 2048, lr: 0.01, syntheticRows: 1_000_000 } as const;
-
-interface Splits {
-  train: Dataset;
-  val: Dataset;
-  test: Dataset;
-  schema: DataSchema;
-  oracle: number[] | null;
-}
+type Splits = BuiltinSplits;
 
 function split(ds: Dataset, fraction: number, rng: Rng): [Dataset, Dataset] {
   const idx = Int32Array.from({ length: ds.n }, (_, i) => i);
@@ -141,14 +111,9 @@ function split(ds: Dataset, fraction: number, rng: Rng): [Dataset, Dataset] {
 async function loadSplits(opts: TrainCommandOptions, seed: number, config: ModelConfig | null, log: (l: string) => void, oovIds: Record<string, Record<string, number>>): Promise<Splits> {
   const data = opts.data ?? 'synthetic';
   if (data === 'synthetic') {
-    const rows = opts.syntheticRows ?? TRAIN_DEFAULTS.syntheticRows;
-    const base = { ...SYNTHETIC_DEFAULTS, ...opts.synthetic, worldSeed: seed };
-    const gen = (n: number, s: number) => generateSynthetic({ ...base, rows: n, sampleSeed: s });
-    const train = gen(rows, seed * 3 + 1);
-    const val = gen(Math.round(rows / 6), seed * 3 + 2);
-    const test = gen(Math.round(rows / 6), seed * 3 + 3);
-    log(`data: synthetic, ${train.data.n} train / ${val.data.n} val / ${test.data.n} test rows (world seed ${seed})`);
-    return { train: train.data, val: val.data, test: test.data, schema: train.data.schema, oracle: oracleAuc(test) };
+    const splits = syntheticSplits(opts.syntheticRows ?? TRAIN_DEFAULTS.syntheticRows, seed, opts.synthetic);
+    log(`data: synthetic, ${splits.train.n} train / ${splits.val.n} val / ${splits.test.n} test rows (world seed ${seed})`);
+    return splits;
   }
   const files = [data, opts.val, opts.test].filter((f): f is string => f !== undefined);
   for (const f of files) if (!existsSync(f)) throw new Error(`data: file not found: ${f}`);

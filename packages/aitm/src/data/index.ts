@@ -34,3 +34,4 @@ export {
   type SyntheticData,
 } from './synthetic.js';
 export { hash32, mixSeeds, Rng } from './rng.js';
+export { SYNTHETIC_DEFAULTS, TRAIN_DEFAULTS, syntheticSplits, type Splits } from './builtin.js';

@@ -30,6 +30,8 @@ export interface TrainOptions {
   logEvery?: number;
   backend: BackendName;
   progress?: ProgressSink;
+  /** Called after each epoch with its record (live learning curves). */
+  onEpoch?: (record: EpochRecord, epoch: number) => void;
 }
 
 export interface EpochRecord {
@@ -170,6 +172,7 @@ export async function fit(model: TrainableModel, train: Dataset, val: Dataset | 
         samplesPerSecond: done / seconds,
       };
       epochs.push(record);
+      opts.onEpoch?.(record, epoch);
       progress.line(
         `epoch ${epoch + 1}/${opts.epochs}: loss ${record.loss === null ? 'not sampled' : record.loss.toFixed(4)}, ${Math.round(record.samplesPerSecond)} samples/s` +
           (val ? `, val AUC ${metrics.auc.map((a) => a.toFixed(4)).join(' / ')}` : ''),

@@ -1,0 +1,96 @@
+// The engine in a real browser: Debian's Chromium in headless mode (WebGPU on its SwiftShader
+// adapter, over http://127.0.0.1 since WebGPU needs a secure context), driven by
+// puppeteer-core. Two pages built from the current sources with vite:
+//   - browser/parity.html runs every op-fixture case of every package on the browser's GPU,
+//     forward and gradient against PyTorch's values, and must run every registered op;
+//   - the playground trains AITM small end to end and must land within 0.02 of the oracle AUC.
+// Without a browser the suite is skipped, except under AITM_REQUIRE_WEBGPU=1 (CI), where a
+// missing browser fails it, as a missing GPU adapter fails the GPU tests.
+
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { extname, join, normalize } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { build } from 'vite';
+import puppeteer, { type Browser } from 'puppeteer-core';
+
+const CHROMIUM = process.env.AITM_CHROMIUM ?? '/usr/bin/chromium';
+const required = process.env.AITM_REQUIRE_WEBGPU === '1';
+const haveBrowser = existsSync(CHROMIUM);
+if (!haveBrowser && required) throw new Error(`browser suite: no browser at ${CHROMIUM} (scripts/setup.sh installs Debian's chromium); AITM_REQUIRE_WEBGPU=1 makes this a failure`);
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.json': 'application/json' };
+
+/** A static server for `dir` on 127.0.0.1 (a secure context, unlike a data: URL). */
+async function serve(dir: string): Promise<{ server: Server; url: string }> {
+  const server = createServer((req, res) => {
+    const pathname = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+    const file = normalize(join(dir, pathname === '/' ? 'index.html' : pathname));
+    if (!file.startsWith(dir) || !existsSync(file) || extname(file) === '') {
+      res.writeHead(404).end(); // favicon.ico and the like
+      return;
+    }
+    res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
+    res.end(readFileSync(file));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const address = server.address() as { port: number };
+  return { server, url: `http://127.0.0.1:${address.port}` };
+}
+
+describe.runIf(haveBrowser)('in headless Chromium (WebGPU on its own adapter)', () => {
+  let browser: Browser;
+  let playground: { server: Server; url: string };
+  let parity: { server: Server; url: string };
+
+  beforeAll(async () => {
+    const out = mkdtempSync(join(tmpdir(), 'aitm-browser-'));
+    await build({ configFile: join(root, 'playground', 'vite.config.ts'), build: { outDir: join(out, 'playground') }, logLevel: 'warn' });
+    await build({ configFile: join(root, 'test', 'browser', 'vite.config.ts'), build: { outDir: join(out, 'parity') }, logLevel: 'warn' });
+    playground = await serve(join(out, 'playground'));
+    parity = await serve(join(out, 'parity'));
+    try {
+      browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-angle=swiftshader'] });
+    } catch (e) {
+      throw new Error(`browser suite: ${CHROMIUM} did not start: ${(e as Error).message}`);
+    }
+  }, 120_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    playground?.server.close();
+    parity?.server.close();
+  });
+
+  it('every op-fixture case on the browser GPU matches PyTorch, forward and gradient, and every registered op ran', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${parity.url}/parity.html`);
+    await page.waitForFunction('window.parityResult || window.parityError', { timeout: 240_000 });
+    const error = await page.evaluate(() => window.parityError);
+    expect(error).toBeUndefined();
+    const r = (await page.evaluate(() => window.parityResult))!;
+    expect(r.adapter).toMatch(/swiftshader|vulkan|llvmpipe|\w/i);
+    expect(r.cases).toBeGreaterThan(150);
+    expect(r.failures).toEqual([]);
+    expect(r.registered.filter((op) => !r.ran.includes(op))).toEqual([]);
+    await page.close();
+  }, 300_000);
+
+  it('the playground trains AITM small on the page GPU, within 0.02 of the oracle AUC', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${playground.url}/?rows=80000&epochs=4&batch=1024&fields=4&vocab=10&autorun=1`);
+    await page.waitForFunction('window.aitmResult || window.aitmError', { timeout: 240_000 });
+    expect(await page.evaluate(() => window.aitmError)).toBeUndefined();
+    const r = (await page.evaluate(() => window.aitmResult))!;
+    expect(r.backend).toBe('webgpu');
+    expect(r.adapter.length).toBeGreaterThan(0);
+    expect(r.samplesPerSecond).toBeGreaterThan(0);
+    r.oracleAuc.forEach((o, t) => expect(o - r.testAuc[t]!, `task ${t}`).toBeLessThan(0.02));
+    // The page offers the trained model for download.
+    expect(await page.$$eval('#downloads a', (as) => as.map((a) => a.getAttribute('download')))).toEqual(['model.safetensors', 'config.json']);
+    await page.close();
+  }, 300_000);
+});

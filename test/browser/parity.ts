@@ -1,0 +1,52 @@
+// The browser half of the kernel parity suite: every op-fixture case of every package (the
+// cases test/op-coverage.test.ts runs in Node) on the browser's own WebGPU adapter, forward
+// and gradient against PyTorch's values, recording which ops ran. test/browser.test.ts loads
+// this page in headless Chromium and reads window.parityResult.
+
+import * as T from '@aitm/tensor';
+import { checkFloat32, runCase, type OpCase } from '../fixture-ops.js';
+import tensorOps from '../../packages/tensor/test/fixtures/ops.json';
+import modelOps from '../fixtures/model-ops.json';
+
+interface ParityResult {
+  adapter: string;
+  cases: number;
+  failures: string[];
+  ran: string[];
+  registered: string[];
+}
+
+declare global {
+  interface Window {
+    parityResult?: ParityResult;
+    parityError?: string;
+  }
+}
+
+async function main(): Promise<ParityResult> {
+  await T.setBackend('webgpu');
+  const cases = [...(tensorOps as { cases: OpCase[] }).cases, ...(modelOps as { cases: OpCase[] }).cases];
+  const failures: string[] = [];
+  const ran = new Set<string>();
+  for (const c of cases) {
+    try {
+      const r = runCase(c, 'webgpu');
+      await checkFloat32(c, r);
+      for (const op of [...r.forwardOps, ...r.backwardOps]) ran.add(op);
+    } catch (e) {
+      failures.push(e instanceof Error ? e.message : String(e));
+    }
+  }
+  const a = T.webGpuAdapter();
+  return { adapter: a ? `${a.vendor}, ${a.architecture}, ${a.description}` : 'none', cases: cases.length, failures, ran: [...ran], registered: [...T.opRegistry.keys()] };
+}
+
+main().then(
+  (r) => {
+    window.parityResult = r;
+    document.getElementById('out')!.textContent = JSON.stringify({ ...r, ran: r.ran.length, registered: r.registered.length }, null, 2);
+  },
+  (e: unknown) => {
+    window.parityError = e instanceof Error ? e.message : String(e);
+  },
+);
