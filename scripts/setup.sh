@@ -18,7 +18,8 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
   # since puppeteer's own browser download is not reachable everywhere).
   if ! command -v chromium >/dev/null; then
     echo "setup: installing chromium (the browser tests)"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null 2>&1 ||
+      { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
   fi
 else
   echo "setup: not root (or no apt-get): skipping the Vulkan driver install;" \

@@ -7,7 +7,7 @@
 // Without a browser the suite is skipped, except under AITM_REQUIRE_WEBGPU=1 (CI), where a
 // missing browser fails it, as a missing GPU adapter fails the GPU tests.
 
-import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { extname, join, normalize } from 'node:path';
@@ -78,6 +78,27 @@ describe.runIf(haveBrowser)('in headless Chromium (WebGPU on its own adapter)', 
     expect(r.registered.filter((op) => !r.ran.includes(op))).toEqual([]);
     await page.close();
   }, 300_000);
+
+  it("the README's web-page example, built as written, runs in the page on WebGPU", async () => {
+    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+    const block = /## In a web page[\s\S]*?```ts\n([\s\S]*?)```/.exec(readme)![1]!;
+    // Inside the workspace, so the page's imports resolve to the packages.
+    const app = mkdtempSync(join(root, 'test', '.readme-web-'));
+    try {
+      writeFileSync(join(app, 'index.html'), '<!doctype html><html><body><script type="module" src="./main.ts"></script></body></html>\n');
+      writeFileSync(join(app, 'main.ts'), block);
+      await build({ root: app, base: './', logLevel: 'warn', resolve: { conditions: ['source', 'browser', 'module', 'import', 'default'] }, build: { outDir: join(app, 'dist'), target: 'es2022' } });
+      const site = await serve(join(app, 'dist'));
+      const page = await browser.newPage();
+      await page.goto(`${site.url}/`);
+      await page.waitForFunction(() => document.body.textContent!.includes('loss'), { timeout: 60_000 });
+      expect(await page.evaluate(() => document.body.textContent)).toMatch(/^webgpu: loss 0\.\d+, grad \[\[-?\d/);
+      await page.close();
+      site.server.close();
+    } finally {
+      rmSync(app, { recursive: true, force: true });
+    }
+  }, 120_000);
 
   it('the playground trains AITM small on the page GPU, within 0.02 of the oracle AUC', async () => {
     const page = await browser.newPage();
