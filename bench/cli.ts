@@ -1,6 +1,6 @@
 // Runs benchmark suites by name and prints/writes their results.
 //
-//   node bench/dist/cli.js [suite ...] [--quick]      (suites: matmul, aitm; default: all)
+//   node bench/dist/cli.js [suite ...] [--quick]      (suites: matmul, aitm, browser; default: all)
 //
 // Each suite writes bench/results/<suite>.json: [{case, unit, ours, peers: {name: value}}].
 
@@ -12,6 +12,7 @@ type Suite = (opts: SuiteOptions) => Promise<Row[]>;
 const SUITES: Record<string, () => Promise<Suite>> = {
   matmul: async () => (await import('./matmul.js')).runMatmulBench,
   aitm: async () => (await import('./aitm.js')).runAitmBench,
+  browser: async () => (await import('./browser.js')).runBrowserBench,
 };
 
 async function main(): Promise<void> {

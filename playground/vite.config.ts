@@ -5,7 +5,7 @@
 import { defineConfig } from 'vite';
 
 export default defineConfig({
-  root: __dirname,
+  root: import.meta.dirname,
   base: './',
   resolve: { conditions: ['source', 'browser', 'module', 'import', 'default'] },
   build: { outDir: 'dist', emptyOutDir: true, target: 'es2022' },

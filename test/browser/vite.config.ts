@@ -3,9 +3,9 @@
 import { defineConfig } from 'vite';
 
 export default defineConfig({
-  root: __dirname,
+  root: import.meta.dirname,
   base: './',
   resolve: { conditions: ['source', 'browser', 'module', 'import', 'default'] },
-  build: { target: 'es2022', emptyOutDir: true, rollupOptions: { input: { parity: `${__dirname}/parity.html` } } },
+  build: { target: 'es2022', emptyOutDir: true, rollupOptions: { input: { parity: `${import.meta.dirname}/parity.html` } } },
   logLevel: 'warn',
 });
