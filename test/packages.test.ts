@@ -85,3 +85,11 @@ it('the packed packages install, type-check strictly (NodeNext and Bundler), run
   expect(bundle).not.toMatch(/from ['"]node:|require\(['"]node:/);
   expect(bundle).toContain('navigator'); // the browser's WebGPU is what the engine looks for first
 }, 300_000);
+
+it('the playground, and with it the main entries of all three packages, type-checks with browser types only (no Node types)', () => {
+  try {
+    execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'playground', 'tsconfig.json')], { stdio: 'pipe' });
+  } catch (e) {
+    throw new Error(`tsc -p playground failed:\n${(e as { stdout?: Buffer }).stdout?.toString()}`);
+  }
+}, 120_000);

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { setBackend, type BackendName } from '@aitm/tensor';
 import { buildModel, MODEL_NAMES, parseConfig, type ModelName } from './config.js';
 import { trainCommand, type Report, type TrainCommandOptions } from './run.js';
+import type { CompareModelResult, CompareResult } from './report.js';
 import { aucByModel } from './plots/charts.js';
 
 /**
@@ -45,32 +46,7 @@ export interface CompareOptions {
   log?: (line: string) => void;
 }
 
-export interface CompareModelResult {
-  model: ModelName;
-  /** Per task, mean test AUC over seeds (NaN, null in the JSON, when some seed's test split has one class). */
-  auc: number[];
-  /** Per task, standard deviation of the test AUC over seeds (sample std; 0 for one seed). */
-  aucStd: number[];
-  /** Per task, mean test logloss over seeds. */
-  logloss: number[];
-  loglossStd: number[];
-  /** Trainable parameters. */
-  params: number;
-  /** Training throughput, mean over seeds. */
-  samplesPerSecond: number;
-}
-
-export interface CompareResult {
-  /** Mean over seeds of the oracle AUC (the true probabilities' AUC) per task; null for CSV data. */
-  oracleAuc: number[] | null;
-  models: CompareModelResult[];
-  labels: string[];
-  data: string;
-  seeds: number;
-  epochs: number;
-  rows: number | null;
-  backend: BackendName | null;
-}
+export type { CompareModelResult, CompareResult } from './report.js';
 
 const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const std = (xs: readonly number[]) => {

@@ -12,3 +12,4 @@ export { progressSink, type ProgressSink } from './train/progress.js';
 export { inferConfig, type ImportOptions } from './import.js';
 export { learningCurves, attentionHistogram, aucByModel } from './plots/charts.js';
 export { attentionWeights } from './train/attention.js';
+export type { Report, CompareResult, CompareModelResult } from './report.js';

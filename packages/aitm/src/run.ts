@@ -7,6 +7,8 @@ import { join } from 'node:path';
 import { disposeWebGpu, initBackend, manualSeed, webGpuAdapter, type BackendName } from '@aitm/tensor';
 import { loadCheckpoint, loadCheckpointEntries, readCheckpointEntries, saveCheckpoint, type SafetensorsEntry } from '@aitm/nn/node';
 import { inferConfig, type ImportOptions } from './import.js';
+import type { Report } from './report.js';
+export type { Report };
 import { writeRunDir } from './run-dir.js';
 import { buildModel, defaultConfig, parseConfig, schemaOf, type ModelConfig, type ModelName } from './config.js';
 import { subset, type Dataset } from './data/batch.js';
@@ -50,23 +52,6 @@ export interface TrainCommandOptions {
   overwrite?: boolean;
   /** Cap on embedding-table rows sized from the data (max id + 1); ids past it read as slot 0. */
   maxVocab?: number;
-}
-
-export interface Report {
-  val: TaskMetrics;
-  test: TaskMetrics;
-  oracleAuc: number[] | null;
-  samplesPerSecond: number;
-  /** WebGPU dispatches, submits and host syncs per training step (null on the CPU). */
-  perStep: { dispatches: number; submits: number; syncs: number } | null;
-  /** The pipeline warm-up before training (null on the CPU). */
-  warmUp: { seconds: number; pipelines: number } | null;
-  epochs: { loss: number | null; valAuc: number[]; valLogloss: number[]; seconds: number }[];
-  bestEpoch: number;
-  backend: BackendName;
-  labels: string[];
-  /** Per data file, per sparse column: ids at or beyond the vocabulary, read as slot 0. */
-  oovIds: Record<string, Record<string, number>>;
 }
 
 /** Tables this large from max id + 1 are usually one stray id; they are named on stderr. */

@@ -2,8 +2,7 @@
 // transferred vector, and per-task test AUC by model from `aitm compare`. Each returns an SVG
 // document as a string.
 
-import type { CompareResult } from '../compare.js';
-import type { Report } from '../run.js';
+import type { CompareResult, Report } from '../report.js';
 import { barPanel, figure, histogramPanel, linePanel } from './svg.js';
 
 /** Validation AUC per task per epoch, and the training loss in its own panel. */
