@@ -110,8 +110,26 @@ describe.runIf(haveBrowser)('in headless Chromium (WebGPU on its own adapter)', 
     expect(r.adapter.length).toBeGreaterThan(0);
     expect(r.samplesPerSecond).toBeGreaterThan(0);
     r.oracleAuc.forEach((o, t) => expect(o - r.testAuc[t]!, `task ${t}`).toBeLessThan(0.02));
-    // The page offers the trained model for download.
+    // The page offers the trained model for download, and Node's loader (what `aitm predict
+    // --model-dir` runs) takes the downloaded files: config.json parses, the weights load strictly.
     expect(await page.$$eval('#downloads a', (as) => as.map((a) => a.getAttribute('download')))).toEqual(['model.safetensors', 'config.json']);
+    const files = await page.$$eval('#downloads a', async (as) =>
+      Promise.all(
+        as.map(async (a) => {
+          const bytes = new Uint8Array(await (await fetch((a as HTMLAnchorElement).href)).arrayBuffer());
+          let binary = '';
+          for (const b of bytes) binary += String.fromCharCode(b);
+          return [a.getAttribute('download')!, btoa(binary)] as const;
+        }),
+      ),
+    );
+    const dir = mkdtempSync(join(tmpdir(), 'aitm-download-'));
+    for (const [name, b64] of files) writeFileSync(join(dir, name), Buffer.from(b64, 'base64'));
+    const { loadModelDir } = await import('@aitm/aitm/node');
+    const { config, model } = await loadModelDir(dir);
+    expect(config.model).toBe('aitm');
+    expect(model.parameters().length).toBeGreaterThan(10);
+    model.dispose();
     await page.close();
   }, 300_000);
 });
