@@ -75,6 +75,7 @@ describe.runIf(haveBrowser)('in headless Chromium (WebGPU on its own adapter)', 
     expect(r.adapter).toMatch(/swiftshader|vulkan|llvmpipe|\w/i);
     expect(r.cases).toBeGreaterThan(150);
     expect(r.failures).toEqual([]);
+    expect(r.cpuFailures).toEqual([]); // the CPU backend in the page, float64
     expect(r.registered.filter((op) => !r.ran.includes(op))).toEqual([]);
     await page.close();
   }, 300_000);

@@ -4,7 +4,7 @@
 // this page in headless Chromium and reads window.parityResult.
 
 import * as T from '@aitm/tensor';
-import { checkFloat32, runCase, type OpCase } from '../fixture-ops.js';
+import { checkFloat32, compare, runCase, scaleOf, type OpCase } from '../fixture-ops.js';
 import tensorOps from '../../packages/tensor/test/fixtures/ops.json';
 import modelOps from '../fixtures/model-ops.json';
 
@@ -12,6 +12,8 @@ interface ParityResult {
   adapter: string;
   cases: number;
   failures: string[];
+  /** The same cases on the CPU backend in the page (float64, to PyTorch's rounding). */
+  cpuFailures: string[];
   ran: string[];
   registered: string[];
 }
@@ -37,8 +39,20 @@ async function main(): Promise<ParityResult> {
       failures.push(e instanceof Error ? e.message : String(e));
     }
   }
+  // The CPU backend runs in the browser too: the same cases in float64.
+  const cpuFailures: string[] = [];
+  for (const c of cases) {
+    try {
+      const r = runCase(c, 'cpu');
+      const tight = (f: OpCase['output']) => ({ atol: 1e-12 * Math.max(1, scaleOf(f)), rtol: 1e-10 });
+      compare(`${c.name} forward on cpu`, r.y.dataSync(), r.y.shape, c.output, tight(c.output));
+      r.grads.forEach((g, k) => c.grads![k] && compare(`${c.name} gradient ${k} on cpu`, g!.dataSync(), g!.shape, c.grads![k]!, tight(c.grads![k]!)));
+    } catch (e) {
+      cpuFailures.push(e instanceof Error ? e.message : String(e));
+    }
+  }
   const a = T.webGpuAdapter();
-  return { adapter: a ? `${a.vendor}, ${a.architecture}, ${a.description}` : 'none', cases: cases.length, failures, ran: [...ran], registered: [...T.opRegistry.keys()] };
+  return { adapter: a ? `${a.vendor}, ${a.architecture}, ${a.description}` : 'none', cases: cases.length, failures, cpuFailures, ran: [...ran], registered: [...T.opRegistry.keys()] };
 }
 
 main().then(
