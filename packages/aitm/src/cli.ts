@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import type { BackendName } from '@aitm/tensor';
 import { AITM_FAMILY, MODEL_NAMES, type ModelName } from './config.js';
 import { COMPARE_DEFAULTS, compareCommand } from './compare.js';
-import { evalCommand, importCommand, predictCommand, trainCommand, type ModelSource } from './run.js';
+import { evalCommand, exportCommand, importCommand, predictCommand, trainCommand, type ModelSource } from './run.js';
 import type { ImportOptions } from './import.js';
 import { isHelp, parseNumber as num } from './cli-args.js';
 
@@ -18,6 +18,7 @@ const USAGE = `usage:
   aitm eval (--model-dir DIR | --checkpoint FILE [IMPORT]) --data FILE [--backend webgpu|cpu]
   aitm predict (--model-dir DIR | --checkpoint FILE [IMPORT]) --data FILE --out FILE [--backend webgpu|cpu]
   aitm import --checkpoint FILE --data CSV [IMPORT] --out DIR [--overwrite]
+  aitm export (--model-dir DIR | --checkpoint FILE --data CSV [IMPORT]) --onnx FILE
     IMPORT: [--labels a,b,..] [--dense c1,c2,..] [--model NAME]
 
 train with no options trains AITM on the built-in synthetic data and prints the test AUC of
@@ -30,6 +31,10 @@ the model kind, features, dims and BatchNorm come from its keys and shapes, dens
 the CSV header (columns that are neither labels nor sparse, in header order, unless --dense),
 labels from --labels (default click,purchase). torch-rechub's order must be repeated: its
 Ali-CCP example orders the labels cvr, ctr. eval and predict take --checkpoint the same way.
+
+export writes the model's eval-mode forward as ONNX (opset 17, dynamic batch): one input per
+feature, named as the feature (int64 [batch] ids, float32 [batch] dense values), and the
+output probs, float32 [batch, tasks] in label order (aitm, sharedbottom, mmoe, esmm).
 
 --alpha (the label constraint) applies to aitm and aitm-autoint only; the other models train
 on the plain sum of the task BCEs (ESMM: of pCTR vs click and pCTCVR vs purchase).
@@ -110,6 +115,7 @@ async function main(argv: string[]): Promise<void> {
       rows: { type: 'string' },
       'model-dir': { type: 'string' },
       checkpoint: { type: 'string' },
+      onnx: { type: 'string' },
       labels: { type: 'string' },
       dense: { type: 'string' },
       model: { type: 'string' },
@@ -199,6 +205,9 @@ async function main(argv: string[]): Promise<void> {
       return;
     case 'predict':
       await predictCommand({ ...sourceOf(o), data: need('data', o.data), out: need('out', o.out), ...(backend && { backend }), ...(o['strict-ids'] && { strictIds: true }) });
+      return;
+    case 'export':
+      await exportCommand({ ...sourceOf(o), onnx: need('onnx', o.onnx), ...(o.data !== undefined && { data: o.data }) });
       return;
     case 'import':
       await importCommand({ checkpoint: need('checkpoint', o.checkpoint), ...importOptions(o), data: need('data', o.data), out: need('out', o.out), ...(o.overwrite && { overwrite: true }) });

@@ -12,7 +12,7 @@ import type { FeatureSpecConfig } from './data/schema.js';
 import { DEFAULT_LABELS } from './data/schema.js';
 import { parseConfig, type MlpConfig, type ModelConfig, type ModelName } from './config.js';
 
-type Shapes = ReadonlyMap<string, readonly number[]>;
+export type Shapes = ReadonlyMap<string, readonly number[]>;
 
 export interface ImportOptions {
   /** Label columns in task order (default click,purchase for two tasks). */
@@ -41,7 +41,7 @@ function countChildren(sd: Shapes, prefix: string): number {
  * Dropout per hidden layer (Linear at 4k), or without BatchNorm (Linear at 3k), and an
  * optional output Linear(*, 1) after them.
  */
-function mlpAt(sd: Shapes, prefix: string, outputLayer: boolean): { mlp: MlpConfig; inputDim: number } {
+export function mlpAt(sd: Shapes, prefix: string, outputLayer: boolean): { mlp: MlpConfig; inputDim: number } {
   const linears: { j: number; shape: readonly number[] }[] = [];
   let batchNorm = false;
   for (const [k, shape] of sd) {

@@ -13,3 +13,4 @@ export { inferConfig, type ImportOptions } from './import.js';
 export { learningCurves, attentionHistogram, aucByModel } from './plots/charts.js';
 export { attentionWeights } from './train/attention.js';
 export type { Report, CompareResult, CompareModelResult } from './report.js';
+export { onnxBytes } from './export/onnx.js';

@@ -7,6 +7,7 @@ export {
   evalCommand,
   predictCommand,
   importCommand,
+  exportCommand,
   importCheckpoint,
   loadModel,
   loadModelDir,

@@ -2,9 +2,10 @@
 // on synthetic data or CSV files and write config.json, model.safetensors and report.json;
 // evaluate a saved model; write predictions.
 
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { disposeWebGpu, initBackend, manualSeed, webGpuAdapter, type BackendName } from '@aitm/tensor';
+import { disposeWebGpu, initBackend, manualSeed, setBackend, webGpuAdapter, type BackendName } from '@aitm/tensor';
+import { onnxBytes } from './export/onnx.js';
 import { loadCheckpoint, loadCheckpointEntries, readCheckpointEntries, saveCheckpoint, type SafetensorsEntry } from '@aitm/nn/node';
 import { inferConfig, type ImportOptions } from './import.js';
 import type { Report } from './report.js';
@@ -307,6 +308,30 @@ export async function importCommand(opts: { checkpoint: string; data: string; ou
   }
   log(`wrote ${opts.out}/config.json and model.safetensors`);
   return config;
+}
+
+/**
+ * `aitm export --onnx FILE`: the model's eval-mode forward as an ONNX graph (opset 17, a
+ * dynamic batch axis, one input per feature named as the feature, output `probs`).
+ */
+export async function exportCommand(opts: ModelSource & { onnx: string; data?: string; log?: (l: string) => void }): Promise<void> {
+  const log = opts.log ?? ((l: string) => console.log(l));
+  await setBackend('cpu');
+  if ('checkpoint' in opts && opts.data === undefined) throw new Error('--checkpoint needs --data (its CSV header names the dense features)');
+  const { config, model } = await loadModel(opts, opts.data ?? '', (l) => console.error(l));
+  try {
+    const bytes = await onnxBytes(model, config);
+    const tmp = `${opts.onnx}.tmp-${process.pid}`;
+    try {
+      writeFileSync(tmp, bytes);
+      renameSync(tmp, opts.onnx);
+    } finally {
+      rmSync(tmp, { force: true });
+    }
+    log(`wrote ${opts.onnx}: ${config.model}, inputs ${config.features.map((f) => f.name).join(', ')}; output probs [batch, ${config.labels.length}] (${config.labels.join(', ')})`);
+  } finally {
+    model.dispose();
+  }
 }
 
 /** The header line of a CSV file. */
