@@ -1,6 +1,6 @@
 // `aitm export --onnx` against onnxruntime-node (CPU execution provider): the exported graph's
 // predictions equal `aitm predict`'s within 1e-5, for AITM (with and without BatchNorm, three
-// tasks), MMoE, SharedBottom and ESMM; the interface is one input per feature and `probs`.
+// tasks), MMoE, SharedBottom, PLE and ESMM; the interface is one input per feature and `probs`.
 
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -63,6 +63,7 @@ describe('aitm export --onnx', () => {
     ['aitm_3task', { labels: ['click', 'purchase', 'pay'] }],
     ['mmoe', { dense: ['D1', 'D2'] }],
     ['sharedbottom', { dense: ['D1', 'D2'] }],
+    ['ple', { dense: ['D1', 'D2'] }],
   ] as const) {
     it(`${name} (a torch-rechub checkpoint, imported): onnxruntime predicts what aitm predict does`, async () => {
       const dir = join(tmp(), name);
@@ -84,7 +85,7 @@ describe('aitm export --onnx', () => {
   it('names the model kinds it cannot export yet', async () => {
     const dir = tmp();
     const out = join(dir, 'run');
-    await trainCommand({ model: 'ple', data: fx('reverse/data.csv'), epochs: 1, batchSize: 16, backend: 'cpu', out, quiet: true, ...quiet });
-    await expect(exportCommand({ modelDir: out, onnx: join(dir, 'm.onnx'), ...quiet })).rejects.toThrow("onnx export: model 'ple' is not supported yet");
+    await trainCommand({ model: 'aitm-autoint', data: fx('reverse/data.csv'), epochs: 1, batchSize: 16, backend: 'cpu', out, quiet: true, ...quiet });
+    await expect(exportCommand({ modelDir: out, onnx: join(dir, 'm.onnx'), ...quiet })).rejects.toThrow("onnx export: model 'aitm-autoint' is not supported yet");
   });
 });

@@ -3,7 +3,7 @@
 // ones), one output `probs`, float32 [batch, tasks] in label order. The graph is built from
 // the config and the state dict (torch-rechub's names), layer by layer as the model computes
 // it: embedding Gathers, Gemm + BatchNormalization + activation per MLP layer, AITM's
-// attention over [own, info], MMoE's softmax-gated experts, ESMM's pCTR * pCVR. The protobuf
+// attention over [own, info], MMoE's and PLE's softmax-gated experts, ESMM's pCTR * pCVR. The protobuf
 // messages come from `onnx-proto` (the ONNX schema compiled for protobufjs).
 
 import onnxProto from 'onnx-proto';
@@ -101,6 +101,13 @@ function mlp(g: Graph, sd: Shapes, x: string, prefix: string, outputLayer: boole
   return x;
 }
 
+/** sum_e gate[:, e] * expert_e: experts [B, dim] each, gate [B, nExpert] (MMoE's and PLE's pooling). */
+function pool(g: Graph, gate: string, experts: readonly string[]): string {
+  const stacked = g.op('Concat', experts.map((e) => g.op('Unsqueeze', [e, g.constant([1], 'int64')])), { axis: 1 }); // [B, n, dim]
+  const weights = g.op('Unsqueeze', [gate, g.constant([2], 'int64')]); // [B, n, 1]
+  return g.op('ReduceSum', [g.op('Mul', [weights, stacked]), g.constant([1], 'int64')], { keepdims: 0 });
+}
+
 /** AITM's attention over [own, info]: a = softmax over the 2 positions of sum(Q*K)/sqrt(d), output sum(a*V). */
 function attention(g: Graph, own: string, info: string, prefix: string, dim: number): string {
   const proj = (x: string, w: string) => g.op('MatMul', [x, g.weight(`${prefix}.${w}_layer.weight`, true)]);
@@ -113,8 +120,8 @@ function attention(g: Graph, own: string, info: string, prefix: string, dim: num
 }
 
 /**
- * The ONNX bytes of `model` (eval mode) as `config` describes it. Supports aitm,
- * sharedbottom, mmoe and esmm; ple and aitm-autoint raise.
+ * The ONNX bytes of `model` (eval mode) as `config` describes it: aitm, sharedbottom, mmoe,
+ * esmm and ple (aitm-autoint raises).
  *
  * @example
  * writeFileSync('model.onnx', await onnxBytes(model, config));
@@ -159,13 +166,28 @@ export async function onnxBytes(model: Module, config: ModelConfig): Promise<Uin
     }
     case 'mmoe': {
       const act = config.experts.activation ?? 'relu';
-      const experts = Array.from({ length: config.experts.nExpert }, (_, e) => g.op('Unsqueeze', [mlp(g, sd, x, `experts.${e}`, false, act), g.constant([1], 'int64')]));
-      const stacked = g.op('Concat', experts, { axis: 1 }); // [B, nExpert, dim]
-      probs = config.labels.map((_, t) => {
-        const gate = g.op('Unsqueeze', [mlp(g, sd, x, `gates.${t}`, false, 'softmax'), g.constant([2], 'int64')]); // [B, nExpert, 1]
-        const pooled = g.op('ReduceSum', [g.op('Mul', [gate, stacked]), g.constant([1], 'int64')], { keepdims: 0 });
-        return towerOut(t, pooled);
-      });
+      const experts = Array.from({ length: config.experts.nExpert }, (_, e) => mlp(g, sd, x, `experts.${e}`, false, act));
+      probs = config.labels.map((_, t) => towerOut(t, pool(g, mlp(g, sd, x, `gates.${t}`, false, 'softmax'), experts)));
+      break;
+    }
+    case 'ple': {
+      // CGC levels: task-specific and shared experts, a softmax gate per task over its own and
+      // the shared experts, and below the last level a shared gate over all of them.
+      const act = config.experts.activation ?? 'relu';
+      const { nSpecific, nShared } = config.experts;
+      const nTask = config.labels.length;
+      let xs = Array.from({ length: nTask + 1 }, () => x);
+      for (let l = 0; l < config.levels; l++) {
+        const p = `cgc_layers.${l}`;
+        const specific = Array.from({ length: nTask * nSpecific }, (_, k) => mlp(g, sd, xs[Math.floor(k / nSpecific)]!, `${p}.experts_specific.${k}`, false, act));
+        const shared = Array.from({ length: nShared }, (_, k) => mlp(g, sd, xs[nTask]!, `${p}.experts_shared.${k}`, false, act));
+        const next = Array.from({ length: nTask }, (_, t) =>
+          pool(g, mlp(g, sd, xs[t]!, `${p}.gates_specific.${t}`, false, 'softmax'), [...specific.slice(t * nSpecific, (t + 1) * nSpecific), ...shared]),
+        );
+        if (l < config.levels - 1) next.push(pool(g, mlp(g, sd, xs[nTask]!, `${p}.gate_shared`, false, 'softmax'), [...specific, ...shared]));
+        xs = next;
+      }
+      probs = config.labels.map((_, t) => towerOut(t, xs[t]!));
       break;
     }
     case 'esmm': {
@@ -175,7 +197,7 @@ export async function onnxBytes(model: Module, config: ModelConfig): Promise<Uin
       break;
     }
     default:
-      throw new Error(`onnx export: model '${config.model}' is not supported yet (aitm, sharedbottom, mmoe and esmm are)`);
+      throw new Error(`onnx export: model '${config.model}' is not supported yet (aitm, sharedbottom, mmoe, esmm and ple are)`);
   }
   const out = g.op('Concat', probs, { axis: 1 });
   g.nodes.push({ opType: 'Identity', input: [out], output: ['probs'], name: 'probs' });
