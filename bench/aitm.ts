@@ -4,13 +4,13 @@
 // `ours` is our WebGPU number; our CPU backend is the peer "ours-cpu".
 
 import { spawnSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as T from '@aitm/tensor';
 import { Adam } from '@aitm/nn';
-import { aitmLoss, batchTensors, buildModel, defaultConfig, generateSynthetic, type AitmConfig, type Dataset } from '@aitm/aitm';
+import { aitmLoss, batchTensors, buildModel, defaultConfig, generateSynthetic, onnxBytes, type AitmConfig, type Dataset } from '@aitm/aitm';
 import { Deadline, runPython, timeIt, timingFor, type Row, type SuiteOptions, type TimingOptions } from './common.js';
 import { aitmCases, BATCHES, SHAPE, writeBatchFile, type AitmCase, type PeerReply, type PeerSpec } from './aitm-cases.js';
 
@@ -31,11 +31,15 @@ export interface AitmRow extends Row {
 
 const COUNTED_STEPS = 3;
 
-function modelFor(data: Dataset, batchNorm: boolean) {
+function configFor(data: Dataset, batchNorm: boolean): AitmConfig {
   const config = defaultConfig(data.schema, { alpha: SHAPE.alpha }) as AitmConfig;
   config.bottom = { ...config.bottom, dims: [...SHAPE.bottom], batchNorm };
   config.towers = config.towers.map((t) => ({ ...t, dims: [...SHAPE.tower], batchNorm }));
-  return buildModel(config);
+  return config;
+}
+
+function modelFor(data: Dataset, batchNorm: boolean) {
+  return buildModel(configFor(data, batchNorm));
 }
 
 interface OursResult {
@@ -56,7 +60,7 @@ interface Plan {
   few?: { warm: number; steps: number };
 }
 
-type Impl = 'ours-webgpu' | 'ours-cpu' | 'torch-cpu' | 'tfjs-webgpu' | 'tfjs-cpu';
+type Impl = 'ours-webgpu' | 'ours-cpu' | 'torch-cpu' | 'tfjs-webgpu' | 'tfjs-wasm' | 'tfjs-cpu' | 'onnxruntime-cpu';
 
 function plans(quick: boolean): Record<Impl, Plan> {
   const t = timingFor(quick);
@@ -67,8 +71,10 @@ function plans(quick: boolean): Record<Impl, Plan> {
       'ours-cpu': { limitS: 300, ...all },
       'torch-cpu': { limitS: 300, ...all },
       'tfjs-webgpu': { limitS: 600, ...all },
+      'tfjs-wasm': { limitS: 600, ...all, few: { warm: 1, steps: 3 } },
       // Tens of seconds per training step: one warm-up and two timed steps at most.
       'tfjs-cpu': { limitS: 600, ...all, few: { warm: 1, steps: 2 } },
+      'onnxruntime-cpu': { limitS: 300, ...all },
     };
   }
   // Measured on llvmpipe with 2 cores: our CPU step takes about 5 s at B=8192, and tfjs
@@ -79,7 +85,9 @@ function plans(quick: boolean): Record<Impl, Plan> {
     'ours-cpu': { limitS: 20, batches: [512, 2048], timing: oneRound },
     'torch-cpu': { limitS: 20, batches: BATCHES, timing: t },
     'tfjs-webgpu': { limitS: 45, batches: [512, 2048], timing: oneRound },
+    'tfjs-wasm': { limitS: 30, batches: [512, 2048], timing: oneRound, few: { warm: 1, steps: 2 } },
     'tfjs-cpu': { limitS: 20, batches: [512], timing: oneRound, few: { warm: 0, steps: 1 } },
+    'onnxruntime-cpu': { limitS: 20, batches: BATCHES, timing: t },
   };
 }
 
@@ -238,9 +246,20 @@ export async function runAitmBench(opts: SuiteOptions): Promise<AitmRow[]> {
       batches: [...p.batches],
       ...(p.few ? { few: p.few } : {}),
     });
+    // onnxruntime runs our own ONNX export of the same model (initial weights: the timing does not care).
+    const onnx: Record<'bn' | 'no-bn', string> = { bn: join(tmpdir(), `aitm-bench-${process.pid}-bn.onnx`), 'no-bn': join(tmpdir(), `aitm-bench-${process.pid}-no-bn.onnx`) };
+    for (const batchNorm of [true, false]) {
+      const config = configFor(data, batchNorm);
+      const model = buildModel(config);
+      writeFileSync(onnx[batchNorm ? 'bn' : 'no-bn'], await onnxBytes(model.eval(), config));
+      model.dispose();
+    }
+    const featureNames = data.schema.features.map((f) => f.name);
     const torch = torchCpu(spec(plan['torch-cpu']));
     const tfGpu = runNodePeer('tfjs_aitm.js', ['webgpu', JSON.stringify(spec(plan['tfjs-webgpu']))], plan['tfjs-webgpu'].limitS + 120);
     const tfCpu = runNodePeer('tfjs_aitm.js', ['cpu', JSON.stringify(spec(plan['tfjs-cpu']))], plan['tfjs-cpu'].limitS + 300);
+    const tfWasm = runNodePeer('tfjs_aitm.js', ['wasm', JSON.stringify(spec(plan['tfjs-wasm']))], plan['tfjs-wasm'].limitS + 300);
+    const ortCpu = runNodePeer('ort_aitm.js', [JSON.stringify({ ...spec(plan['onnxruntime-cpu']), onnx, featureNames })], plan['onnxruntime-cpu'].limitS + 120);
     const peer = (r: PeerReply | null, name: string) => r?.results[name] ?? null;
     const result: AitmRow[] = list.map((c) => ({
       case: c.name,
@@ -249,7 +268,9 @@ export async function runAitmBench(opts: SuiteOptions): Promise<AitmRow[]> {
       peers: {
         'ours-cpu': cpu.get(c.name)?.samplesPerS ?? null,
         'tfjs-webgpu': peer(tfGpu, c.name),
+        'tfjs-wasm': c.mode === 'train' ? peer(tfWasm, c.name) : null,
         'tfjs-cpu': peer(tfCpu, c.name),
+        'onnxruntime-cpu': c.mode === 'infer' ? peer(ortCpu, c.name) : null,
         'torch-cpu': peer(torch, c.name),
       },
       perStep: gpu.get(c.name)?.perStep ?? null,
@@ -259,6 +280,7 @@ export async function runAitmBench(opts: SuiteOptions): Promise<AitmRow[]> {
     return result;
   } finally {
     rmSync(dataPath, { force: true });
+    for (const suffix of ['bn', 'no-bn']) rmSync(join(tmpdir(), `aitm-bench-${process.pid}-${suffix}.onnx`), { force: true });
   }
 }
 

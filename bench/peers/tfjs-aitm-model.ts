@@ -48,6 +48,12 @@ export class TfAitm {
   constructor(
     private readonly tf: Tf,
     batchNorm: boolean,
+    /**
+     * 'gather' (tf.gather, whose gradient is UnsortedSegmentSum) or 'onehot' (oneHot(ids) @
+     * table, the same values): tfjs's wasm backend has no UnsortedSegmentSum kernel, so it
+     * trains only with the one-hot form.
+     */
+    private readonly lookup: 'gather' | 'onehot' = 'gather',
   ) {
     const s = SHAPE;
     const dim = s.bottom[s.bottom.length - 1]!;
@@ -136,7 +142,9 @@ export class TfAitm {
   forward(ids: T[], training: boolean): T {
     const tf = this.tf;
     const embedX = tf.concat(
-      this.embeddings.map((e, f) => tf.gather(e, ids[f]!)),
+      this.embeddings.map((e, f) =>
+        this.lookup === 'gather' ? tf.gather(e, ids[f]!) : tf.matMul(tf.oneHot(ids[f]! as import('@tensorflow/tfjs').Tensor1D, SHAPE.vocab), e as T2),
+      ),
       1,
     );
     const towerIn = this.bottoms.map((m) => this.runMlp(m, embedX, training));

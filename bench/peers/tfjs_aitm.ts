@@ -1,13 +1,14 @@
 // The AITM of bench/aitm.ts written with TensorFlow.js, timed on one tfjs backend per
 // process (each backend gets its own process so their devices and kernels stay apart):
 //
-//   node bench/dist/peers/tfjs_aitm.js webgpu|cpu '<PeerSpec JSON>'
+//   node bench/dist/peers/tfjs_aitm.js webgpu|wasm|cpu '<PeerSpec JSON>'
 //
 // Prints a PeerReply JSON as its last line. The model follows torch-rechub's AITM: an
 // embedding per field (tf.gather), a bottom MLP per task (dense, batchnorm, relu), an info
 // gate MLP, the attention over [own, info], towers with a sigmoid; the loss is the sum of
 // task BCEs plus 0.6 * mean(relu(p2 - p1)); Adam is tf.train.adam.
 
+import { fileURLToPath } from 'node:url';
 import { timeIt } from '../common.js';
 import { readBatchFile, SHAPE, timeFewSteps, type AitmCase, type PeerReply, type PeerSpec } from '../aitm-cases.js';
 import { loadTfjsWebGpu } from './tfjs.js';
@@ -18,7 +19,18 @@ type T = import('@tensorflow/tfjs').Tensor;
 
 async function loadTf(backend: string): Promise<Tf> {
   if (backend === 'webgpu') return loadTfjsWebGpu();
-  if (backend !== 'cpu') throw new Error(`tfjs_aitm: backend must be webgpu or cpu, got '${backend}'`);
+  if (backend === 'wasm') {
+    // tfjs's WebAssembly backend (XNNPACK kernels, SIMD where the runtime has it), its .wasm
+    // files read from the package; in Node it runs single-threaded.
+    const tf = await import('@tensorflow/tfjs');
+    const wasm = await import('@tensorflow/tfjs-backend-wasm');
+    const dir = fileURLToPath(new URL('.', import.meta.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm')));
+    wasm.setWasmPaths(dir.endsWith('/') ? dir : `${dir}/`);
+    if (!(await tf.setBackend('wasm'))) throw new Error('tfjs: the wasm backend failed to start');
+    await tf.ready();
+    return tf;
+  }
+  if (backend !== 'cpu') throw new Error(`tfjs_aitm: backend must be webgpu, wasm or cpu, got '${backend}'`);
   const tf = await import('@tensorflow/tfjs');
   if (!(await tf.setBackend('cpu'))) throw new Error('tfjs: the cpu backend failed to start');
   await tf.ready();
@@ -26,7 +38,7 @@ async function loadTf(backend: string): Promise<Tf> {
 }
 
 async function runCase(tf: Tf, c: AitmCase, spec: PeerSpec, all: ReturnType<typeof readBatchFile>, deadlineLeftS: number): Promise<number> {
-  const model = new TfAitm(tf, c.batchNorm);
+  const model = new TfAitm(tf, c.batchNorm, tf.getBackend() === 'wasm' && c.mode === 'train' ? 'onehot' : 'gather');
   const ids = all.ids.map((col) => tf.tensor1d(col.subarray(0, c.batch), 'int32'));
   const yHost = new Float32Array(c.batch * SHAPE.tasks);
   for (let i = 0; i < c.batch; i++) for (let t = 0; t < SHAPE.tasks; t++) yHost[i * SHAPE.tasks + t] = all.labels[t]![i]!;
