@@ -17,7 +17,17 @@ export interface AitmCase {
   batchNorm: boolean;
 }
 
-export const BATCHES = [512, 2048, 8192] as const;
+/**
+ * The batch sizes: 512, 2048 and 8192, or the comma list in AITM_BENCH_BATCHES (bench/gpu.sh
+ * asks for up to 65536 on a real GPU).
+ */
+export const BATCHES: readonly number[] = (() => {
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.AITM_BENCH_BATCHES;
+  if (!env) return [512, 2048, 8192];
+  const list = env.split(',').map((v) => Number(v.trim()));
+  if (list.some((b) => !Number.isInteger(b) || b < 2)) throw new Error(`AITM_BENCH_BATCHES: expected a comma list of integers >= 2, got '${env}'`);
+  return list;
+})();
 
 /** Training cases first (the headline), then inference; BatchNorm on before off. */
 export function aitmCases(): AitmCase[] {

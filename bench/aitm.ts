@@ -256,6 +256,8 @@ export async function runAitmBench(opts: SuiteOptions): Promise<AitmRow[]> {
     }
     const featureNames = data.schema.features.map((f) => f.name);
     const torch = torchCpu(spec(plan['torch-cpu']));
+    // PyTorch on CUDA where it has it (bench/gpu.sh on a GPU machine): eager mode, synchronised per step.
+    const torchCuda = process.env.AITM_TORCH_CUDA === '1' ? (runPython('torch_aitm.py', spec(plan['torch-cpu']), plan['torch-cpu'].limitS + 120, { AITM_TORCH_DEVICE: 'cuda' }) as PeerReply | null) : null;
     const tfGpu = runNodePeer('tfjs_aitm.js', ['webgpu', JSON.stringify(spec(plan['tfjs-webgpu']))], plan['tfjs-webgpu'].limitS + 120);
     const tfCpu = runNodePeer('tfjs_aitm.js', ['cpu', JSON.stringify(spec(plan['tfjs-cpu']))], plan['tfjs-cpu'].limitS + 300);
     const tfWasm = runNodePeer('tfjs_aitm.js', ['wasm', JSON.stringify(spec(plan['tfjs-wasm']))], plan['tfjs-wasm'].limitS + 300);
@@ -272,6 +274,7 @@ export async function runAitmBench(opts: SuiteOptions): Promise<AitmRow[]> {
         'tfjs-cpu': peer(tfCpu, c.name),
         'onnxruntime-cpu': c.mode === 'infer' ? peer(ortCpu, c.name) : null,
         'torch-cpu': peer(torch, c.name),
+        ...(torchCuda ? { 'torch-cuda': peer(torchCuda, c.name) } : {}),
       },
       perStep: gpu.get(c.name)?.perStep ?? null,
     }));

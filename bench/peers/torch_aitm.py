@@ -1,6 +1,7 @@
 """PyTorch CPU timings of the AITM training step and inference for bench/aitm.ts.
 
 Usage: /usr/bin/python3 torch_aitm.py '<PeerSpec JSON>'   (see bench/aitm-cases.ts)
+       AITM_TORCH_DEVICE=cuda runs it on the GPU (eager mode; bench/gpu.sh sets it when torch has CUDA).
 Prints one JSON line: {"results": {case: samples/s}, "skipped": [case], "note": str}.
 
 The model is torch-rechub's AITM (EmbeddingLayer, per-task bottom MLPs, info gates, the
@@ -110,6 +111,7 @@ def main():
     rows, fields, tasks = spec["rows"], shape["fields"], shape["tasks"]
     raw = np.fromfile(spec["data"], dtype=np.int32, count=fields * rows).reshape(fields, rows)
     labels = np.fromfile(spec["data"], dtype=np.float32, offset=fields * rows * 4).reshape(tasks, rows).T.copy()
+    device = torch.device(os.environ.get("AITM_TORCH_DEVICE", "cpu"))
     start = time.perf_counter()
     out, skipped = {}, []
     for c in spec["cases"]:
@@ -117,9 +119,9 @@ def main():
         if b not in spec.get("batches", [b]) or time.perf_counter() - start > spec["deadlineS"]:
             skipped.append(c["name"])
             continue
-        x = {f"f{i}": torch.from_numpy(raw[i, :b].astype(np.int64)) for i in range(fields)}
-        y = torch.from_numpy(labels[:b])
-        model = AITM(shape, c["batchNorm"])
+        x = {f"f{i}": torch.from_numpy(raw[i, :b].astype(np.int64)).to(device) for i in range(fields)}
+        y = torch.from_numpy(labels[:b]).to(device)
+        model = AITM(shape, c["batchNorm"]).to(device)
         if c["mode"] == "train":
             model.train()
             opt = torch.optim.Adam(model.parameters(), lr=shape["lr"])
@@ -128,15 +130,19 @@ def main():
                 opt.zero_grad()
                 aitm_loss(model(x), y, shape["alpha"]).backward()
                 opt.step()
+                if device.type == "cuda":
+                    torch.cuda.synchronize()  # a step is timed to its end on the GPU too
         else:
             model.eval()
 
             def step():
                 with torch.no_grad():
                     model(x)
+                if device.type == "cuda":
+                    torch.cuda.synchronize()
         s = seconds_per_rep(step, spec["budgetMs"] / 1000, spec["rounds"])
         out[c["name"]] = b / s
-        print(f"torch-cpu {c['name']}: {b / s:.0f} samples/s", file=sys.stderr)
+        print(f"torch-{device.type} {c['name']}: {b / s:.0f} samples/s", file=sys.stderr)
     note = f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '-')}"
     print(json.dumps({"results": out, "skipped": skipped, "note": note}))
 
