@@ -34,7 +34,7 @@ Ali-CCP example orders the labels cvr, ctr. eval and predict take --checkpoint t
 
 export writes the model's eval-mode forward as ONNX (opset 17, dynamic batch): one input per
 feature, named as the feature (int64 [batch] ids, float32 [batch] dense values), and the
-output probs, float32 [batch, tasks] in label order (aitm, sharedbottom, mmoe, esmm).
+output probs, float32 [batch, tasks] in label order (every model kind train makes).
 
 --alpha (the label constraint) applies to aitm and aitm-autoint only; the other models train
 on the plain sum of the task BCEs (ESMM: of pCTR vs click and pCTCVR vs purchase).

@@ -3,7 +3,8 @@
 // ones), one output `probs`, float32 [batch, tasks] in label order. The graph is built from
 // the config and the state dict (torch-rechub's names), layer by layer as the model computes
 // it: embedding Gathers, Gemm + BatchNormalization + activation per MLP layer, AITM's
-// attention over [own, info], MMoE's and PLE's softmax-gated experts, ESMM's pCTR * pCVR. The protobuf
+// attention over [own, info], AutoInt's interacting layers, MMoE's and PLE's softmax-gated
+// experts, ESMM's pCTR * pCVR. The protobuf
 // messages come from `onnx-proto` (the ONNX schema compiled for protobufjs).
 
 import onnxProto from 'onnx-proto';
@@ -108,6 +109,23 @@ function pool(g: Graph, gate: string, experts: readonly string[]): string {
   return g.op('ReduceSum', [g.op('Mul', [weights, stacked]), g.constant([1], 'int64')], { keepdims: 0 });
 }
 
+/**
+ * One AutoInt interacting layer on fields [B, F, d]: per head h, softmax(Q_h K_h^T) V_h (no
+ * scaling, as AutoInt), the heads side by side, plus x W_Res when residual, then a relu.
+ */
+function interacting(g: Graph, x: string, prefix: string, fields: number, heads: number, attDim: number, residual: boolean): string {
+  const proj = (w: string) => g.op('MatMul', [x, g.weight(`${prefix}.${w}`)]); // [B, F, H*A]
+  const split = (t: string, perm: readonly number[]) => g.op('Transpose', [g.op('Reshape', [t, g.constant([0, fields, heads, attDim], 'int64')])], { perm });
+  const q = split(proj('W_Query'), [0, 2, 1, 3]); // [B, H, F, A]
+  const k = split(proj('W_Key'), [0, 2, 3, 1]); // [B, H, A, F]
+  const v = split(proj('W_Value'), [0, 2, 1, 3]);
+  const att = g.op('Softmax', [g.op('MatMul', [q, k])], { axis: -1 }); // [B, H, F, F]
+  const mixed = g.op('Transpose', [g.op('MatMul', [att, v])], { perm: [0, 2, 1, 3] }); // [B, F, H, A]
+  let out = g.op('Reshape', [mixed, g.constant([0, fields, heads * attDim], 'int64')]);
+  if (residual) out = g.op('Add', [out, proj('W_Res')]);
+  return g.op('Relu', [out]);
+}
+
 /** AITM's attention over [own, info]: a = softmax over the 2 positions of sum(Q*K)/sqrt(d), output sum(a*V). */
 function attention(g: Graph, own: string, info: string, prefix: string, dim: number): string {
   const proj = (x: string, w: string) => g.op('MatMul', [x, g.weight(`${prefix}.${w}_layer.weight`, true)]);
@@ -120,8 +138,8 @@ function attention(g: Graph, own: string, info: string, prefix: string, dim: num
 }
 
 /**
- * The ONNX bytes of `model` (eval mode) as `config` describes it: aitm, sharedbottom, mmoe,
- * esmm and ple (aitm-autoint raises).
+ * The ONNX bytes of `model` (eval mode) as `config` describes it: every model kind the CLI
+ * trains (aitm, aitm-autoint, sharedbottom, mmoe, esmm, ple).
  *
  * @example
  * writeFileSync('model.onnx', await onnxBytes(model, config));
@@ -196,8 +214,31 @@ export async function onnxBytes(model: Module, config: ModelConfig): Promise<Uin
       probs = [ctr, g.op('Mul', [ctr, cvr])];
       break;
     }
+    case 'aitm-autoint': {
+      // Per task: the sparse fields [B, F, dim] through AutoInt's interacting layers, flattened,
+      // then the dense values, into the bottom; from there on as AITM.
+      const { layers, heads, attDim } = config.autoint;
+      const residual = config.autoint.residual ?? true;
+      const fields = g.op('Concat', parts.map((p) => g.op('Unsqueeze', [p, g.constant([1], 'int64')])), { axis: 1 });
+      const nFields = parts.length;
+      const denseIn = dense.length === 0 ? null : dense.length === 1 ? dense[0]! : g.op('Concat', dense, { axis: 1 });
+      const act = config.bottom.activation ?? 'relu';
+      const dim = config.bottom.dims[config.bottom.dims.length - 1]!;
+      const towerIn = config.labels.map((_, t) => {
+        let h = fields;
+        for (let l = 0; l < layers; l++) h = interacting(g, h, `int_layers.${t}.${l}`, nFields, heads, attDim, residual);
+        const flat = g.op('Reshape', [h, g.constant([0, -1], 'int64')]);
+        return mlp(g, sd, denseIn ? g.op('Concat', [flat, denseIn], { axis: 1 }) : flat, `bottoms.${t}`, false, act);
+      });
+      for (let t = 1; t < towerIn.length; t++) {
+        const info = mlp(g, sd, towerIn[t - 1]!, `info_gates.${t - 1}`, false, 'relu');
+        towerIn[t] = attention(g, towerIn[t]!, info, `aits.${t - 1}`, dim);
+      }
+      probs = towerIn.map((v, t) => towerOut(t, v));
+      break;
+    }
     default:
-      throw new Error(`onnx export: model '${config.model}' is not supported yet (aitm, sharedbottom, mmoe, esmm and ple are)`);
+      throw new Error(`onnx export: model '${(config as { model: string }).model}' is not supported`);
   }
   const out = g.op('Concat', probs, { axis: 1 });
   g.nodes.push({ opType: 'Identity', input: [out], output: ['probs'], name: 'probs' });
