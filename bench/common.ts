@@ -127,3 +127,22 @@ export function writeResults(suite: string, rows: Row[]): string {
   writeFileSync(path, `${JSON.stringify(rows, null, 2)}\n`);
   return path;
 }
+
+/**
+ * A peer process's entry: runs `main`, prints its reply as the last stdout line (what
+ * runNodePeer reads) and exits explicitly, since a GPU device or a native runtime can keep
+ * Node's event loop alive.
+ */
+export function runPeerMain(main: () => Promise<unknown>): void {
+  main().then(
+    (reply) => {
+      console.log(JSON.stringify(reply));
+      process.exit(0);
+    },
+    (e: unknown) => {
+      console.error(e);
+      process.exit(1);
+    },
+  );
+}
+

@@ -114,8 +114,6 @@ export function closeness(actual: ArrayLike<number>, expected: ArrayLike<number 
   return worst;
 }
 
-type Tensor_ = Tensor;
-
 /**
  * Runs a case on `backend`: forward (and backward when the fixture has gradients), and
  * returns the values with the ops run in each phase. Throws when our output requires grad
@@ -131,7 +129,7 @@ export function runCase(c: OpCase, backend: BackendName) {
       return c.grads?.[k] ? t.requireGrad() : t;
     });
     const y = T.traceOps(() => runFixtureOp(c.op, inputs, c.attrs), (op) => forwardOps.add(op));
-    let grads: (Tensor_ | null)[] = [];
+    let grads: (Tensor | null)[] = [];
     if (c.grads !== null) {
       if (!y.requiresGrad) throw new Error(`${c.name}: PyTorch has a gradient, ours does not require grad`);
       T.traceOps(() => y.backward(fromFixture(c.grad_output!, backend, float)), (op) => backwardOps.add(op));

@@ -7,10 +7,10 @@
 
 import { readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
-import { timeIt } from '../common.js';
+import { runPeerMain, timeIt } from '../common.js';
 import { readBatchFile, SHAPE, type PeerReply, type PeerSpec } from '../aitm-cases.js';
 
-async function main(): Promise<void> {
+async function main(): Promise<PeerReply> {
   const spec = JSON.parse(process.argv[2] ?? '{}') as PeerSpec & { onnx: Record<'bn' | 'no-bn', string>; featureNames: string[] };
   const start = performance.now();
   const all = readBatchFile(spec.data, spec.rows, SHAPE.fields, SHAPE.tasks);
@@ -40,13 +40,7 @@ async function main(): Promise<void> {
     reply.results[c.name] = c.batch / seconds;
     console.error(`onnxruntime-cpu ${c.name}: ${reply.results[c.name]!.toFixed(0)} samples/s`);
   }
-  console.log(JSON.stringify(reply));
+  return reply;
 }
 
-main().then(
-  () => process.exit(0),
-  (e: unknown) => {
-    console.error(e);
-    process.exit(1);
-  },
-);
+runPeerMain(main);

@@ -9,7 +9,7 @@
 // task BCEs plus 0.6 * mean(relu(p2 - p1)); Adam is tf.train.adam.
 
 import { fileURLToPath } from 'node:url';
-import { timeIt } from '../common.js';
+import { runPeerMain, timeIt } from '../common.js';
 import { readBatchFile, SHAPE, timeFewSteps, type AitmCase, type PeerReply, type PeerSpec } from '../aitm-cases.js';
 import { loadTfjsWebGpu } from './tfjs.js';
 import { TfAitm } from './tfjs-aitm-model.js';
@@ -83,7 +83,7 @@ async function runCase(tf: Tf, c: AitmCase, spec: PeerSpec, all: ReturnType<type
   }
 }
 
-async function main(): Promise<void> {
+async function main(): Promise<PeerReply> {
   const [backend = '', json = '{}'] = process.argv.slice(2);
   const spec = JSON.parse(json) as PeerSpec;
   const start = performance.now();
@@ -100,14 +100,7 @@ async function main(): Promise<void> {
     reply.results[c.name] = await runCase(tf, c, spec, all, left());
     console.error(`tfjs-${backend} ${c.name}: ${reply.results[c.name]!.toFixed(0)} samples/s (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
   }
-  console.log(JSON.stringify(reply));
+  return reply;
 }
 
-main().then(
-  // tfjs's WebGPU device keeps Node's event loop alive: exit explicitly.
-  () => process.exit(0),
-  (e: unknown) => {
-    console.error(e);
-    process.exit(1);
-  },
-);
+runPeerMain(main);

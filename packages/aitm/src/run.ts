@@ -128,10 +128,14 @@ function fmt(v: number[]): string {
 }
 
 /** Writes `text` to `path` atomically (temporary file, then rename). */
-function writeAtomic(path: string, text: string): void {
+function writeAtomic(path: string, content: string | Uint8Array): void {
   const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, path);
+  try {
+    writeFileSync(tmp, content);
+    renameSync(tmp, path);
+  } finally {
+    rmSync(tmp, { force: true });
+  }
 }
 
 /**
@@ -320,14 +324,7 @@ export async function exportCommand(opts: ModelSource & { onnx: string; data?: s
   if ('checkpoint' in opts && opts.data === undefined) throw new Error('--checkpoint needs --data (its CSV header names the dense features)');
   const { config, model } = await loadModel(opts, opts.data ?? '', (l) => console.error(l));
   try {
-    const bytes = await onnxBytes(model, config);
-    const tmp = `${opts.onnx}.tmp-${process.pid}`;
-    try {
-      writeFileSync(tmp, bytes);
-      renameSync(tmp, opts.onnx);
-    } finally {
-      rmSync(tmp, { force: true });
-    }
+    writeAtomic(opts.onnx, await onnxBytes(model, config));
     log(`wrote ${opts.onnx}: ${config.model}, inputs ${config.features.map((f) => f.name).join(', ')}; output probs [batch, ${config.labels.length}] (${config.labels.join(', ')})`);
   } finally {
     model.dispose();

@@ -160,8 +160,12 @@ export async function onnxBytes(model: Module, config: ModelConfig): Promise<Uin
     if (f.type === 'sparse') parts.push(g.op('Gather', [g.weight(`embedding.embed_dict.${f.name}.weight`), f.name], { axis: 0 }));
     else dense.push(g.op('Unsqueeze', [f.name, g.constant([1], 'int64')]));
   }
-  const all = [...parts, ...dense];
-  const x = all.length === 1 ? all[0]! : g.op('Concat', all, { axis: 1 });
+  // The flat input [B, sum of dims], built only for the models that read it (not aitm-autoint).
+  let flatInput: string | undefined;
+  const input = (): string => {
+    const all = [...parts, ...dense];
+    return (flatInput ??= all.length === 1 ? all[0]! : g.op('Concat', all, { axis: 1 }));
+  };
 
   const towerOut = (t: number, input: string) => g.op('Sigmoid', [mlp(g, sd, input, `towers.${t}`, true, config.towers[t]!.activation ?? 'relu')]);
   let probs: string[];
@@ -169,7 +173,7 @@ export async function onnxBytes(model: Module, config: ModelConfig): Promise<Uin
     case 'aitm': {
       const act = config.bottom.activation ?? 'relu';
       const dim = config.bottom.dims[config.bottom.dims.length - 1]!;
-      const towerIn = config.labels.map((_, t) => mlp(g, sd, x, `bottoms.${t}`, false, act));
+      const towerIn = config.labels.map((_, t) => mlp(g, sd, input(), `bottoms.${t}`, false, act));
       for (let t = 1; t < towerIn.length; t++) {
         const info = mlp(g, sd, towerIn[t - 1]!, `info_gates.${t - 1}`, false, 'relu');
         towerIn[t] = attention(g, towerIn[t]!, info, `aits.${t - 1}`, dim);
@@ -178,14 +182,14 @@ export async function onnxBytes(model: Module, config: ModelConfig): Promise<Uin
       break;
     }
     case 'sharedbottom': {
-      const shared = mlp(g, sd, x, 'bottom_mlp', false, config.bottom.activation ?? 'relu');
+      const shared = mlp(g, sd, input(), 'bottom_mlp', false, config.bottom.activation ?? 'relu');
       probs = config.labels.map((_, t) => towerOut(t, shared));
       break;
     }
     case 'mmoe': {
       const act = config.experts.activation ?? 'relu';
-      const experts = Array.from({ length: config.experts.nExpert }, (_, e) => mlp(g, sd, x, `experts.${e}`, false, act));
-      probs = config.labels.map((_, t) => towerOut(t, pool(g, mlp(g, sd, x, `gates.${t}`, false, 'softmax'), experts)));
+      const experts = Array.from({ length: config.experts.nExpert }, (_, e) => mlp(g, sd, input(), `experts.${e}`, false, act));
+      probs = config.labels.map((_, t) => towerOut(t, pool(g, mlp(g, sd, input(), `gates.${t}`, false, 'softmax'), experts)));
       break;
     }
     case 'ple': {
@@ -194,7 +198,7 @@ export async function onnxBytes(model: Module, config: ModelConfig): Promise<Uin
       const act = config.experts.activation ?? 'relu';
       const { nSpecific, nShared } = config.experts;
       const nTask = config.labels.length;
-      let xs = Array.from({ length: nTask + 1 }, () => x);
+      let xs = Array.from({ length: nTask + 1 }, () => input());
       for (let l = 0; l < config.levels; l++) {
         const p = `cgc_layers.${l}`;
         const specific = Array.from({ length: nTask * nSpecific }, (_, k) => mlp(g, sd, xs[Math.floor(k / nSpecific)]!, `${p}.experts_specific.${k}`, false, act));
@@ -209,8 +213,8 @@ export async function onnxBytes(model: Module, config: ModelConfig): Promise<Uin
       break;
     }
     case 'esmm': {
-      const ctr = g.op('Sigmoid', [mlp(g, sd, x, 'tower_ctr', true, config.towers[0]!.activation ?? 'relu')]);
-      const cvr = g.op('Sigmoid', [mlp(g, sd, x, 'tower_cvr', true, config.towers[1]!.activation ?? 'relu')]);
+      const ctr = g.op('Sigmoid', [mlp(g, sd, input(), 'tower_ctr', true, config.towers[0]!.activation ?? 'relu')]);
+      const cvr = g.op('Sigmoid', [mlp(g, sd, input(), 'tower_cvr', true, config.towers[1]!.activation ?? 'relu')]);
       probs = [ctr, g.op('Mul', [ctr, cvr])];
       break;
     }

@@ -24,10 +24,11 @@ export function healthOf(loss: Tensor | null, model: Module, optimizer: Adam): T
       const flat = optimizer.flatState();
       const params = flat?.params ?? concat(model.parameters().map((p) => reshape(p, [p.size])));
       const floatBuffers = model.namedBuffers().map(([, b]) => b).filter((b) => b.dtype === params.dtype && b.size > 0);
-      const zero = zerosLike(nonFinite(params));
+      const badParams = nonFinite(params);
+      const zero = zerosLike(badParams);
       return stack([
         loss === null ? zero : reshape(loss.detach(), []),
-        nonFinite(params),
+        badParams,
         flat ? nonFinite(flat.grads) : zero,
         floatBuffers.length > 0 ? nonFinite(concat(floatBuffers.map((b) => reshape(b, [b.size])))) : zero,
       ]);
