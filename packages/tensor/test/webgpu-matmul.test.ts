@@ -137,7 +137,11 @@ describe.skipIf(!gpu)('webgpu bmm', () => {
     const llvmpipe = { isSoftware: true, subgroupSize: 8 };
     const gpuDevice = { isSoftware: false, subgroupSize: 0 };
     const square = { batch: 1, m: 64, n: 64, k: 64, transA: false, transB: false };
-    expect(planBmm(square, llvmpipe, 'auto').variant).toMatchObject({ algo: 'register', shareA: true, wgX: 8, rows: 8 });
+    expect(planBmm(square, llvmpipe, 'auto').variant).toMatchObject({ algo: 'register', shareA: true, wgX: 8, rows: 32 });
+    // A subgroup takes 4, 2 or 1 subgroup-heights of rows, as many as M fills.
+    expect(planBmm({ ...square, m: 20 }, llvmpipe, 'auto').variant).toMatchObject({ shareA: true, rows: 16 });
+    expect(planBmm({ ...square, m: 12 }, llvmpipe, 'auto').variant).toMatchObject({ shareA: true, rows: 8 });
+    expect(planBmm({ ...square, m: 12 }, { isSoftware: true, subgroupSize: 4 }, 'auto').variant).toMatchObject({ shareA: true, wgX: 4, rows: 8 });
     expect(planBmm(square, { isSoftware: true, subgroupSize: 0 }, 'auto').variant).toMatchObject({ algo: 'register', shareA: false });
     expect(planBmm({ ...square, n: 2 }, llvmpipe, 'auto').variant).toMatchObject({ shareA: false, wgX: 2, wgY: 32 });
     expect(planBmm(square, gpuDevice, 'auto').variant.algo).toBe('tiled');
@@ -166,6 +170,18 @@ describe.skipIf(!gpu)('webgpu bmm', () => {
       it('matches the CPU on edge sizes, all four transpose combinations', async () => {
         setMatmulKernel(kernel);
         for (const [i, c] of EDGE_CASES.entries()) await checkBmm(c, 100 + i);
+      });
+
+      it('matches the CPU with 1, 2 and 4 subgroup-heights of rows per workgroup (partial tiles, scalar and vec4 reads)', async () => {
+        setMatmulKernel(kernel);
+        const cases: Case[] = [
+          { batch: 1, m: 37, n: 21, k: 13 },
+          { batch: 2, m: 68, n: 40, k: 36 },
+          { batch: 1, m: 19, n: 17, k: 9 },
+          { batch: 1, m: 24, n: 36, k: 20 },
+          { batch: 1, m: 130, n: 52, k: 64 },
+        ];
+        for (const [i, c] of cases.entries()) await checkBmm(c, 150 + i);
       });
 
       it('matches the CPU on random sizes', async () => {

@@ -52,11 +52,12 @@ export interface BmmVariant {
   /** Threads per workgroup along N (x) and M (y). */
   readonly wgX: number;
   readonly wgY: number;
-  /** Rows of C per thread (4, or the subgroup size with shareA); always 4 columns. */
+  /** Rows of C per thread (4, or 1, 2 or 4 times the subgroup size with shareA); always 4 columns. */
   readonly rows: number;
   /**
-   * 'register' only: the workgroup is one subgroup of `rows` lanes that all need the same
-   * rows of A; each lane reads one vec4 of them and subgroupBroadcast hands it to the rest.
+   * 'register' only: the workgroup is one subgroup (wgX lanes) that all need the same
+   * `rows` rows of A; each lane reads rows / wgX vec4 of them per step of K and
+   * subgroupBroadcast hands them to the rest.
    */
   readonly shareA: boolean;
   /** K-slice staged in shared memory per step ('tiled' only). */
@@ -113,9 +114,10 @@ export interface BmmDevice {
  *   them to fill the device, 32x32 otherwise, 128x8 or 8x128 for outputs 8 or fewer wide.
  * - Software adapters get the register kernel. With fixed-size subgroups of 4 or 8 lanes
  *   (llvmpipe: 8) and an output at least 8 x 16, a workgroup is one subgroup computing an
- *   S x 4S block with A shared by subgroupBroadcast: measured 2x the plain register kernel
- *   on llvmpipe, because each lane then reads 5 vec4 per 4-step of K instead of 8 for twice
- *   the multiply-adds. Otherwise 8x8 threads of 4x4 (2x32 or 32x2 for skinny outputs).
+ *   R x 4S block with A shared by subgroupBroadcast, R = S, 2S or 4S as M allows: at R = S
+ *   measured 2x the plain register kernel on llvmpipe, because each lane then reads 5 vec4
+ *   per 4-step of K instead of 8 for twice the multiply-adds; R = 4S reads 8 for 4x those.
+ *   Otherwise 8x8 threads of 4x4 (2x32 or 32x2 for skinny outputs).
  * - K is split (then summed by a second dispatch) when the output tiles alone would leave
  *   most of the device idle and each split still gets 256 or more steps of K: the weight
  *   gradient of a Linear layer is a [out, in] output summed over thousands of rows.
@@ -135,7 +137,12 @@ export function planBmm(p: BmmProblem, device: BmmDevice, choice: MatmulKernelCh
   const canShare = algo === 'register' && choice !== 'register' && (sg === 4 || sg === 8);
   const shareA = canShare && (choice === 'subgroup' || (p.n >= 16 && p.m >= 8));
   let [wgX, wgY, rows] = [8, 8, BLOCK];
-  if (shareA) [wgX, wgY, rows] = [sg, 1, sg];
+  // A subgroup computes up to 4 S x 4 S outputs (S = sg): per 4-step of K a lane loads 4
+  // vec4 of A and 4 of B for 512 multiply-adds, against 5 loads for 128 at S rows. On
+  // llvmpipe a load from a storage buffer costs 50-100x a multiply-add (bench/README.md,
+  // "What limits us"), so fewer loads per multiply-add is the whole game: measured 1.2-1.4x
+  // on the MLP's [2048, 32-64] products and 2-3x on its weight gradients at 4 S rows.
+  if (shareA) [wgX, wgY, rows] = [sg, 1, p.m >= 4 * sg ? 4 * sg : p.m >= 2 * sg ? 2 * sg : sg];
   else {
     if (algo === 'tiled' && p.batch * Math.ceil(p.m / 64) * Math.ceil(p.n / 64) >= target) wgX = wgY = 16;
     // Skinny outputs waste most of a square tile: give the short side fewer threads.
@@ -355,31 +362,46 @@ function registerKernel(v: BmmVariant): string {
   let bRow: (j: number) => string;
   let tailA: (i: number) => string;
   let tailB: (l: number) => string;
+  // With shareA the subgroup (S lanes, S = wgX) covers R = S * J rows; per 4-step of K the
+  // block of A is R x 4 values, R vec4s, and lane p loads vec4s p, p + S, ... (J of them).
+  const S = v.wgX;
+  const J = v.shareA ? R / S : 0;
+  const loadsPerLane = Array.from({ length: J }, (_, j) => j);
   if (v.shareA && !v.transA) {
-    // Lane p of the subgroup reads row m0 + p; every lane then takes row i from lane i.
-    setup.push(`let rp = aBase + min(m0 + sid, M - 1u) * K;`);
+    // Load j of lane p is row m0 + p + S j; every lane then takes row i from lane i % S.
+    for (const j of loadsPerLane) setup.push(`let rp${j} = aBase + min(m0 + sid + ${S * j}u, M - 1u) * K;`);
     for (const i of rowsI) setup.push(`let ra${i} = aBase + min(m0 + ${i}u, M - 1u) * K;`);
-    loadsA.push(
-      v.vecA
-        ? `let ap = A[(rp + k) >> 2u];`
-        : `let ap = vec4<f32>(A[rp + k], A[rp + k + 1u], A[rp + k + 2u], A[rp + k + 3u]);`,
-    );
-    for (const i of rowsI) loadsA.push(`let a${i} = subgroupBroadcast(ap, ${i}u);`);
+    for (const j of loadsPerLane) {
+      loadsA.push(
+        v.vecA
+          ? `let ap${j} = A[(rp${j} + k) >> 2u];`
+          : `let ap${j} = vec4<f32>(A[rp${j} + k], A[rp${j} + k + 1u], A[rp${j} + k + 2u], A[rp${j} + k + 3u]);`,
+      );
+    }
+    for (const i of rowsI) loadsA.push(`let a${i} = subgroupBroadcast(ap${Math.floor(i / S)}, ${i % S}u);`);
     a = (i, j) => `a${i}.${COMP[j]}`;
     tailA = (i) => `ldA(ra${i} + k)`;
   } else if (v.shareA) {
-    // Lane p reads the 4 rows of group p % G at k + p / G (G = rows / 4 groups per k).
+    // The block is G = R / 4 groups of 4 rows (contiguous in A) at 4 values of k: vec4 t
+    // holds group t % G at k + t / G, and is load t / S of lane t % S.
     const G = R / 4;
-    setup.push(`let jp = sid / ${G}u; let gp = m0 + (sid % ${G}u) * 4u;`);
     for (const i of rowsI) setup.push(`let ca${i} = aBase + min(m0 + ${i}u, M - 1u);`);
-    if (v.vecA) setup.push(`let cp = aBase + min(gp, M - 4u);`);
-    else setup.push(`${range4.map((c) => `let cp${c} = aBase + min(gp + ${c}u, M - 1u);`).join(' ')}`);
-    loadsA.push(
-      v.vecA
-        ? `let ap = A[(cp + (k + jp) * M) >> 2u];`
-        : `let ap = vec4<f32>(${range4.map((c) => `A[cp${c} + (k + jp) * M]`).join(', ')});`,
-    );
-    for (const j of range4) for (let g = 0; g < G; g++) loadsA.push(`let a${j}_${g} = subgroupBroadcast(ap, ${j * G + g}u);`);
+    for (const j of loadsPerLane) {
+      setup.push(`let jp${j} = (sid + ${S * j}u) / ${G}u; let gp${j} = m0 + ((sid + ${S * j}u) % ${G}u) * 4u;`);
+      if (v.vecA) setup.push(`let cp${j} = aBase + min(gp${j}, M - 4u);`);
+      else setup.push(`${range4.map((c) => `let cp${j}_${c} = aBase + min(gp${j} + ${c}u, M - 1u);`).join(' ')}`);
+      loadsA.push(
+        v.vecA
+          ? `let ap${j} = A[(cp${j} + (k + jp${j}) * M) >> 2u];`
+          : `let ap${j} = vec4<f32>(${range4.map((c) => `A[cp${j}_${c} + (k + jp${j}) * M]`).join(', ')});`,
+      );
+    }
+    for (const j of range4) {
+      for (let g = 0; g < G; g++) {
+        const t = j * G + g;
+        loadsA.push(`let a${j}_${g} = subgroupBroadcast(ap${Math.floor(t / S)}, ${t % S}u);`);
+      }
+    }
     a = (i, j) => `a${j}_${Math.floor(i / 4)}.${COMP[i % 4]}`;
     tailA = (i) => `ldA(ca${i} + k * M)`;
   } else if (!v.transA) {
