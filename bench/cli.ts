@@ -1,6 +1,6 @@
 // Runs benchmark suites by name and prints/writes their results.
 //
-//   node bench/dist/cli.js [suite ...] [--quick]      (suites: matmul, aitm, browser; default: all)
+//   node bench/dist/cli.js [suite ...] [--quick]      (suites: matmul, aitm, browser, costs; default: all)
 //
 // Each suite writes bench/results/<suite>.json: [{case, unit, ours, peers: {name: value}}].
 
@@ -13,6 +13,7 @@ const SUITES: Record<string, () => Promise<Suite>> = {
   matmul: async () => (await import('./matmul.js')).runMatmulBench,
   aitm: async () => (await import('./aitm.js')).runAitmBench,
   browser: async () => (await import('./browser.js')).runBrowserBench,
+  costs: async () => (await import('./costs.js')).runCostsBench,
 };
 
 async function main(): Promise<void> {
