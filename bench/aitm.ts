@@ -31,7 +31,7 @@ export interface AitmRow extends Row {
 
 const COUNTED_STEPS = 3;
 
-function configFor(data: Dataset, batchNorm: boolean): AitmConfig {
+export function configFor(data: Dataset, batchNorm: boolean): AitmConfig {
   const config = defaultConfig(data.schema, { alpha: SHAPE.alpha }) as AitmConfig;
   config.bottom = { ...config.bottom, dims: [...SHAPE.bottom], batchNorm };
   config.towers = config.towers.map((t) => ({ ...t, dims: [...SHAPE.tower], batchNorm }));
@@ -91,16 +91,17 @@ function plans(quick: boolean): Record<Impl, Plan> {
   };
 }
 
-/** One case on our current backend: build, warm up and time inside timeIt, then count. */
-async function oursCase(c: AitmCase, data: Dataset, backend: T.BackendName, timing: TimingOptions): Promise<OursResult> {
-  const model = modelFor(data, c.batchNorm);
-  const batch = batchTensors(data, Int32Array.from({ length: c.batch }, (_, i) => i), backend);
-  const optimizer = new Adam(model.parameters(), { lr: SHAPE.lr });
+/**
+ * The timed step of a case and the read that waits for it: a training step (forward,
+ * aitmLoss, backward, Adam, zeroGrad in tidy) or an eval-mode forward. `done` frees the
+ * last inference output. Shared with profile-step.ts.
+ */
+export function stepFor(model: ReturnType<typeof buildModel>, batch: ReturnType<typeof batchTensors>, optimizer: Adam, mode: 'train' | 'infer') {
   const param = model.parameters().at(-1)!;
   let last: T.Tensor | null = null;
-  model.train(c.mode === 'train');
+  model.train(mode === 'train');
   const step =
-    c.mode === 'train'
+    mode === 'train'
       ? (): void => {
           T.tidy(() => {
             aitmLoss(model.forward(batch.inputs), batch.labels, SHAPE.alpha).total.backward();
@@ -114,14 +115,18 @@ async function oursCase(c: AitmCase, data: Dataset, backend: T.BackendName, timi
           last = p;
         };
   // GPU work is recorded, not done, when a step returns: a read waits for all of it.
-  const sync =
-    c.mode === 'train'
-      ? async (): Promise<void> => {
-          await param.data();
-        }
-      : async (): Promise<void> => {
-          await (last as T.Tensor).data();
-        };
+  const sync = async (): Promise<void> => {
+    await (mode === 'train' ? param : (last as T.Tensor)).data();
+  };
+  return { step, sync, done: (): void => (last as T.Tensor | null)?.dispose() };
+}
+
+/** One case on our current backend: build, warm up and time inside timeIt, then count. */
+async function oursCase(c: AitmCase, data: Dataset, backend: T.BackendName, timing: TimingOptions): Promise<OursResult> {
+  const model = modelFor(data, c.batchNorm);
+  const batch = batchTensors(data, Int32Array.from({ length: c.batch }, (_, i) => i), backend);
+  const optimizer = new Adam(model.parameters(), { lr: SHAPE.lr });
+  const { step, sync, done } = stepFor(model, batch, optimizer, c.mode);
   try {
     const seconds = await timeIt(step, sync, timing);
     let perStep: PerStep | null = null;
@@ -138,7 +143,7 @@ async function oursCase(c: AitmCase, data: Dataset, backend: T.BackendName, timi
     }
     return { samplesPerS: c.batch / seconds, perStep };
   } finally {
-    (last as T.Tensor | null)?.dispose();
+    done();
     optimizer.dispose();
     for (const t of [...Object.values(batch.inputs), batch.labels]) t.dispose();
     model.dispose();

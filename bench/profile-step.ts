@@ -4,7 +4,8 @@
 
 import * as T from '@aitm/tensor';
 import { Adam } from '@aitm/nn';
-import { aitmLoss, batchTensors, buildModel, defaultConfig, generateSynthetic, type AitmConfig } from '@aitm/aitm';
+import { batchTensors, buildModel, generateSynthetic } from '@aitm/aitm';
+import { configFor, stepFor } from './aitm.js';
 import { SHAPE } from './aitm-cases.js';
 import { timeIt, timingFor } from './common.js';
 
@@ -14,27 +15,10 @@ async function main(): Promise<void> {
   const mode = process.argv[4] === 'infer' ? 'infer' : 'train';
   await T.setBackend('webgpu');
   const { data } = generateSynthetic({ rows: batch, worldSeed: 1, sampleSeed: 2, fields: SHAPE.fields, vocab: SHAPE.vocab, embedDim: SHAPE.embedDim });
-  const config = defaultConfig(data.schema, { alpha: SHAPE.alpha }) as AitmConfig;
-  config.bottom = { ...config.bottom, dims: [...SHAPE.bottom], batchNorm };
-  config.towers = config.towers.map((t) => ({ ...t, dims: [...SHAPE.tower], batchNorm }));
-  const model = buildModel(config);
+  const model = buildModel(configFor(data, batchNorm));
   const b = batchTensors(data, Int32Array.from({ length: batch }, (_, i) => i), 'webgpu');
   const opt = new Adam(model.parameters(), { lr: SHAPE.lr });
-  const param = model.parameters().at(-1)!;
-  let last: T.Tensor | null = null;
-  model.train(mode === 'train');
-  const step = mode === 'train'
-    ? (): void => T.tidy(() => {
-        aitmLoss(model.forward(b.inputs), b.labels, SHAPE.alpha).total.backward();
-        opt.step();
-        opt.zeroGrad();
-      })
-    : (): void => {
-        const p = T.noGrad(() => T.tidy(() => model.forward(b.inputs)));
-        last?.dispose();
-        last = p;
-      };
-  const sync = async (): Promise<void> => { await (mode === 'train' ? param : (last as T.Tensor)).data(); };
+  const { step, sync } = stepFor(model, b, opt, mode);
   const s = await timeIt(step, sync, timingFor(true));
   T.gpuCounters(true);
   step();
