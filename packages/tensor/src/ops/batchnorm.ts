@@ -9,6 +9,7 @@
 import { fmtShape } from '../shape.js';
 import type { TensorMeta } from '../backend.js';
 import { defineOp, runOp } from '../op.js';
+import type { BatchNormActivation, BatchNormAttrs, BatchNormBackwardAttrs, BatchNormForwardAttrs } from '../attrs.js';
 import type { Tensor } from '../tensor.js';
 import { isFloat } from '../dtype.js';
 import { bnBackward, bnEval, bnForward, bnStats } from '../backends/cpu/batchnorm.js';
@@ -51,19 +52,6 @@ export const bnStatsOp = defineOp<null>({
   grad: 'notImplemented',
 });
 
-/** A relu fused after the affine output ('none' for plain batch norm). */
-export type BatchNormActivation = 'none' | 'relu';
-
-interface BnAttrs {
-  readonly eps: number;
-  readonly act: BatchNormActivation;
-}
-
-interface BnForwardAttrs extends BnAttrs {
-  /** Set when inputs 3..5 are running mean, running var and num_batches_tracked, updated in place. */
-  readonly momentum: number | null;
-}
-
 /** Where dw and db start in the backward op's flat output (after dx; aligned so they bind directly). */
 export function bnGradLayout(n: number, c: number): { dw: number; db: number; total: number } {
   const dw = Math.ceil((n * c) / FLAT_ALIGN) * FLAT_ALIGN;
@@ -75,7 +63,7 @@ export function bnGradLayout(n: number, c: number): { dw: number; db: number; to
  * dx, dw and db in one flat block given (x, dy, w), plus the forward output y with relu
  * (the gradient passes where y > 0): only used inside batchNorm's gradient.
  */
-export const bnBackwardOp = defineOp<BnAttrs & { dw: number; db: number }>({
+export const bnBackwardOp = defineOp<BatchNormBackwardAttrs>({
   name: 'batchNormBackward',
   infer: ([x, dy, w, y], { act }) => {
     check('batchNormBackward', x!, [w], dy);
@@ -89,7 +77,7 @@ export const bnBackwardOp = defineOp<BnAttrs & { dw: number; db: number }>({
   grad: 'notImplemented',
 });
 
-export const batchNormOp = defineOp<BnForwardAttrs>({
+export const batchNormOp = defineOp<BatchNormForwardAttrs>({
   name: 'batchNorm',
   infer: ([x, w, b, rm, rv, count], { momentum }) => {
     check('batchNorm', x!, [w, b, rm, rv]);
@@ -127,7 +115,7 @@ export const batchNormOp = defineOp<BnForwardAttrs>({
 });
 
 /** Eval-mode batch norm of x [N, C] with running statistics (inputs x, rm, rv, w, b). */
-export const batchNormEvalOp = defineOp<BnAttrs>({
+export const batchNormEvalOp = defineOp<BatchNormAttrs>({
   name: 'batchNormEval',
   infer: ([x, rm, rv, w, b]) => {
     check('batchNormEval', x!, [rm, rv, w, b]);

@@ -3,10 +3,11 @@
 
 import { isFloat, toTypedArray, type DType } from '../dtype.js';
 import { defineOp, runOp } from '../op.js';
+import type { CastAttrs } from '../attrs.js';
 import { gpuCast } from '../backends/webgpu/layout.js';
 import type { Tensor } from '../tensor.js';
 
-export const castOp = defineOp<{ dtype: DType }>({
+export const castOp = defineOp<CastAttrs>({
   name: 'cast',
   infer: ([x], { dtype }) => ({ shape: x!.shape, dtype }),
   kernels: { cpu: (_b, [x], out) => toTypedArray(x!.data, out.dtype), webgpu: gpuCast },

@@ -7,6 +7,7 @@ import { isFloat } from '../dtype.js';
 import { broadcastShapes } from '../shape.js';
 import type { TensorMeta } from '../backend.js';
 import { defineOp, runOp, type OpDef } from '../op.js';
+import type { UnaryAttrs } from '../attrs.js';
 import type { Tensor, TensorLike } from '../tensor.js';
 import { scalarLike } from '../creation.js';
 import { mapBroadcast, mapUnary } from '../backends/cpu/kernels.js';
@@ -16,12 +17,6 @@ import { where } from './where.js';
 import { erf as erfCpu, gelu as geluCpu, softplus as softplusCpu, stableSigmoid } from '../backends/cpu/math.js';
 
 const SIGMOID_WGSL = 'select(exp(x) / (1.0 + exp(x)), 1.0 / (1.0 + exp(-x)), x >= 0.0)';
-
-/** Two scalar parameters every unary op may use (exponent, slope, clamp bounds). */
-export interface UnaryAttrs {
-  readonly a: number;
-  readonly b: number;
-}
 
 interface UnarySpec {
   /** The function on one element (JS doubles; stored back in the output dtype). */

@@ -7,6 +7,7 @@ import { fmtShape, normAxis, stridesOf } from '../shape.js';
 import { allocArray } from '../dtype.js';
 import type { TensorMeta } from '../backend.js';
 import { defineOp, runOp, type OpDef } from '../op.js';
+import type { AxisAttrs } from '../attrs.js';
 import type { Tensor } from '../tensor.js';
 import { walk } from '../backends/cpu/indexing.js';
 import { gpuGatherAlong, gpuScatterAddAlong } from '../backends/webgpu/gather-along.js';
@@ -14,10 +15,6 @@ import { zerosLike } from '../creation.js';
 import { expand, pad, reshape } from './layout.js';
 import { tidy } from '../memory.js';
 import { shapesEqual } from '../shape.js';
-
-interface Attrs {
-  readonly axis: number;
-}
 
 function checkIndex(op: string, index: TensorMeta, others: readonly [string, TensorMeta, boolean][], axis: number): void {
   if (index.dtype !== 'int32') throw new Error(`${op}: the index must be int32, got ${index.dtype}`);
@@ -44,7 +41,7 @@ function eachIndex(op: string, index: TensorMeta & { data: ArrayLike<number> }, 
   });
 }
 
-export const gatherAlongOp: OpDef<Attrs> = defineOp<Attrs>({
+export const gatherAlongOp: OpDef<AxisAttrs> = defineOp<AxisAttrs>({
   name: 'gatherAlong',
   infer: ([x, index], { axis }) => {
     checkIndex('gatherAlong', index!, [['input', x!, false]], axis);
@@ -63,7 +60,7 @@ export const gatherAlongOp: OpDef<Attrs> = defineOp<Attrs>({
   grad: (dy, { inputs: [x, index], attrs: { axis } }) => [tidy(() => scatterAddAlong(zerosLike(x!), axis, index!, dy)), null],
 });
 
-export const scatterAddAlongOp: OpDef<Attrs> = defineOp<Attrs>({
+export const scatterAddAlongOp: OpDef<AxisAttrs> = defineOp<AxisAttrs>({
   name: 'scatterAddAlong',
   infer: ([x, index, src], { axis }) => {
     if (src!.dtype !== x!.dtype) throw new Error(`scatterAddAlong: source ${src!.dtype} and input ${x!.dtype} differ in dtype`);

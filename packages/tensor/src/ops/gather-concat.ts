@@ -8,6 +8,7 @@
 
 import { fmtShape } from '../shape.js';
 import { defineOp, runOp } from '../op.js';
+import type { GatherConcatAttrs, GatherConcatGradAttrs } from '../attrs.js';
 import type { Tensor } from '../tensor.js';
 import { isFloat } from '../dtype.js';
 import { FLAT_ALIGN, storageView } from '../fused/flat.js';
@@ -17,19 +18,8 @@ import { composedGrad, isGradEnabled } from '../autograd.js';
 import { gather } from './gather.js';
 import { concat } from './layout.js';
 
-interface Attrs {
-  /** Number of fields: inputs are [table_0..table_{n-1}, ids_0..ids_{n-1}]. */
-  readonly fields: number;
-}
-
-interface GradAttrs {
-  /** Per field: its table's rows and dim, and where that table's slot starts in the flat output. */
-  readonly fields: readonly { rows: number; dim: number; base: number }[];
-  readonly total: number;
-}
-
 /** dTables as one flat block (inputs [dy, ids_0..]); no gradient of its own. */
-export const gatherConcatGradOp = defineOp<GradAttrs>({
+export const gatherConcatGradOp = defineOp<GatherConcatGradAttrs>({
   name: 'gatherConcatGrad',
   infer: ([dy], { total }) => ({ shape: [total], dtype: dy!.dtype }),
   kernels: {
@@ -39,7 +29,7 @@ export const gatherConcatGradOp = defineOp<GradAttrs>({
   grad: 'notImplemented',
 });
 
-export const gatherConcatOp = defineOp<Attrs>({
+export const gatherConcatOp = defineOp<GatherConcatAttrs>({
   name: 'gatherConcat',
   infer: (inputs, { fields }) => {
     if (fields < 1 || inputs.length !== 2 * fields) {

@@ -4,6 +4,7 @@
 
 import { fmtShape } from '../shape.js';
 import { defineOp, runOp } from '../op.js';
+import type { ScatterAddAttrs } from '../attrs.js';
 import type { Tensor } from '../tensor.js';
 import { gatherRows, scatterAddRows } from '../backends/cpu/kernels.js';
 import { gpuGather, gpuScatterAdd } from '../backends/webgpu/gather.js';
@@ -19,7 +20,7 @@ export const gatherOp = defineOp<null>({
   grad: (dy, { inputs: [table, idx] }) => [scatterAdd(dy, idx!, table!.shape[0]!), null],
 });
 
-export const scatterAddOp = defineOp<{ rows: number }>({
+export const scatterAddOp = defineOp<ScatterAddAttrs>({
   name: 'scatterAdd',
   infer: ([src, idx], { rows }) => {
     if (idx!.dtype !== 'int32') throw new Error(`scatterAdd: indices must be int32, got ${idx!.dtype}`);

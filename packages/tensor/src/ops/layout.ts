@@ -5,6 +5,7 @@
 import { allocArray } from '../dtype.js';
 import { assertShape, broadcastShapes, broadcastStrides, fmtShape, normAxis, shapesEqual, sizeOf, stridesOf } from '../shape.js';
 import { defineOp, runOp } from '../op.js';
+import type { AxisAttrs, BoxAttrs, PermuteAttrs, ShapeAttrs, SplitAttrs } from '../attrs.js';
 import type { Tensor } from '../tensor.js';
 import { concat as cpuConcat, gatherStrided, scatterStrided } from '../backends/cpu/kernels.js';
 import { sumTo } from './reduce.js';
@@ -14,7 +15,7 @@ import { FLAT_ALIGN, storageView } from '../fused/flat.js';
 import { isGradEnabled } from '../autograd.js';
 import { tidy } from '../memory.js';
 
-export const reshapeOp = defineOp<{ shape: readonly number[] }>({
+export const reshapeOp = defineOp<ShapeAttrs>({
   name: 'reshape',
   infer: ([x], { shape }) => {
     if (sizeOf(shape) !== x!.size) {
@@ -43,7 +44,7 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   return runOp(reshapeOp, [x], { shape: resolved });
 }
 
-export const expandOp = defineOp<{ shape: readonly number[] }>({
+export const expandOp = defineOp<ShapeAttrs>({
   name: 'expand',
   infer: ([x], { shape }) => {
     const b = broadcastShapes('expand', x!.shape, shape);
@@ -63,7 +64,7 @@ export function expand(x: Tensor, shape: readonly number[]): Tensor {
   return runOp(expandOp, [x], { shape });
 }
 
-export const permuteOp = defineOp<{ dims: readonly number[] }>({
+export const permuteOp = defineOp<PermuteAttrs>({
   name: 'permute',
   infer: ([x], { dims }) => {
     const sorted = [...dims].sort((a, b) => a - b);
@@ -101,16 +102,6 @@ export function transpose(x: Tensor, dim0 = -2, dim1 = -1): Tensor {
   return permute(x, dims);
 }
 
-interface SplitAttrs {
-  /** Per piece: its axis length times the inner size (its block in each outer row of x). */
-  readonly blocks: readonly number[];
-  /** Where each piece starts in the flat output. */
-  readonly offsets: readonly number[];
-  /** Rows before the axis (the product of the leading dims). */
-  readonly outer: number;
-  readonly total: number;
-}
-
 /** concat's inverse for its gradient: each piece of x laid out contiguously at its offset of one flat block. */
 export const splitOp = defineOp<SplitAttrs>({
   name: 'split',
@@ -133,7 +124,7 @@ export const splitOp = defineOp<SplitAttrs>({
   grad: 'notImplemented',
 });
 
-export const concatOp = defineOp<{ axis: number }>({
+export const concatOp = defineOp<AxisAttrs>({
   name: 'concat',
   infer: (inputs, { axis }) => {
     const first = inputs[0]!;
@@ -207,15 +198,6 @@ export function stack(tensors: readonly Tensor[], axis = 0): Tensor {
   }
   const a = normAxis('stack', axis, first.rank + 1);
   return tidy(() => concat(tensors.map((t) => unsqueeze(t, a)), a));
-}
-
-export interface BoxAttrs {
-  /** Per-axis start offsets. */
-  readonly starts: readonly number[];
-  /** Output shape for slice; the padded shape for pad. */
-  readonly shape: readonly number[];
-  /** Per-axis steps (all 1 when absent): slice takes every step-th element, pad spreads them out. */
-  readonly steps?: readonly number[];
 }
 
 /** The last index a box of `size` taken every `step` from `start` touches (start - 1 when empty). */

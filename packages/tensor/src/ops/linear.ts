@@ -9,7 +9,9 @@ import { fmtShape } from '../shape.js';
 import { defineOp, runOp } from '../op.js';
 import type { Tensor } from '../tensor.js';
 import { isFloat } from '../dtype.js';
-import { activationGradCpu, activationGradSumCpu, linearCpu, type LinearActivation } from '../backends/cpu/linear.js';
+import { activationGradCpu, activationGradSumCpu, linearCpu } from '../backends/cpu/linear.js';
+import type { ActivationGradSumAttrs, LinearActivation, LinearAttrs } from '../attrs.js';
+export type { LinearActivation } from '../attrs.js';
 import { gpuActivationGrad, gpuActivationGradSum } from '../backends/webgpu/activation-grad.js';
 import { FLAT_ALIGN, storageView } from '../fused/flat.js';
 import { gpuLinearForward } from '../backends/webgpu/matmul.js';
@@ -28,14 +30,8 @@ function composedLinearGrad(dy: Tensor, x: Tensor, w: Tensor, b: Tensor | undefi
   return b ? [...grads, b.requiresGrad ? sum(g, 0) : null] : grads;
 }
 
-export type { LinearActivation } from '../backends/cpu/linear.js';
-
-interface Attrs {
-  readonly act: LinearActivation;
-}
-
 /** dy * act'(.) from the activation's output y (relu: 1[y > 0]; sigmoid: y (1 - y)). No gradient of its own. */
-export const activationGradOp = defineOp<Attrs>({
+export const activationGradOp = defineOp<LinearAttrs>({
   name: 'activationGrad',
   infer: ([y, dy]) => {
     if (y!.shape.length !== dy!.shape.length || y!.shape.some((d, i) => d !== dy!.shape[i])) {
@@ -52,7 +48,7 @@ export const activationGradOp = defineOp<Attrs>({
  * g [N, C] at 0, the sums [C] at `sumAt`. One pass instead of two kernels. With act 'none'
  * (g is dy itself) only the sums are computed: pass sumAt 0. No gradient.
  */
-export const activationGradSumOp = defineOp<Attrs & { sumAt: number }>({
+export const activationGradSumOp = defineOp<ActivationGradSumAttrs>({
   name: 'activationGradSum',
   infer: ([y, dy], { sumAt }) => {
     if (y!.shape.length !== 2 || y!.shape.some((d, i) => d !== dy!.shape[i])) {
@@ -64,7 +60,7 @@ export const activationGradSumOp = defineOp<Attrs & { sumAt: number }>({
   grad: 'notImplemented',
 });
 
-export const linearOp = defineOp<Attrs>({
+export const linearOp = defineOp<LinearAttrs>({
   name: 'linear',
   infer: ([x, w, b]) => {
     if (x!.shape.length !== 2 || w!.shape.length !== 2 || x!.shape[1] !== w!.shape[1]) {

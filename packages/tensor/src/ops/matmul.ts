@@ -7,17 +7,11 @@ import { tidy } from '../memory.js';
 import { isFloat } from '../dtype.js';
 import { broadcastShapes, fmtShape } from '../shape.js';
 import { defineOp, runOp } from '../op.js';
+import type { BmmAttrs } from '../attrs.js';
 import type { Tensor } from '../tensor.js';
 import { bmm as cpuBmm } from '../backends/cpu/kernels.js';
 import { gpuBmm } from '../backends/webgpu/matmul.js';
 import { expand, reshape } from './layout.js';
-
-export interface BmmAttrs {
-  /** A is stored [B,K,M] and used transposed. */
-  readonly transA: boolean;
-  /** B is stored [B,N,K] and used transposed. */
-  readonly transB: boolean;
-}
 
 export const bmmOp = defineOp<BmmAttrs>({
   name: 'bmm',

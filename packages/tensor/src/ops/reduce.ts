@@ -5,18 +5,13 @@ import { isFloat } from '../dtype.js';
 import { fmtShape, normAxes, shapesEqual, type Shape } from '../shape.js';
 import type { TensorMeta } from '../backend.js';
 import { defineOp, runOp } from '../op.js';
+import type { ReduceAttrs } from '../attrs.js';
 import type { Tensor } from '../tensor.js';
 import { reduce } from '../backends/cpu/kernels.js';
 import { gpuReduce } from '../backends/webgpu/reduce.js';
 import { div, eq, mul, neg, sqrt, sub } from './elementwise.js';
 import { expand, reshape } from './layout.js';
 import { tidy } from '../memory.js';
-
-export interface ReduceAttrs {
-  /** Sorted, non-negative axes to reduce. */
-  readonly axes: readonly number[];
-  readonly keepdim: boolean;
-}
 
 function reducedShape(shape: Shape, axes: readonly number[], keepdim: boolean): number[] {
   return keepdim ? shape.map((d, i) => (axes.includes(i) ? 1 : d)) : shape.filter((_, i) => !axes.includes(i));

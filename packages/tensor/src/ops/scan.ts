@@ -4,19 +4,14 @@
 import { allocArray, isFloat } from '../dtype.js';
 import { fmtShape, normAxis } from '../shape.js';
 import { defineOp, runOp, type OpDef } from '../op.js';
+import type { ArgReduceAttrs, CumsumAttrs } from '../attrs.js';
 import type { Tensor } from '../tensor.js';
 import { aroundAxis } from '../backends/cpu/indexing.js';
 import { gpuArgReduce, gpuCumsum } from '../backends/webgpu/along-axis.js';
 import { reshape } from './layout.js';
 import { tidy } from '../memory.js';
 
-interface ArgAttrs {
-  readonly axis: number;
-  readonly min: boolean;
-  readonly keepdim: boolean;
-}
-
-export const argReduceOp = defineOp<ArgAttrs>({
+export const argReduceOp = defineOp<ArgReduceAttrs>({
   name: 'argmax',
   infer: ([x], { axis, keepdim, min }) => {
     const op = min ? 'argmin' : 'argmax';
@@ -74,7 +69,7 @@ export const argmax = (x: Tensor, dim: number | null = null, keepdim = false): T
 /** Index of the smallest value along `dim`, like `torch.argmin` (NaN counts as the smallest). */
 export const argmin = (x: Tensor, dim: number | null = null, keepdim = false): Tensor => argReduce(x, dim, keepdim, true);
 
-export const cumsumOp: OpDef<{ axis: number; reverse: boolean }> = defineOp<{ axis: number; reverse: boolean }>({
+export const cumsumOp: OpDef<CumsumAttrs> = defineOp<CumsumAttrs>({
   name: 'cumsum',
   infer: ([x]) => {
     if (!isFloat(x!.dtype) && x!.dtype !== 'int32') throw new Error(`cumsum: expected a float or int32 tensor, got ${x!.dtype}`);

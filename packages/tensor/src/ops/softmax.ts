@@ -8,6 +8,7 @@ import { isFloat } from '../dtype.js';
 import { normAxis } from '../shape.js';
 import type { TensorMeta } from '../backend.js';
 import { defineOp, runOp } from '../op.js';
+import type { AxisAttrs, SoftmaxBackwardAttrs } from '../attrs.js';
 import type { Tensor } from '../tensor.js';
 import { softmax as cpuSoftmax, softmaxBackward as cpuSoftmaxBackward } from '../backends/cpu/kernels.js';
 import { gpuSoftmaxBackward } from '../backends/webgpu/softmax-grad.js';
@@ -16,17 +17,13 @@ import { isGradEnabled } from '../autograd.js';
 import { exp, mul, sub } from './elementwise.js';
 import { sum } from './reduce.js';
 
-interface AxisAttrs {
-  readonly axis: number;
-}
-
 const inferFloat = (name: string) => ([x]: readonly TensorMeta[]) => {
   if (!isFloat(x!.dtype)) throw new Error(`${name}: expected a floating-point tensor, got ${x!.dtype}`);
   return { shape: x!.shape, dtype: x!.dtype };
 };
 
 /** dx from [y, dy] for softmax / logSoftmax; only used inside their gradients (no double backward). */
-export const softmaxBackwardOp = defineOp<{ readonly axis: number; readonly log: boolean }>({
+export const softmaxBackwardOp = defineOp<SoftmaxBackwardAttrs>({
   name: 'softmaxBackward',
   infer: ([y, dy]) => {
     if (y!.shape.length !== dy!.shape.length || y!.shape.some((d, i) => d !== dy!.shape[i]) || y!.dtype !== dy!.dtype) {

@@ -3,9 +3,9 @@
 import type { KernelInput, TensorMeta } from '../../backend.js';
 import { allocArray, type TypedArray } from '../../dtype.js';
 import { stableSigmoid } from './math.js';
+import type { LinearActivation } from '../../attrs.js';
 
 type In = KernelInput<TypedArray>;
-export type LinearActivation = 'none' | 'relu' | 'sigmoid';
 
 /** act(x W^T + b) for x [N, in], W [out, in], b [out] or null. */
 export function linearCpu(x: In, w: In, b: In | null, out: TensorMeta, act: LinearActivation): TypedArray {

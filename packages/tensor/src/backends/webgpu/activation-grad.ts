@@ -3,7 +3,7 @@
 // that gradient over the rows (a Linear layer's bias gradient) in the same pass.
 
 import type { Kernel } from '../../backend.js';
-import type { LinearActivation } from '../cpu/linear.js';
+import type { ActivationGradSumAttrs, LinearActivation, LinearAttrs } from '../../attrs.js';
 import { kernelPreamble, wgslType, memoWgsl } from './backend.js';
 import { Params } from './params.js';
 import { COLUMN_HEAD, columnGroups, columnSumWgsl, RW } from './columns.js';
@@ -31,7 +31,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   OUT[i] = ${FACTOR[act]};
 }`);
 
-export const gpuActivationGrad: Kernel<'webgpu', { act: LinearActivation }> = (backend, [y, dy], out, { act }) => {
+export const gpuActivationGrad: Kernel<'webgpu', LinearAttrs> = (backend, [y, dy], out, { act }) => {
   wgslType(out.dtype);
   const buf = backend.output(out);
   if (out.size === 0) return buf;
@@ -59,7 +59,7 @@ ${COLUMN_HEAD}
 }`);
 
 /** Inputs y and dy of [N, C]; the output holds g at 0 (not with act 'none': g is dy) and its column sums at `sumAt`. */
-export const gpuActivationGradSum: Kernel<'webgpu', { act: LinearActivation; sumAt: number }> = (backend, [y, dy], out, { act, sumAt }) => {
+export const gpuActivationGradSum: Kernel<'webgpu', ActivationGradSumAttrs> = (backend, [y, dy], out, { act, sumAt }) => {
   wgslType(out.dtype);
   const buf = backend.output(out);
   const [n, cols] = y!.shape as [number, number];

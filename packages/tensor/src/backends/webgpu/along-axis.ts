@@ -4,6 +4,7 @@
 // cross-thread step; a line is sequential, which is also what keeps cumsum's order fixed.
 
 import type { Kernel } from '../../backend.js';
+import type { ArgReduceAttrs, CumsumAttrs } from '../../attrs.js';
 import { kernelPreamble, memoWgsl, numericType } from './backend.js';
 import { Params } from './params.js';
 
@@ -46,7 +47,7 @@ ${LINE_ENTRY}
 });
 
 /** Index of the largest (or smallest) value along `axis`; int32 output of the reduced shape. */
-export const gpuArgReduce: Kernel<'webgpu', { axis: number; min: boolean }> = (backend, [x], out, { axis, min }) => {
+export const gpuArgReduce: Kernel<'webgpu', ArgReduceAttrs> = (backend, [x], out, { axis, min }) => {
   const y = backend.output(out);
   if (out.size === 0) return y;
   const { p, lines } = lineParams('argmax', x!.shape, axis);
@@ -67,7 +68,7 @@ ${LINE_ENTRY}
 }`);
 
 /** Running sums along `axis` (from the end when `reverse`: cumsum's gradient). */
-export const gpuCumsum: Kernel<'webgpu', { axis: number; reverse: boolean }> = (backend, [x], out, { axis, reverse }) => {
+export const gpuCumsum: Kernel<'webgpu', CumsumAttrs> = (backend, [x], out, { axis, reverse }) => {
   const y = backend.output(out);
   if (out.size === 0) return y;
   const { p, lines } = lineParams('cumsum', x!.shape, axis);

@@ -4,6 +4,7 @@
 // BatchNorm takes.
 
 import type { Kernel } from '../../backend.js';
+import type { BatchNormAttrs, BatchNormBackwardAttrs, BatchNormForwardAttrs } from '../../attrs.js';
 import type { GpuBuffer } from './runtime.js';
 import { kernelPreamble, wgslType, type WebGpuBackend, memoWgsl } from './backend.js';
 import { Params } from './params.js';
@@ -147,13 +148,13 @@ export const gpuBnStats: Kernel<'webgpu', null> = (backend, [x], out) => {
   return launch(backend, 'bnStats', STATS_CODE, [x!.data], x!.shape, 0, out.size * 4);
 };
 
-export const gpuBnForward: Kernel<'webgpu', { eps: number; act: 'none' | 'relu'; momentum: number | null }> = (backend, inputs, out, { eps, act, momentum }) => {
+export const gpuBnForward: Kernel<'webgpu', BatchNormForwardAttrs> = (backend, inputs, out, { eps, act, momentum }) => {
   const running = momentum !== null;
   return launch(backend, 'batchNorm', forwardCode(act === 'relu', running), inputs.map((t) => t.data), inputs[0]!.shape, eps, out.size * 4, (p) => (running ? p.f32(momentum) : p), running ? [3, 4, 5] : undefined);
 };
 
 /** Inputs x, dy, w, and with relu the forward output y. */
-export const gpuBnBackward: Kernel<'webgpu', { eps: number; act: 'none' | 'relu'; dw: number; db: number }> = (backend, inputs, out, { eps, act, dw, db }) =>
+export const gpuBnBackward: Kernel<'webgpu', BatchNormBackwardAttrs> = (backend, inputs, out, { eps, act, dw, db }) =>
   launch(backend, 'batchNormBackward', backwardCode(act === 'relu'), inputs.map((t) => t.data), inputs[0]!.shape, eps, out.size * 4, (p) => p.u32(dw, db));
 
 /** Eval-mode batch norm with the running statistics: elementwise, one thread per value. */
@@ -174,7 +175,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   Y[i] = ${relu ? 'max(y, 0.0)' : 'y'};
 }`);
 
-export const gpuBnEval: Kernel<'webgpu', { eps: number; act: 'none' | 'relu' }> = (backend, inputs, out, { eps, act }) => {
+export const gpuBnEval: Kernel<'webgpu', BatchNormAttrs> = (backend, inputs, out, { eps, act }) => {
   f32Only(out.dtype, 'batchNormEval');
   const y = backend.output(out);
   if (out.size === 0) return y;

@@ -5,7 +5,7 @@
 
 import type { Kernel, KernelInput, TensorMeta } from '../../backend.js';
 import { broadcastStrides, shapesEqual } from '../../shape.js';
-import type { UnaryAttrs } from '../../ops/elementwise.js';
+import type { ShapeAttrs, UnaryAttrs } from '../../attrs.js';
 import type { GpuBuffer } from './runtime.js';
 import { kernelPreamble, wgslType, type WebGpuBackend } from './backend.js';
 import { MAX_RANK, Params } from './params.js';
@@ -201,5 +201,5 @@ export const gpuWhere: Kernel<'webgpu', null> = (backend, inputs, out) =>
   launch(backend, 'where', inputs, out, ['c', 'a', 'b'], '', `select(a, b, c == ${wgslType(inputs[0]!.dtype)}(0))`); // NaN is true
 
 /** expand (broadcast_to) is the identity under broadcasting: it gets the same specialised access paths. */
-export const gpuExpand: Kernel<'webgpu', { shape: readonly number[] }> = (backend, inputs, out) =>
+export const gpuExpand: Kernel<'webgpu', ShapeAttrs> = (backend, inputs, out) =>
   launch(backend, 'expand', inputs, out, ['x'], '', 'x');

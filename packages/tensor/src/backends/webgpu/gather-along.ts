@@ -5,6 +5,7 @@
 // or are dropped, and are reported at the next read (kernel-errors.ts).
 
 import type { Kernel } from '../../backend.js';
+import type { AxisAttrs } from '../../attrs.js';
 import { stridesOf } from '../../shape.js';
 import { kernelPreamble, memoWgsl, numericType, type WebGpuBackend } from './backend.js';
 import { MAX_RANK, Params } from './params.js';
@@ -80,7 +81,7 @@ function checkRank(op: string, rank: number): void {
 }
 
 /** out[pos] = x[pos with pos[axis] = index[pos]] (torch.gather). */
-export const gpuGatherAlong: Kernel<'webgpu', { axis: number }> = (backend, [x, index], out, { axis }) => {
+export const gpuGatherAlong: Kernel<'webgpu', AxisAttrs> = (backend, [x, index], out, { axis }) => {
   checkRank('gatherAlong', out.shape.length);
   const y = backend.output(out);
   if (out.size === 0) return y;
@@ -90,7 +91,7 @@ export const gpuGatherAlong: Kernel<'webgpu', { axis: number }> = (backend, [x, 
 };
 
 /** out = x, then out[pos with pos[axis] = index[pos]] += src[pos] (torch.scatter_add). */
-export const gpuScatterAddAlong: Kernel<'webgpu', { axis: number }> = (backend, [x, index, src], out, { axis }) => {
+export const gpuScatterAddAlong: Kernel<'webgpu', AxisAttrs> = (backend, [x, index, src], out, { axis }) => {
   checkRank('scatterAddAlong', out.shape.length);
   const y = backend.output(out);
   if (out.size === 0) return y;

@@ -6,6 +6,7 @@
 // must not, and is reported through the kernel-error buffer at the next read.
 
 import type { Kernel, KernelInput } from '../../backend.js';
+import type { ScatterAddAttrs } from '../../attrs.js';
 import type { GpuBuffer } from './runtime.js';
 import { kernelPreamble, numericType, wgslType, type WebGpuBackend, memoWgsl } from './backend.js';
 import { Params } from './params.js';
@@ -114,7 +115,7 @@ const scatterCode = memoWgsl(scatterCodeBuild);
  * A deterministic version (sort the ids, then a segmented sum per row) would cost a GPU
  * sort per call; embedding gradients tolerate the rounding noise, so the atomics win.
  */
-export const gpuScatterAdd: Kernel<'webgpu', { rows: number }> = (backend, [src, idx], out, { rows }) => {
+export const gpuScatterAdd: Kernel<'webgpu', ScatterAddAttrs> = (backend, [src, idx], out, { rows }) => {
   checkIds(backend, 'scatterAdd', idx!, rows);
   const y = backend.output(out);
   if (out.size === 0) return y;

@@ -6,7 +6,7 @@
 
 import type { Kernel, TensorMeta } from '../../backend.js';
 import { stridesOf } from '../../shape.js';
-import type { BoxAttrs } from '../../ops/layout.js';
+import type { AxisAttrs, BoxAttrs, CastAttrs, PermuteAttrs, SplitAttrs } from '../../attrs.js';
 import type { DType } from '../../dtype.js';
 import type { GpuBuffer } from './runtime.js';
 import { kernelPreamble, wgslType, type WebGpuBackend, memoWgsl } from './backend.js';
@@ -48,7 +48,7 @@ function stridedGather(backend: WebGpuBackend, label: string, x: GpuBuffer, out:
   return y;
 }
 
-export const gpuPermute: Kernel<'webgpu', { dims: readonly number[] }> = (backend, [x], out, { dims }) => {
+export const gpuPermute: Kernel<'webgpu', PermuteAttrs> = (backend, [x], out, { dims }) => {
   const s = stridesOf(x!.shape);
   return stridedGather(backend, 'permute', x!.data, out, dims.map((d) => s[d]!), 0);
 };
@@ -137,7 +137,7 @@ ${Array.from({ length: k }, (_, q) => `    case ${q}u: { v = X${q}[o * block + j
   }
   Y[o * pu(3u) + pu(2u) + j] = v;`)}`);
 
-export const gpuConcat: Kernel<'webgpu', { axis: number }> = (backend, inputs, out, { axis }) => {
+export const gpuConcat: Kernel<'webgpu', AxisAttrs> = (backend, inputs, out, { axis }) => {
   const y = backend.output(out);
   let inner = 1;
   for (let i = axis + 1; i < out.shape.length; i++) inner *= out.shape[i]!;
@@ -172,7 +172,7 @@ const SPLIT_CODE = memoWgsl((t: string, k: number): string => `${kernelPreamble(
 ${MAIN(`${pieceOf('pu(1u)', k, 2, 3)}
   Y[pu(4u + 3u * p) + o * block + j - start] = X[i];`)}`);
 
-export const gpuSplit: Kernel<'webgpu', { blocks: readonly number[]; offsets: readonly number[]; outer: number }> = (backend, [x], out, { blocks, offsets, outer }) => {
+export const gpuSplit: Kernel<'webgpu', SplitAttrs> = (backend, [x], out, { blocks, offsets, outer }) => {
   const y = backend.output(out);
   if (x!.size === 0) return y;
   const outRow = blocks.reduce((a, b) => a + b, 0);
@@ -211,7 +211,7 @@ ${MAIN(`  let v = X[i];
 });
 
 /** Conversion (float -> int32 truncates toward zero, saturates, NaN gives 0: as the CPU), or a plain copy. */
-export const gpuCast: Kernel<'webgpu', { dtype: DType }> = (backend, [x], out) => {
+export const gpuCast: Kernel<'webgpu', CastAttrs> = (backend, [x], out) => {
   const y = backend.output(out);
   if (out.size === 0) return y;
   if (x!.dtype === out.dtype) {

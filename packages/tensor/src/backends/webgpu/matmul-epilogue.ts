@@ -5,19 +5,18 @@
 
 import { kernelPreamble, memoWgsl } from './backend.js';
 import type { GpuBuffer } from './runtime.js';
-
-export type EpilogueActivation = 'none' | 'relu' | 'sigmoid';
+import type { LinearActivation } from '../../attrs.js';
 
 /** What is applied to each stored output: bias then activation (a no-op by default). */
 export interface Epilogue {
   readonly bias: GpuBuffer | null;
-  readonly act: EpilogueActivation;
+  readonly act: LinearActivation;
 }
 
 export const NO_EPILOGUE: Epilogue = { bias: null, act: 'none' };
 
 /** WGSL `epi(v, n0, N)`: the epilogue on 4 consecutive columns n0.. (clamped reads past N). */
-export function epilogueFn(bias: boolean, act: EpilogueActivation, vec: boolean): string {
+export function epilogueFn(bias: boolean, act: LinearActivation, vec: boolean): string {
   const ty = vec ? 'vec4<f32>' : 'f32';
   const lines: string[] = ['var r = v;'];
   if (bias) {
@@ -34,7 +33,7 @@ export function epilogueFn(bias: boolean, act: EpilogueActivation, vec: boolean)
 }
 
 /** Sums the `splits` partial products (each `words` long) into the output, then the epilogue. */
-function splitSumCodeBuild(vec: boolean, bias: boolean, act: EpilogueActivation): string {
+function splitSumCodeBuild(vec: boolean, bias: boolean, act: LinearActivation): string {
   const ty = vec ? 'vec4<f32>' : 'f32';
   const epi = bias || act !== 'none';
   return /* wgsl */ `// bmm: sum of split-K partial products

@@ -19,10 +19,10 @@
 // stored (or as split-K partials are summed): the fused `linear` op's forward pass.
 
 import type { Kernel, TensorMeta } from '../../backend.js';
-import type { BmmAttrs } from '../../ops/matmul.js';
+import type { BmmAttrs, LinearActivation } from '../../attrs.js';
 import { kernelPreamble, type WebGpuBackend } from './backend.js';
 import { Params } from './params.js';
-import { epilogueFn, NO_EPILOGUE, splitSumCode, type Epilogue, type EpilogueActivation } from './matmul-epilogue.js';
+import { epilogueFn, NO_EPILOGUE, splitSumCode, type Epilogue } from './matmul-epilogue.js';
 import type { GpuBuffer } from './runtime.js';
 
 /** Outputs per thread along each axis of C. */
@@ -70,7 +70,7 @@ export interface BmmVariant {
   readonly vecC: boolean;
   /** Epilogue: add BIAS[column] (bound after C), then the activation. */
   readonly bias: boolean;
-  readonly act: EpilogueActivation;
+  readonly act: LinearActivation;
 }
 
 export interface BmmPlan {

@@ -6,7 +6,7 @@
 // over many elements (bias gradients: [8192, 32] summed over axis 0) still fill the GPU.
 
 import type { Kernel } from '../../backend.js';
-import type { ReduceAttrs } from '../../ops/reduce.js';
+import type { ReduceAttrs } from '../../attrs.js';
 import { kernelPreamble, numericType, wgslType, memoWgsl } from './backend.js';
 import { MAX_RANK, Params } from './params.js';
 

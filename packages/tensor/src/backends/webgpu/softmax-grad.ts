@@ -5,6 +5,7 @@
 // One row reduction and one write per row, instead of the four or five ops composed.
 
 import type { Kernel } from '../../backend.js';
+import type { SoftmaxBackwardAttrs } from '../../attrs.js';
 import { kernelPreamble, wgslType } from './backend.js';
 import { Params } from './params.js';
 import { ROW_BASE_WGSL, ROW_ENTRY, ROW_WG, SHORT_ROW, THREAD_ENTRY, THREAD_WG } from './softmax.js';
@@ -46,7 +47,7 @@ ${ROW_ENTRY}
 const CODE = { thread: [threadCode(false), threadCode(true)], row: [rowCode(false), rowCode(true)] };
 
 /** dx of softmax (log = false) or logSoftmax (log = true) from inputs [y, dy]. */
-export const gpuSoftmaxBackward: Kernel<'webgpu', { readonly axis: number; readonly log: boolean }> = (backend, [y, dy], out, { axis, log }) => {
+export const gpuSoftmaxBackward: Kernel<'webgpu', SoftmaxBackwardAttrs> = (backend, [y, dy], out, { axis, log }) => {
   const dx = backend.output(out);
   if (out.size === 0) return dx;
   wgslType(y!.dtype);

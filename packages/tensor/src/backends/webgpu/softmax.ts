@@ -5,6 +5,7 @@
 // get one thread each, since a workgroup per 2-element row would leave it nearly idle.
 
 import type { Kernel } from '../../backend.js';
+import type { AxisAttrs } from '../../attrs.js';
 import { kernelPreamble, wgslType, memoWgsl } from './backend.js';
 import { Params } from './params.js';
 
@@ -126,7 +127,7 @@ ${ROW_ENTRY}
 const rowCode = memoWgsl(rowCodeBuild);
 
 /** The WebGPU kernel of softmax (log = false) or logSoftmax (log = true) along `axis`. */
-export function gpuSoftmax(log: boolean): Kernel<'webgpu', { readonly axis: number }> {
+export function gpuSoftmax(log: boolean): Kernel<'webgpu', AxisAttrs> {
   const label = log ? 'logSoftmax' : 'softmax';
   return (backend, [x], out, { axis }) => {
     const y = backend.output(out);
