@@ -16,37 +16,7 @@ import { fmtShape } from './shape.js';
 import { tidy } from './memory.js';
 import { add } from './ops/elementwise.js';
 import { onesLike, zerosLike } from './creation.js';
-
-let gradEnabled = true;
-
-export function isGradEnabled(): boolean {
-  return gradEnabled;
-}
-
-function withGrad<T>(enabled: boolean, fn: () => T): T {
-  const prev = gradEnabled;
-  gradEnabled = enabled;
-  try {
-    return fn();
-  } finally {
-    gradEnabled = prev;
-  }
-}
-
-/**
- * Runs `fn` without recording the graph (inference, optimizer updates), like `torch.no_grad()`.
- *
- * @example
- * const p = noGrad(() => model.forward(x));
- */
-export function noGrad<T>(fn: () => T): T {
-  return withGrad(false, fn);
-}
-
-/** Runs `fn` with graph recording on, even inside `noGrad`, like `torch.enable_grad()`. */
-export function enableGrad<T>(fn: () => T): T {
-  return withGrad(true, fn);
-}
+import { enableGrad, isGradEnabled, setGradEnabled } from './grad-mode.js';
 
 export interface BackwardOptions {
   /** Keep the graph's saved values so backward can run through it again (default: `createGraph`). */
@@ -160,8 +130,7 @@ function runBackward(root: Tensor, gradient: Tensor | undefined, opts: BackwardO
   };
   const captured = new Map<Key, Tensor>();
 
-  const prevEnabled = gradEnabled;
-  gradEnabled = createGraph;
+  const prevEnabled = setGradEnabled(createGraph);
   try {
     put(rootKey, gradient ?? onesLike(root));
     for (let i = order.length - 1; i >= 0; i--) {
@@ -201,7 +170,7 @@ function runBackward(root: Tensor, gradient: Tensor | undefined, opts: BackwardO
     for (const t of grads.values()) drop(t);
     throw e;
   } finally {
-    gradEnabled = prevEnabled;
+    setGradEnabled(prevEnabled);
   }
   return captured;
 }
@@ -363,7 +332,7 @@ export function grad(fn: (...args: Tensor[]) => Tensor, options: { argnums?: rea
       if (!(args[i] instanceof Tensor)) throw new Error(`grad: argument ${i} is not a tensor (argnums ${JSON.stringify(argnums)})`);
     }
     // Arguments already in a graph stay connected (nested grad); others get a tracked handle.
-    const outer = argnums.some((i) => args[i]!.requiresGrad) && gradEnabled;
+    const outer = argnums.some((i) => args[i]!.requiresGrad) && isGradEnabled();
     const out = tidy(() =>
       enableGrad(() => {
         const lifted = args.map((a, i) => (argnums.includes(i) && !a.requiresGrad ? a.detach().requireGrad() : a));

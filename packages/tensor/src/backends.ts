@@ -5,6 +5,7 @@
 import { registerBackend, setCurrentBackendName, currentBackend, type BackendName } from './backend.js';
 import { CpuBackend } from './backends/cpu/backend.js';
 import { initWebGpu } from './backends/webgpu/init.js';
+import { envVar } from './env.js';
 
 registerBackend(new CpuBackend());
 
@@ -25,11 +26,6 @@ export async function setBackend(name: BackendName): Promise<void> {
 /** The name of the backend new tensors are created on. */
 export function getBackendName(): BackendName {
   return currentBackend().name;
-}
-
-/** An environment variable where the host has them (Node), undefined elsewhere (browsers). */
-export function envVar(name: string): string | undefined {
-  return (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env?.[name];
 }
 
 export interface InitBackendOptions {

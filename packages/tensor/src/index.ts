@@ -4,14 +4,17 @@
 // come from @webgpu/types, a dependency, so a consumer's strict type check finds them.
 
 import './backends.js';
+import './methods.js';
 
 export { Tensor, type NestedArray, type TensorLike } from './tensor.js';
 export type { DType, TypedArray } from './dtype.js';
+export type * from './attrs.js';
 export type { Shape } from './shape.js';
 export { broadcastShapes, sizeOf, fmtShape } from './shape.js';
 export * from './creation.js';
 export * from './ops/index.js';
-export { noGrad, enableGrad, isGradEnabled, gradients, grad, composedGrad, type BackwardOptions, type GradientsOptions } from './autograd.js';
+export { noGrad, enableGrad, isGradEnabled } from './grad-mode.js';
+export { gradients, grad, composedGrad, type BackwardOptions, type GradientsOptions } from './autograd.js';
 export type { GradHook, GraphNode } from './graph.js';
 export { tidy, keep, memory, type MemoryReport } from './memory.js';
 export { adamStep_, type AdamStepHyper } from './fused/adam.js';

@@ -7,7 +7,7 @@ import { isFloat, type DType } from './dtype.js';
 import { fmtShape, sizeOf, type Shape } from './shape.js';
 import type { BackendName, KernelInput, KernelTable, TensorMeta } from './backend.js';
 import { Storage, Tensor } from './tensor.js';
-import { isGradEnabled } from './autograd.js';
+import { isGradEnabled } from './grad-mode.js';
 import { GraphNode } from './graph.js';
 
 export interface GradContext<A> {

@@ -24,6 +24,20 @@ export class Generator {
     this.seed(seed);
   }
 
+  /**
+   * A generator whose xoshiro128** state is these four words, seeded some other way (a
+   * caller with its own seeding scheme; a check against the reference implementation).
+   */
+  static fromState(s0: number, s1: number, s2: number, s3: number): Generator {
+    if ((s0 | s1 | s2 | s3) === 0) throw new Error('Generator.fromState: the all-zero state is a fixed point of xoshiro128**');
+    const g = new Generator(0);
+    g.s0 = s0 >>> 0;
+    g.s1 = s1 >>> 0;
+    g.s2 = s2 >>> 0;
+    g.s3 = s3 >>> 0;
+    return g;
+  }
+
   /** Resets the stream: `new Generator(s)` and `g.seed(s)` give the same numbers. */
   seed(seed: number): this {
     const sm = splitmix32(seed);

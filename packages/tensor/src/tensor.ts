@@ -1,16 +1,34 @@
 // The Tensor: shape + dtype + a reference-counted block of backend storage, plus the
 // autograd fields (requiresGrad, grad, and the graph node that produced it).
 // Op methods are thin forwards to the functions in ./ops so that `x.add(y)` and `add(x, y)`
-// are the same code.
+// are the same code. The ops import this class, so it cannot import them: methods.ts
+// installs the table of functions the methods call (as tfjs installs its chained ops).
 
 import { isFloat, type DType, type TypedArray } from './dtype.js';
 import { fmtShape, sizeOf, type Shape } from './shape.js';
 import type { AnyBackend, BackendName } from './backend.js';
 import { keep, trackTensor, untrackTensor } from './memory.js';
 import type { GradHook, GraphNode } from './graph.js';
-import { backward, type BackwardOptions } from './autograd.js';
-import * as ops from './ops/index.js';
-import { fromTypedArray } from './creation.js';
+import type { backward, BackwardOptions } from './autograd.js';
+import type * as Ops from './ops/index.js';
+import type { fromTypedArray } from './creation.js';
+
+/** What the Tensor methods call: every op function, the backward pass and host-to-backend upload. */
+export type TensorMethodTable = typeof Ops & { readonly backward: typeof backward; readonly fromTypedArray: typeof fromTypedArray };
+
+let methods: TensorMethodTable | null = null;
+
+/** @internal Installs the functions behind the Tensor methods (methods.ts does, once, on import of the package). */
+export function installTensorMethods(table: TensorMethodTable): void {
+  methods = table;
+}
+
+function ops(): TensorMethodTable {
+  if (methods === null) {
+    throw new Error("Tensor methods are not installed yet: import '@aitm/tensor' (its index) before calling them");
+  }
+  return methods;
+}
 
 /**
  * Storage shared by a tensor and its zero-copy views (reshape, detach). A sub-range view
@@ -259,8 +277,8 @@ export class Tensor {
    * y.backward(dy, { retainGraph: true });
    */
   backward(gradient?: Tensor | BackwardOptions, options?: BackwardOptions): void {
-    if (gradient !== undefined && !(gradient instanceof Tensor)) backward(this, undefined, gradient);
-    else backward(this, gradient, options);
+    if (gradient !== undefined && !(gradient instanceof Tensor)) ops().backward(this, undefined, gradient);
+    else ops().backward(this, gradient, options);
   }
 
   /**
@@ -269,7 +287,7 @@ export class Tensor {
    */
   async to(backend: BackendName): Promise<Tensor> {
     if (backend === this.backendName) return this;
-    return fromTypedArray(await this.data(), this.shape, this.dtype, { backend });
+    return ops().fromTypedArray(await this.data(), this.shape, this.dtype, { backend });
   }
 
   /** A tensor sharing this one's storage, cut from the graph. */
@@ -282,43 +300,52 @@ export class Tensor {
   }
 
   // --- op methods (see ./ops for documentation) ---
-  add(b: TensorLike): Tensor { return ops.add(this, b); }
-  sub(b: TensorLike): Tensor { return ops.sub(this, b); }
-  mul(b: TensorLike): Tensor { return ops.mul(this, b); }
-  div(b: TensorLike): Tensor { return ops.div(this, b); }
-  neg(): Tensor { return ops.neg(this); }
-  pow(exponent: number): Tensor { return ops.pow(this, exponent); }
-  exp(): Tensor { return ops.exp(this); }
-  log(): Tensor { return ops.log(this); }
-  sqrt(): Tensor { return ops.sqrt(this); }
-  abs(): Tensor { return ops.abs(this); }
-  sigmoid(): Tensor { return ops.sigmoid(this); }
-  relu(): Tensor { return ops.relu(this); }
-  tanh(): Tensor { return ops.tanh(this); }
-  matmul(b: Tensor): Tensor { return ops.matmul(this, b); }
-  reshape(shape: readonly number[]): Tensor { return ops.reshape(this, shape); }
-  transpose(dim0 = -2, dim1 = -1): Tensor { return ops.transpose(this, dim0, dim1); }
-  permute(dims: readonly number[]): Tensor { return ops.permute(this, dims); }
-  unsqueeze(dim: number): Tensor { return ops.unsqueeze(this, dim); }
-  squeeze(dim?: number | readonly number[]): Tensor { return ops.squeeze(this, dim); }
-  sum(dims?: number | readonly number[] | null, keepdim = false): Tensor { return ops.sum(this, dims, keepdim); }
-  mean(dims?: number | readonly number[] | null, keepdim = false): Tensor { return ops.mean(this, dims, keepdim); }
-  max(dims?: number | readonly number[] | null, keepdim = false): Tensor { return ops.max(this, dims, keepdim); }
-  min(dims?: number | readonly number[] | null, keepdim = false): Tensor { return ops.min(this, dims, keepdim); }
-  variance(dims?: number | readonly number[] | null, opts?: { correction?: number; keepdim?: boolean }): Tensor { return ops.variance(this, dims, opts); }
-  std(dims?: number | readonly number[] | null, opts?: { correction?: number; keepdim?: boolean }): Tensor { return ops.std(this, dims, opts); }
-  argmax(dim: number | null = null, keepdim = false): Tensor { return ops.argmax(this, dim, keepdim); }
-  argmin(dim: number | null = null, keepdim = false): Tensor { return ops.argmin(this, dim, keepdim); }
-  cumsum(dim: number): Tensor { return ops.cumsum(this, dim); }
-  log1p(): Tensor { return ops.log1p(this); }
-  gelu(): Tensor { return ops.gelu(this); }
-  silu(): Tensor { return ops.silu(this); }
-  softplus(): Tensor { return ops.softplus(this); }
-  isnan(): Tensor { return ops.isnan(this); }
-  softmax(dim = -1): Tensor { return ops.softmax(this, dim); }
-  logSoftmax(dim = -1): Tensor { return ops.logSoftmax(this, dim); }
-  cast(dtype: DType): Tensor { return ops.cast(this, dtype); }
-  clone(): Tensor { return ops.clone(this); }
+  add(b: TensorLike): Tensor { return ops().add(this, b); }
+  sub(b: TensorLike): Tensor { return ops().sub(this, b); }
+  mul(b: TensorLike): Tensor { return ops().mul(this, b); }
+  div(b: TensorLike): Tensor { return ops().div(this, b); }
+  neg(): Tensor { return ops().neg(this); }
+  pow(exponent: number): Tensor { return ops().pow(this, exponent); }
+  exp(): Tensor { return ops().exp(this); }
+  log(): Tensor { return ops().log(this); }
+  sqrt(): Tensor { return ops().sqrt(this); }
+  abs(): Tensor { return ops().abs(this); }
+  sigmoid(): Tensor { return ops().sigmoid(this); }
+  relu(): Tensor { return ops().relu(this); }
+  tanh(): Tensor { return ops().tanh(this); }
+  maximum(b: TensorLike): Tensor { return ops().maximum(this, b); }
+  minimum(b: TensorLike): Tensor { return ops().minimum(this, b); }
+  eq(b: TensorLike): Tensor { return ops().eq(this, b); }
+  ne(b: TensorLike): Tensor { return ops().ne(this, b); }
+  gt(b: TensorLike): Tensor { return ops().gt(this, b); }
+  lt(b: TensorLike): Tensor { return ops().lt(this, b); }
+  ge(b: TensorLike): Tensor { return ops().ge(this, b); }
+  le(b: TensorLike): Tensor { return ops().le(this, b); }
+  matmul(b: Tensor): Tensor { return ops().matmul(this, b); }
+  reshape(shape: readonly number[]): Tensor { return ops().reshape(this, shape); }
+  expand(shape: readonly number[]): Tensor { return ops().expand(this, shape); }
+  transpose(dim0 = -2, dim1 = -1): Tensor { return ops().transpose(this, dim0, dim1); }
+  permute(dims: readonly number[]): Tensor { return ops().permute(this, dims); }
+  unsqueeze(dim: number): Tensor { return ops().unsqueeze(this, dim); }
+  squeeze(dim?: number | readonly number[]): Tensor { return ops().squeeze(this, dim); }
+  sum(dims?: number | readonly number[] | null, keepdim = false): Tensor { return ops().sum(this, dims, keepdim); }
+  mean(dims?: number | readonly number[] | null, keepdim = false): Tensor { return ops().mean(this, dims, keepdim); }
+  max(dims?: number | readonly number[] | null, keepdim = false): Tensor { return ops().max(this, dims, keepdim); }
+  min(dims?: number | readonly number[] | null, keepdim = false): Tensor { return ops().min(this, dims, keepdim); }
+  variance(dims?: number | readonly number[] | null, opts?: { correction?: number; keepdim?: boolean }): Tensor { return ops().variance(this, dims, opts); }
+  std(dims?: number | readonly number[] | null, opts?: { correction?: number; keepdim?: boolean }): Tensor { return ops().std(this, dims, opts); }
+  argmax(dim: number | null = null, keepdim = false): Tensor { return ops().argmax(this, dim, keepdim); }
+  argmin(dim: number | null = null, keepdim = false): Tensor { return ops().argmin(this, dim, keepdim); }
+  cumsum(dim: number): Tensor { return ops().cumsum(this, dim); }
+  log1p(): Tensor { return ops().log1p(this); }
+  gelu(): Tensor { return ops().gelu(this); }
+  silu(): Tensor { return ops().silu(this); }
+  softplus(): Tensor { return ops().softplus(this); }
+  isnan(): Tensor { return ops().isnan(this); }
+  softmax(dim = -1): Tensor { return ops().softmax(this, dim); }
+  logSoftmax(dim = -1): Tensor { return ops().logSoftmax(this, dim); }
+  cast(dtype: DType): Tensor { return ops().cast(this, dtype); }
+  clone(): Tensor { return ops().clone(this); }
 }
 
 export type NestedArray = number | NestedArray[];

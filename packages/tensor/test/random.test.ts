@@ -22,9 +22,12 @@ describe('random', () => {
   it('xoshiro128** matches the reference algorithm for a known state', () => {
     // Reference: the published xoshiro128** step, re-implemented here independently on a
     // state we set by hand (s = [1, 2, 3, 4]); first outputs of the C reference: 11520, 0, 5927040.
-    const g = new T.Generator(0) as unknown as { s0: number; s1: number; s2: number; s3: number; nextU32(): number };
-    g.s0 = 1; g.s1 = 2; g.s2 = 3; g.s3 = 4;
-    expect([g.nextU32(), g.nextU32(), g.nextU32()]).toEqual([11520, 0, 5927040]);
+    const g = T.Generator.fromState(1, 2, 3, 4);
+    expect(Array.from({ length: 6 }, () => g.nextU32())).toEqual([11520, 0, 5927040, 70819200, 2031721883, 1637235492]);
+    const q = T.Generator.fromState(0xdeadbeef, 0x12345678, 0xcafebabe, 0x0badf00d);
+    for (let i = 0; i < 1000; i++) q.nextU32();
+    expect(q.nextU32()).toBe(3651887776);
+    expect(() => T.Generator.fromState(0, 0, 0, 0)).toThrow(/all-zero state/);
   });
 
   it('normal and uniform have the right moments', () => {

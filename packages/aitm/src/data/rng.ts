@@ -1,5 +1,10 @@
-// Small seeded PRNG (xoshiro128**, seeded through splitmix32) so shuffling and synthetic data
-// are reproducible across runs and platforms without a dependency.
+// The seeded stream of the data layer: shuffles and the built-in synthetic world. Its bits
+// come from the library's one xoshiro128** (@aitm/tensor's Generator); what differs, and why
+// this class exists, is its seeding (a hash of the seed per state word, for mixSeeds-derived
+// seeds) and its 32-bit floats: every built-in world, committed run and AUC in the READMEs was
+// drawn with them, so they stay as they are.
+
+import { Generator } from '@aitm/tensor';
 
 /** MurmurHash3's fmix32 finalizer: a bijective, well-mixed 32-bit hash (unsigned result). */
 export function hash32(x: number): number {
@@ -19,49 +24,33 @@ export function mixSeeds(...parts: number[]): number {
 }
 
 /**
- * xoshiro128** (Blackman & Vigna, 2018): 128-bit state, period 2^128 - 1, passes BigCrush;
- * plenty for shuffles and simulation (not cryptographic). Seeding is splitmix32-style: state
+ * xoshiro128** (Blackman & Vigna, 2018; the bits of @aitm/tensor's Generator): period
+ * 2^128 - 1, passes BigCrush; plenty for shuffles and simulation (not cryptographic). State
  * word k is hash32(seed + (k+1) * golden ratio), so nearby seeds give unrelated streams; the
  * forbidden all-zero state is guarded against.
  */
 export class Rng {
-  private s0: number;
-  private s1: number;
-  private s2: number;
-  private s3: number;
+  private bits: Generator;
   private spareNormal = NaN;
 
   /** Only the low 32 bits of `seed` are used. */
   constructor(seed: number) {
     const x = seed | 0;
-    this.s0 = hash32(x + GOLDEN);
-    this.s1 = hash32(x + 2 * GOLDEN);
-    this.s2 = hash32(x + 3 * GOLDEN);
-    this.s3 = hash32(x + 4 * GOLDEN);
-    if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1;
+    const s = [1, 2, 3, 4].map((k) => hash32(x + k * GOLDEN));
+    if ((s[0]! | s[1]! | s[2]! | s[3]!) === 0) s[0] = 1;
+    this.bits = Generator.fromState(s[0]!, s[1]!, s[2]!, s[3]!);
   }
 
   /** Generator with an explicit state (for checking against the reference implementation). */
   static fromState(s0: number, s1: number, s2: number, s3: number): Rng {
     const r = new Rng(0);
-    r.s0 = s0 | 0;
-    r.s1 = s1 | 0;
-    r.s2 = s2 | 0;
-    r.s3 = s3 | 0;
+    r.bits = Generator.fromState(s0, s1, s2, s3);
     return r;
   }
 
   /** Next uniform 32-bit unsigned integer. */
   nextU32(): number {
-    const result = Math.imul(rotl(Math.imul(this.s1, 5), 7), 9) >>> 0;
-    const t = this.s1 << 9;
-    this.s2 ^= this.s0;
-    this.s3 ^= this.s1;
-    this.s1 ^= this.s2;
-    this.s0 ^= this.s3;
-    this.s2 ^= t;
-    this.s3 = rotl(this.s3, 11);
-    return result;
+    return this.bits.nextU32();
   }
 
   /** Uniform float in [0, 1) with 32 random bits. */
@@ -99,8 +88,4 @@ export class Rng {
     }
     return a;
   }
-}
-
-function rotl(x: number, k: number): number {
-  return (x << k) | (x >>> (32 - k));
 }

@@ -5,20 +5,8 @@
 // (a multi-tensor step, like torch's foreach/fused Adam), else once per parameter.
 // `adamUpdate` is the same math as composed ops, kept as the reference the kernel is tested against.
 
-import { adamStep_, add, div, FlatBlock, keep, mul, noGrad, sqrt, sub, tidy, type Tensor } from '@aitm/tensor';
+import { adamStep_, add, div, FlatBlock, keep, mul, noGrad, sqrt, sub, tidy, type AdamStepHyper, type Tensor } from '@aitm/tensor';
 import { endOfStep, Optimizer, type ParamState } from './optimizer.js';
-
-export interface AdamHyper {
-  readonly lr: number;
-  readonly beta1: number;
-  readonly beta2: number;
-  readonly eps: number;
-  readonly weightDecay: number;
-  /** AdamW (decay the parameter directly) rather than Adam (add weightDecay * param to the gradient). */
-  readonly decoupled: boolean;
-  /** This parameter's step number, from 1. */
-  readonly step: number;
-}
 
 export interface AdamValues {
   readonly param: Tensor;
@@ -32,7 +20,7 @@ export interface AdamValues {
  *   m = beta1 m + (1 - beta1) g;  v = beta2 v + (1 - beta2) g^2
  *   p = p - lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps)
  */
-export function adamUpdate(param: Tensor, grad: Tensor, expAvg: Tensor, expAvgSq: Tensor, h: AdamHyper): AdamValues {
+export function adamUpdate(param: Tensor, grad: Tensor, expAvg: Tensor, expAvgSq: Tensor, h: AdamStepHyper): AdamValues {
   let p = param;
   let g = grad;
   if (h.weightDecay !== 0) {

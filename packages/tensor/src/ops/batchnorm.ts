@@ -17,7 +17,8 @@ import { gpuBnBackward, gpuBnEval, gpuBnForward, gpuBnStats } from '../backends/
 import { activationGradOp } from './linear.js';
 import { add, div, gt, mul, relu, sqrt, sub } from './elementwise.js';
 import { mean, sum } from './reduce.js';
-import { composedGrad, isGradEnabled } from '../autograd.js';
+import { composedGrad } from '../autograd.js';
+import { isGradEnabled } from '../grad-mode.js';
 
 /** Training-mode batch norm (+ relu) from differentiable ops: the fused kernels' reference. */
 export function batchNormComposed(x: Tensor, weight: Tensor, bias: Tensor, eps = 1e-5, act: BatchNormActivation = 'none'): Tensor {

@@ -6,7 +6,7 @@ import { normAxis } from '../shape.js';
 import { add, exp, log, sub } from './elementwise.js';
 import { max, sum } from './reduce.js';
 import { squeeze } from './layout.js';
-import { noGrad } from '../autograd.js';
+import { noGrad } from '../grad-mode.js';
 import { tidy } from '../memory.js';
 
 /** log(sum(exp(x))) along `dim`, shifted by the (constant) maximum for stability. */

@@ -14,7 +14,8 @@ import { isFloat } from '../dtype.js';
 import { FLAT_ALIGN, storageView } from '../fused/flat.js';
 import { gatherConcatCpu, gatherConcatGradCpu } from '../backends/cpu/gather-concat.js';
 import { gpuGatherConcat, gpuGatherConcatGrad } from '../backends/webgpu/gather-concat.js';
-import { composedGrad, isGradEnabled } from '../autograd.js';
+import { composedGrad } from '../autograd.js';
+import { isGradEnabled } from '../grad-mode.js';
 import { gather } from './gather.js';
 import { concat } from './layout.js';
 

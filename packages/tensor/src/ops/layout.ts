@@ -12,7 +12,7 @@ import { sumTo } from './reduce.js';
 import { gpuConcat, gpuPad, gpuPermute, gpuSlice, gpuSplit } from '../backends/webgpu/layout.js';
 import { gpuExpand } from '../backends/webgpu/elementwise.js';
 import { FLAT_ALIGN, storageView } from '../fused/flat.js';
-import { isGradEnabled } from '../autograd.js';
+import { isGradEnabled } from '../grad-mode.js';
 import { tidy } from '../memory.js';
 
 export const reshapeOp = defineOp<ShapeAttrs>({

@@ -11,13 +11,12 @@ import type { Tensor } from '../tensor.js';
 import { isFloat } from '../dtype.js';
 import { activationGradCpu, activationGradSumCpu, linearCpu } from '../backends/cpu/linear.js';
 import type { ActivationGradSumAttrs, LinearActivation, LinearAttrs } from '../attrs.js';
-export type { LinearActivation } from '../attrs.js';
 import { gpuActivationGrad, gpuActivationGradSum } from '../backends/webgpu/activation-grad.js';
 import { FLAT_ALIGN, storageView } from '../fused/flat.js';
 import { gpuLinearForward } from '../backends/webgpu/matmul.js';
 import { bmm } from './matmul.js';
 import { reshape, transpose } from './layout.js';
-import { isGradEnabled } from '../autograd.js';
+import { isGradEnabled } from '../grad-mode.js';
 import { gt, mul, sub } from './elementwise.js';
 import { sum } from './reduce.js';
 

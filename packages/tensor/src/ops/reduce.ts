@@ -1,5 +1,7 @@
 // Reductions along axes (sum, max; mean and sumTo are built on sum). Reduced axes are
 // dropped unless keepdim. max follows torch.amax: on ties the gradient is shared evenly.
+// The elementwise and layout ops take their broadcast gradients from sumTo here, so this
+// file calls them as Tensor methods (x.div(n), dy.expand(shape)) instead of importing them.
 
 import { isFloat } from '../dtype.js';
 import { fmtShape, normAxes, shapesEqual, type Shape } from '../shape.js';
@@ -9,8 +11,6 @@ import type { ReduceAttrs } from '../attrs.js';
 import type { Tensor } from '../tensor.js';
 import { reduce } from '../backends/cpu/kernels.js';
 import { gpuReduce } from '../backends/webgpu/reduce.js';
-import { div, eq, mul, neg, sqrt, sub } from './elementwise.js';
-import { expand, reshape } from './layout.js';
 import { tidy } from '../memory.js';
 
 function reducedShape(shape: Shape, axes: readonly number[], keepdim: boolean): number[] {
@@ -29,7 +29,7 @@ function inferReduce(name: string) {
 
 /** dy reshaped so that it broadcasts against the input (reduced axes as size 1). */
 function keptGrad(dy: Tensor, input: Tensor, axes: readonly number[]): Tensor {
-  return reshape(dy, reducedShape(input.shape, axes, true));
+  return dy.reshape(reducedShape(input.shape, axes, true));
 }
 
 export const sumOp = defineOp<ReduceAttrs>({
@@ -39,7 +39,7 @@ export const sumOp = defineOp<ReduceAttrs>({
     cpu: (_b, [x], out, { axes }) => reduce(x!, out, axes, 0, (acc, v) => acc + v),
     webgpu: gpuReduce('sum'),
   },
-  grad: (dy, { inputs: [x], attrs }) => [expand(keptGrad(dy, x!, attrs.axes), x!.shape)],
+  grad: (dy, { inputs: [x], attrs }) => [keptGrad(dy, x!, attrs.axes).expand(x!.shape)],
 });
 
 export const maxOp = defineOp<ReduceAttrs>({
@@ -51,9 +51,9 @@ export const maxOp = defineOp<ReduceAttrs>({
   },
   grad: (dy, { inputs: [x], output, attrs }) => {
     const y = keptGrad(output, x!, attrs.axes);
-    const mask = eq(x!, y);
+    const mask = x!.eq(y);
     const count = sum(mask, attrs.axes, true);
-    return [mul(div(mask, count), keptGrad(dy, x!, attrs.axes))];
+    return [mask.div(count).mul(keptGrad(dy, x!, attrs.axes))];
   },
 });
 
@@ -72,7 +72,7 @@ export function max(x: Tensor, dims?: number | readonly number[] | null, keepdim
  * gradient evenly, as for max.
  */
 export function min(x: Tensor, dims?: number | readonly number[] | null, keepdim = false): Tensor {
-  return tidy(() => neg(max(neg(x), dims, keepdim)));
+  return tidy(() => max(x.neg(), dims, keepdim).neg());
 }
 
 /**
@@ -89,15 +89,15 @@ export function variance(x: Tensor, dims?: number | readonly number[] | null, op
   const n = axes.reduce((acc, a) => acc * x.shape[a]!, 1);
   const correction = opts.correction ?? 1;
   return tidy(() => {
-    const centered = sub(x, mean(x, axes, true));
+    const centered = x.sub(mean(x, axes, true));
     // n <= correction divides by zero or less, giving inf/NaN, as PyTorch does.
-    return div(sum(mul(centered, centered), axes, opts.keepdim ?? false), Math.max(0, n - correction));
+    return sum(centered.mul(centered), axes, opts.keepdim ?? false).div(Math.max(0, n - correction));
   });
 }
 
 /** Standard deviation: sqrt(variance(...)), like `torch.std` (Bessel's correction by default). */
 export function std(x: Tensor, dims?: number | readonly number[] | null, opts: { correction?: number; keepdim?: boolean } = {}): Tensor {
-  return tidy(() => sqrt(variance(x, dims, opts)));
+  return tidy(() => variance(x, dims, opts).sqrt());
 }
 
 /** Mean over `dims` (all when omitted or null). */
@@ -105,7 +105,7 @@ export function mean(x: Tensor, dims?: number | readonly number[] | null, keepdi
   if (!isFloat(x.dtype)) throw new Error(`mean: expected a floating-point tensor, got ${x.dtype}`);
   const axes = normAxes('mean', dims, x.rank);
   const n = axes.reduce((acc, a) => acc * x.shape[a]!, 1);
-  return tidy(() => div(sum(x, axes, keepdim), n));
+  return tidy(() => sum(x, axes, keepdim).div(n));
 }
 
 /**
@@ -120,5 +120,5 @@ export function sumTo(g: Tensor, shape: Shape): Tensor {
     if (i < lead || (shape[i - lead] === 1 && g.shape[i] !== 1)) axes.push(i);
   }
   const s = axes.length > 0 ? sum(g, axes, true) : g;
-  return reshape(s, shape);
+  return s.reshape(shape);
 }

@@ -13,7 +13,7 @@ import type { Tensor } from '../tensor.js';
 import { softmax as cpuSoftmax, softmaxBackward as cpuSoftmaxBackward } from '../backends/cpu/kernels.js';
 import { gpuSoftmaxBackward } from '../backends/webgpu/softmax-grad.js';
 import { gpuSoftmax } from '../backends/webgpu/softmax.js';
-import { isGradEnabled } from '../autograd.js';
+import { isGradEnabled } from '../grad-mode.js';
 import { exp, mul, sub } from './elementwise.js';
 import { sum } from './reduce.js';
 

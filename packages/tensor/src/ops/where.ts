@@ -1,5 +1,6 @@
 // where(cond, a, b): a where cond is nonzero, else b, with broadcasting of all three.
-// The condition gets no gradient; a and b get dy masked by the condition.
+// The condition gets no gradient; a and b get dy masked by the condition. The elementwise
+// ops import where (for their gradients), so it calls them as Tensor methods (cond.ne(0)).
 
 import { broadcastShapes } from '../shape.js';
 import { defineOp, runOp } from '../op.js';
@@ -8,7 +9,6 @@ import { scalarLike, zerosLike } from '../creation.js';
 import { mapBroadcast } from '../backends/cpu/kernels.js';
 import { gpuWhere } from '../backends/webgpu/elementwise.js';
 import { sumTo } from './reduce.js';
-import { ne } from './elementwise.js';
 import { tidy } from '../memory.js';
 
 export const whereOp = defineOp<null>({
@@ -38,7 +38,7 @@ export function where(cond: Tensor, a: TensorLike, b: TensorLike): Tensor {
   const ta = typeof a === 'number' ? scalarLike(like, a) : a;
   const tb = typeof b === 'number' ? scalarLike(like, b) : b;
   // Any nonzero condition is true (0.5 too): compare in the condition's own dtype, then cast the 0/1.
-  const c = cond.dtype === ta.dtype ? cond : cond.dtype === 'bool' ? cond.cast(ta.dtype) : tidy(() => ne(cond, 0).cast(ta.dtype));
+  const c = cond.dtype === ta.dtype ? cond : cond.dtype === 'bool' ? cond.cast(ta.dtype) : tidy(() => cond.ne(0).cast(ta.dtype));
   const y = runOp(whereOp, [c, ta, tb], null);
   for (const [t, given] of [[ta, a], [tb, b], [c, cond]] as const) if (t !== given) t.dispose();
   return y;

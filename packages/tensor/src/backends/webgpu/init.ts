@@ -1,7 +1,7 @@
 // Starting and stopping the WebGPU backend. The runtime (and the Dawn instance inside it)
 // is held here for the life of the process: if it were garbage collected, Dawn would crash.
 
-import { envVar } from '../../backends.js';
+import { envVar } from '../../env.js';
 import { registerBackend, unregisterBackend } from '../../backend.js';
 import { GpuRuntime, type AdapterReport, type OpProfile, type RuntimeStats } from './runtime.js';
 import { WebGpuBackend } from './backend.js';
