@@ -294,7 +294,7 @@ export class ModuleList<M extends Module = Module> extends Module implements Ite
   /** The i-th module (negative i counts from the end); throws when out of range. */
   at(i: number): M {
     const m = this.items[i < 0 ? i + this.items.length : i];
-    if (m === undefined) throw new Error(`ModuleList: index ${i} is out of range for ${this.items.length} modules`);
+    if (m === undefined) throw new Error(`${this.constructor.name}: index ${i} is out of range for ${this.items.length} modules`);
     return m;
   }
 
@@ -302,7 +302,8 @@ export class ModuleList<M extends Module = Module> extends Module implements Ite
     return this.items[Symbol.iterator]();
   }
 
-  forward(): never {
+  /** A list has no forward of its own, as in PyTorch: call its modules (Sequential chains them). */
+  forward(..._args: never[]): unknown {
     throw new Error('ModuleList has no forward: call its modules');
   }
 }
@@ -363,39 +364,16 @@ export class ModuleDict<M extends Module = Module> extends Module {
  * const net = new Sequential(new Linear(4, 3), new Tanh(), new Linear(3, 1));
  * net.forward(x); // parameter names '0.weight', '0.bias', '2.weight', '2.bias'
  */
-export class Sequential extends Module implements Iterable<Layer> {
-  private readonly layers: Layer[] = [];
-
+export class Sequential extends ModuleList<Layer> {
   constructor(...layers: Layer[]) {
-    super();
-    for (const l of layers) this.append(l);
+    super(layers);
   }
 
-  append(layer: Layer): this {
-    this.registerModule(String(this.layers.length), layer);
-    this.layers.push(layer);
-    return this;
-  }
-
-  get length(): number {
-    return this.layers.length;
-  }
-
-  at(i: number): Layer {
-    const l = this.layers[i < 0 ? i + this.layers.length : i];
-    if (l === undefined) throw new Error(`Sequential: index ${i} is out of range for ${this.layers.length} layers`);
-    return l;
-  }
-
-  [Symbol.iterator](): Iterator<Layer> {
-    return this.layers[Symbol.iterator]();
-  }
-
-  forward(x: Tensor): Tensor {
+  override forward(x: Tensor): Tensor {
     // Each layer's output but the last is freed here; the graph keeps what backward needs.
     return tidy(() => {
       let y = x;
-      for (const l of this.layers) y = l.forward(y);
+      for (const l of this) y = l.forward(y);
       return y;
     });
   }

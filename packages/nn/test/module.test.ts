@@ -184,6 +184,9 @@ describe('containers', () => {
     const x = tensor([[1, -1]]);
     const y = seq.forward(x);
     expect(y.shape).toEqual([1, 2]);
+    expect(seq.at(-1)).toBeInstanceOf(ReLU);
+    expect(() => seq.at(2)).toThrow(/Sequential: index 2 is out of range for 2 modules/);
+    expect([...seq.namedParameters()].map(([name]) => name)).toEqual(['0.weight', '0.bias']);
     x.dispose();
     y.dispose();
     list.dispose();

@@ -7,7 +7,6 @@ import type { GpuBuffer, GpuRuntime } from './runtime.js';
 import { WORKGROUP_ID_WGSL } from './runtime.js';
 import { PARAMS_WGSL, type Params } from './params.js';
 
-/** The WGSL scalar type storing `dtype` (float64 never reaches the GPU). */
 /** The WGSL storage type of a dtype (bool is stored as u32 0/1: WGSL has no byte arrays). */
 export function wgslType(dtype: DType): 'f32' | 'i32' | 'u32' {
   if (dtype === 'float64') throw new Error('webgpu: float64 is not supported on the GPU; use float32 or the cpu backend');

@@ -331,13 +331,14 @@ export class GpuRuntime {
     }
     this.flush();
     this.batch.startProfiling();
+    let rows: Awaited<ReturnType<typeof this.batch.stopProfiling>>;
     try {
       await fn();
-      this.flush();
     } finally {
+      // Also when fn throws: what it recorded runs, and later dispatches are not timed.
       this.flush();
+      rows = await this.batch.stopProfiling();
     }
-    const rows = await this.batch.stopProfiling();
     await this.throwRecordedError();
     const byLabel = new Map<string, OpProfile>();
     for (const { label, ns } of rows) {

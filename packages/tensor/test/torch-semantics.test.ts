@@ -1,6 +1,6 @@
-// Behaviour of the newer ops beyond their PyTorch fixtures (test/op-coverage.test.ts holds
-// those): NaN and ties in argmax, Python's slicing rules, split sizes, the bool dtype on
-// both backends, indices out of range, and the errors that name what was wrong.
+// PyTorch's rules where the fixtures say little (test/op-coverage.test.ts holds those): NaN
+// and ties in argmax, Python's slicing rules, split sizes, the bool dtype on both backends,
+// indices out of range, and the errors that name what was wrong.
 
 import { afterAll, describe, expect, it } from 'vitest';
 import * as T from '../src/index.js';
