@@ -9,7 +9,8 @@ import * as T from '../src/index.js';
 import type { Tensor } from '../src/index.js';
 import { gpuAvailable } from './gpu.js';
 import { expectClose } from './helpers.js';
-import { setMatmulKernel, type MatmulKernelChoice } from '../src/backends/webgpu/matmul.js';
+import { setMatmulKernel } from '../src/backends/webgpu/matmul.js';
+import type { MatmulKernelChoice } from '../src/backends/webgpu/matmul-plan.js';
 
 const gpu = await gpuAvailable();
 afterAll(() => T.disposeWebGpu());

@@ -5,7 +5,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as T from '../src/index.js';
 import type { Tensor } from '../src/index.js';
-import { planBmm, setMatmulKernel, type MatmulKernelChoice } from '../src/backends/webgpu/matmul.js';
+import { setMatmulKernel } from '../src/backends/webgpu/matmul.js';
+import { planBmm, type MatmulKernelChoice } from '../src/backends/webgpu/matmul-plan.js';
 import { gpuAvailable } from './gpu.js';
 
 const gpu = await gpuAvailable();
