@@ -24,7 +24,7 @@
 
 import type { Kernel, TensorMeta } from '../../backend.js';
 import type { BmmAttrs } from '../../ops/matmul.js';
-import { kernelPreamble, type WebGpuBackend } from './backend.js';
+import { kernelPreamble, memoWgsl, type WebGpuBackend } from './backend.js';
 import { Params } from './params.js';
 import { NO_EPILOGUE, splitSumCode, type Epilogue } from './matmul-epilogue.js';
 import { planBmm, type BmmDevice, type BmmPlan, type BmmVariant, type MatmulKernelChoice } from './matmul-plan.js';
@@ -147,15 +147,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 }
 `;
 
-const codeCache = new Map<string, string>();
+// memoWgsl takes scalar arguments: a variant is keyed by its JSON (all its fields are scalars).
+const bmmCodeByKey = memoWgsl((key: string): string => {
+  const v = JSON.parse(key) as BmmVariant;
+  return v.algo === 'register' ? registerKernel(v) : tiledKernel(v);
+});
 
 /** The WGSL of one variant (memoised: the pipeline cache hashes the text anyway). */
 export function bmmCode(v: BmmVariant): string {
-  const key = JSON.stringify(v);
-  let code = codeCache.get(key);
-  if (code === undefined) {
-    code = v.algo === 'register' ? registerKernel(v) : tiledKernel(v);
-    codeCache.set(key, code);
-  }
-  return code;
+  return bmmCodeByKey(JSON.stringify(v));
 }
