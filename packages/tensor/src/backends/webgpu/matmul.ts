@@ -32,16 +32,32 @@ import { registerKernel } from './matmul-register.wgsl.js';
 import { tiledKernel } from './matmul-tiled.wgsl.js';
 import type { GpuBuffer } from './runtime.js';
 
-let forced: MatmulKernelChoice = 'auto';
+/** The kernel choice inside `withMatmulKernel`; 'auto' (the plan's per-adapter pick) elsewhere. */
+let scopedChoice: MatmulKernelChoice = 'auto';
 
 /**
- * Overrides the per-adapter kernel choice (tests run both kernels on whatever adapter they
- * have; the benchmark compares them). Returns the previous setting.
+ * Runs `fn` with the per-adapter kernel choice overridden for every bmm and linear product
+ * it records (tests run each kernel on whatever adapter they have; the benchmark compares
+ * them), then restores the previous choice, also when `fn` throws: no setting outlives the
+ * call. Products are planned when an op is called, synchronously, so `fn` must be
+ * synchronous; a returned promise is refused, as its continuation would run unscoped.
+ *
+ * @example
+ * const y = withMatmulKernel('tiled', () => T.matmul(a, b));
  */
-export function setMatmulKernel(choice: MatmulKernelChoice): MatmulKernelChoice {
-  const prev = forced;
-  forced = choice;
-  return prev;
+export function withMatmulKernel<R>(choice: MatmulKernelChoice, fn: () => R): R {
+  const prev = scopedChoice;
+  scopedChoice = choice;
+  let result: R;
+  try {
+    result = fn();
+  } finally {
+    scopedChoice = prev;
+  }
+  if (result instanceof Promise) {
+    throw new Error('withMatmulKernel: fn returned a promise; the override covers only what fn records synchronously');
+  }
+  return result;
 }
 
 const devices = new WeakMap<WebGpuBackend, BmmDevice>();
@@ -65,7 +81,7 @@ export const gpuBmm: Kernel<'webgpu', BmmAttrs> = (backend, [a, b], out, { trans
   const k = transA ? a!.shape[1]! : a!.shape[2]!;
   const c = backend.output(out);
   if (out.size === 0) return c;
-  const plan = planBmm({ batch, m, n, k, transA, transB }, deviceOf(backend), forced);
+  const plan = planBmm({ batch, m, n, k, transA, transB }, deviceOf(backend), scopedChoice);
   runBmm(backend, plan, a!.data, b!.data, c, out, batch, m, n, k, NO_EPILOGUE);
   return c;
 };
@@ -78,7 +94,7 @@ export function gpuLinearForward(backend: WebGpuBackend, x: GpuBuffer, w: GpuBuf
   const [m, n] = out.shape as [number, number];
   const c = backend.output(out);
   if (out.size === 0) return c;
-  const plan = planBmm({ batch: 1, m, n, k, transA: false, transB: true }, deviceOf(backend), forced);
+  const plan = planBmm({ batch: 1, m, n, k, transA: false, transB: true }, deviceOf(backend), scopedChoice);
   runBmm(backend, plan, x, w, c, out, 1, m, n, k, epi);
   return c;
 }
