@@ -9,7 +9,8 @@ import * as T from '../src/index.js';
 import type { Tensor } from '../src/index.js';
 import { gpuAvailable } from './gpu.js';
 import { expectClose } from './helpers.js';
-import { setMatmulKernel, type MatmulKernelChoice } from '../src/backends/webgpu/matmul.js';
+import { withMatmulKernel } from '../src/backends/webgpu/matmul.js';
+import type { MatmulKernelChoice } from '../src/backends/webgpu/matmul-plan.js';
 
 const gpu = await gpuAvailable();
 afterAll(() => T.disposeWebGpu());
@@ -28,7 +29,7 @@ function composed(x: Tensor, w: Tensor, b: Tensor | null, act: (typeof ACTS)[num
   return act === 'relu' ? T.relu(z) : act === 'sigmoid' ? T.sigmoid(z) : z;
 }
 
-async function run(backend: T.BackendName, dtype: T.DType, fused: boolean, shape: readonly number[], act: (typeof ACTS)[number], bias: boolean) {
+async function run(backend: T.BackendName, dtype: T.DType, fused: boolean, shape: readonly number[], act: (typeof ACTS)[number], bias: boolean, kernel: MatmulKernelChoice = 'auto') {
   const [n, k, m] = shape as [number, number, number];
   const g = new T.Generator(n * 1000 + k + m);
   const on = { dtype, backend, generator: g };
@@ -36,8 +37,12 @@ async function run(backend: T.BackendName, dtype: T.DType, fused: boolean, shape
   const w = T.mul(T.randn([m, k], on), 1 / Math.sqrt(k)).requireGrad();
   const b = bias ? T.randn([m], on).requireGrad() : null;
   const dy = T.randn([n, m], on);
-  const y = fused ? T.linear(x, w, b, act) : composed(x, w, b, act);
-  y.backward(dy);
+  // The products of the forward and backward passes are all recorded inside the scope.
+  const y = withMatmulKernel(kernel, () => {
+    const y = fused ? T.linear(x, w, b, act) : composed(x, w, b, act);
+    y.backward(dy);
+    return y;
+  });
   return Promise.all([y, x.grad!, w.grad!, ...(b ? [b.grad!] : [])].map(async (t) => Array.from(await t.data())));
 }
 
@@ -61,14 +66,9 @@ describe('linear: fused vs matmul + add + activation', () => {
   // is checked in every kernel, including its split-K summing pass.
   for (const kernel of ['tiled', 'register', 'subgroup'] as MatmulKernelChoice[]) {
     it.runIf(gpu)(`the epilogue in the '${kernel}' kernel (bias + relu, bias + sigmoid, split K)`, async () => {
-      const prev = setMatmulKernel(kernel);
-      try {
-        for (const [shape, act] of [[[37, 13, 6], 'relu'], [[5, 7, 64], 'sigmoid'], [[6, 1500, 9], 'relu']] as const) {
-          const [a, b] = [await run('webgpu', 'float32', true, shape, act, true), await run('cpu', 'float64', false, shape, act, true)];
-          a.forEach((v, i) => expectClose(v, b[i]!, 2e-5 * Math.sqrt(shape[0] * shape[1]), 1e-4));
-        }
-      } finally {
-        setMatmulKernel(prev);
+      for (const [shape, act] of [[[37, 13, 6], 'relu'], [[5, 7, 64], 'sigmoid'], [[6, 1500, 9], 'relu']] as const) {
+        const [a, b] = [await run('webgpu', 'float32', true, shape, act, true, kernel), await run('cpu', 'float64', false, shape, act, true)];
+        a.forEach((v, i) => expectClose(v, b[i]!, 2e-5 * Math.sqrt(shape[0] * shape[1]), 1e-4));
       }
     });
   }

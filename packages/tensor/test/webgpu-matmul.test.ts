@@ -1,19 +1,18 @@
 // The WebGPU matmul kernels against the float64 CPU reference: every transpose combination,
 // awkward sizes (1, primes, non-multiples of every tile and of 4, K = 0), batches, split-K,
 // operand re-layout, dispatches past 65535 workgroups, each of the three kernels (forced
-// with setMatmulKernel) on whatever adapter is present, and gradients through matmul.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+// with withMatmulKernel) on whatever adapter is present, and gradients through matmul.
+// The kernel choice itself is tested without a GPU in matmul-plan.test.ts.
+import { afterAll, describe, expect, it } from 'vitest';
 import * as T from '../src/index.js';
 import type { Tensor } from '../src/index.js';
-import { planBmm, setMatmulKernel, type MatmulKernelChoice } from '../src/backends/webgpu/matmul.js';
+import { withMatmulKernel } from '../src/backends/webgpu/matmul.js';
+import type { MatmulKernelChoice } from '../src/backends/webgpu/matmul-plan.js';
 import { gpuAvailable } from './gpu.js';
 
 const gpu = await gpuAvailable();
 
-afterAll(() => {
-  setMatmulKernel('auto');
-  T.disposeWebGpu();
-});
+afterAll(() => T.disposeWebGpu());
 
 /** Deterministic values in [-1, 1), exactly representable in float32 so both backends see the same data. */
 function randomData(n: number, seed: number): Float64Array {
@@ -67,8 +66,8 @@ const ALL_TRANS: [boolean, boolean][] = [
   [true, true],
 ];
 
-/** Runs bmm on both backends for each transpose combination and compares. */
-async function checkBmm({ batch, m, n, k }: Case, seed: number, combos = ALL_TRANS): Promise<void> {
+/** Runs bmm on both backends for each transpose combination and compares; `kernel` forces the GPU's kernel. */
+async function checkBmm({ batch, m, n, k }: Case, seed: number, kernel: MatmulKernelChoice = 'auto', combos = ALL_TRANS): Promise<void> {
   for (const [transA, transB] of combos) {
     const aShape = transA ? [batch, k, m] : [batch, m, k];
     const bShape = transB ? [batch, n, k] : [batch, k, n];
@@ -81,7 +80,7 @@ async function checkBmm({ batch, m, n, k }: Case, seed: number, combos = ALL_TRA
     const scale = T.bmm(absA, absB, transA, transB);
     const a32 = T.tensor(aData, { shape: aShape, dtype: 'float32', backend: 'webgpu' });
     const b32 = T.tensor(bData, { shape: bShape, dtype: 'float32', backend: 'webgpu' });
-    const got = T.bmm(a32, b32, transA, transB);
+    const got = withMatmulKernel(kernel, () => T.bmm(a32, b32, transA, transB));
     expect(got.shape).toEqual([batch, m, n]);
     expect(got.dtype).toBe('float32');
     const what = `bmm ${batch}x${m}x${n}x${k} transA=${transA} transB=${transB}`;
@@ -133,33 +132,6 @@ function randomCases(count: number, seed: number): Case[] {
 }
 
 describe.skipIf(!gpu)('webgpu bmm', () => {
-  it('plans the kernel per adapter, and split-K only for few output tiles over a long K', () => {
-    const llvmpipe = { isSoftware: true, subgroupSize: 8 };
-    const gpuDevice = { isSoftware: false, subgroupSize: 0 };
-    const square = { batch: 1, m: 64, n: 64, k: 64, transA: false, transB: false };
-    expect(planBmm(square, llvmpipe, 'auto').variant).toMatchObject({ algo: 'register', shareA: true, wgX: 8, rows: 32 });
-    // A subgroup takes 4, 2 or 1 subgroup-heights of rows, as many as M fills.
-    expect(planBmm({ ...square, m: 20 }, llvmpipe, 'auto').variant).toMatchObject({ shareA: true, rows: 16 });
-    expect(planBmm({ ...square, m: 12 }, llvmpipe, 'auto').variant).toMatchObject({ shareA: true, rows: 8 });
-    expect(planBmm({ ...square, m: 12 }, { isSoftware: true, subgroupSize: 4 }, 'auto').variant).toMatchObject({ shareA: true, wgX: 4, rows: 8 });
-    expect(planBmm(square, { isSoftware: true, subgroupSize: 0 }, 'auto').variant).toMatchObject({ algo: 'register', shareA: false });
-    expect(planBmm({ ...square, n: 2 }, llvmpipe, 'auto').variant).toMatchObject({ shareA: false, wgX: 2, wgY: 32 });
-    expect(planBmm(square, gpuDevice, 'auto').variant.algo).toBe('tiled');
-    // B stored [K, N] with N = 2048 is copied to [N, K] on llvmpipe (cache aliasing), not on GPUs.
-    const big = { ...square, m: 2048, n: 2048, k: 2048 };
-    expect(planBmm(big, llvmpipe, 'auto')).toMatchObject({ copyA: false, copyB: true, variant: { transB: true } });
-    expect(planBmm({ ...big, transA: true }, llvmpipe, 'auto')).toMatchObject({ copyA: true, variant: { transA: false } });
-    expect(planBmm(big, gpuDevice, 'auto')).toMatchObject({ copyB: false, variant: { transB: false } });
-    for (const device of [llvmpipe, gpuDevice]) {
-      // A Linear layer's weight gradient: [16, 32] summed over 8192 rows.
-      const dW = planBmm({ batch: 1, m: 16, n: 32, k: 8192, transA: true, transB: false }, device, 'auto');
-      expect(dW.splits).toBeGreaterThan(1);
-      expect(dW.kChunk % 16).toBe(0);
-      expect(planBmm({ ...square, m: 2048, n: 2048, k: 2048 }, device, 'auto').splits).toBe(1);
-      expect(planBmm({ ...square, m: 5, n: 6, k: 100 }, device, 'auto').splits).toBe(1);
-    }
-  });
-
   // 'subgroup' falls back to 'register' on adapters without fixed 4- or 8-lane subgroups.
   const kernels: MatmulKernelChoice[] = ['subgroup', 'register'];
   // llvmpipe takes seconds to compile each variant of the tiled kernel (its barriers), so
@@ -168,12 +140,10 @@ describe.skipIf(!gpu)('webgpu bmm', () => {
   for (const kernel of kernels) {
     describe(`${kernel} kernel`, () => {
       it('matches the CPU on edge sizes, all four transpose combinations', async () => {
-        setMatmulKernel(kernel);
-        for (const [i, c] of EDGE_CASES.entries()) await checkBmm(c, 100 + i);
+        for (const [i, c] of EDGE_CASES.entries()) await checkBmm(c, 100 + i, kernel);
       });
 
       it('matches the CPU with 1, 2 and 4 subgroup-heights of rows per workgroup (partial tiles, scalar and vec4 reads)', async () => {
-        setMatmulKernel(kernel);
         const cases: Case[] = [
           { batch: 1, m: 37, n: 21, k: 13 },
           { batch: 2, m: 68, n: 40, k: 36 },
@@ -181,30 +151,26 @@ describe.skipIf(!gpu)('webgpu bmm', () => {
           { batch: 1, m: 24, n: 36, k: 20 },
           { batch: 1, m: 130, n: 52, k: 64 },
         ];
-        for (const [i, c] of cases.entries()) await checkBmm(c, 150 + i);
+        for (const [i, c] of cases.entries()) await checkBmm(c, 150 + i, kernel);
       });
 
       it('matches the CPU on random sizes', async () => {
-        setMatmulKernel(kernel);
-        for (const [i, c] of randomCases(8, 4242).entries()) await checkBmm(c, 200 + i);
+        for (const [i, c] of randomCases(8, 4242).entries()) await checkBmm(c, 200 + i, kernel);
       });
 
       it('matches the CPU when K is split across workgroups', async () => {
-        setMatmulKernel(kernel);
-        for (const [i, c] of SPLIT_K_CASES.entries()) await checkBmm(c, 300 + i);
+        for (const [i, c] of SPLIT_K_CASES.entries()) await checkBmm(c, 300 + i, kernel);
       });
 
       it('matches the CPU when an operand is first copied to its K-contiguous layout', async () => {
-        setMatmulKernel(kernel);
-        for (const [i, c] of LAYOUT_COPY_CASES.entries()) await checkBmm(c, 350 + i);
+        for (const [i, c] of LAYOUT_COPY_CASES.entries()) await checkBmm(c, 350 + i, kernel);
       });
 
       it('handles more than 65535 workgroups (the grid is split into 2-D)', async () => {
-        setMatmulKernel(kernel);
         // 70000 batch entries of 1x2: one workgroup each whatever the tile.
-        await checkBmm({ batch: 70_000, m: 1, n: 2, k: 3 }, 400);
+        await checkBmm({ batch: 70_000, m: 1, n: 2, k: 3 }, 400, kernel);
         // 300000 rows: a dispatch per row (or per 4 rows) would exceed 65535 in x.
-        await checkBmm({ batch: 1, m: 300_000, n: 2, k: 3 }, 401);
+        await checkBmm({ batch: 1, m: 300_000, n: 2, k: 3 }, 401, kernel);
       });
     });
   }
@@ -213,27 +179,23 @@ describe.skipIf(!gpu)('webgpu bmm', () => {
     const [ff, ft, tf, tt] = ALL_TRANS.map((c) => [c]);
     const slow = { timeout: 300_000 };
     it('matches the CPU with scalar reads: odd sizes, K below one 16-step', slow, async () => {
-      setMatmulKernel('tiled');
-      await checkBmm({ batch: 2, m: 67, n: 31, k: 7 }, 500);
+      await checkBmm({ batch: 2, m: 67, n: 31, k: 7 }, 500, 'tiled');
     });
 
     it('matches the CPU with vec4 reads, partial tiles and a partial K step', slow, async () => {
-      setMatmulKernel('tiled');
-      await checkBmm({ batch: 2, m: 36, n: 40, k: 20 }, 501);
+      await checkBmm({ batch: 2, m: 36, n: 40, k: 20 }, 501, 'tiled');
     });
 
     it('matches the CPU on 64x64 tiles, skinny tiles, K = 0, split K and a 2-D grid', slow, async () => {
-      setMatmulKernel('tiled');
-      await checkBmm({ batch: 1, m: 129, n: 257, k: 33 }, 502, ft);
-      await checkBmm({ batch: 1, m: 300, n: 2, k: 3 }, 503, tt);
-      await checkBmm({ batch: 2, m: 3, n: 5, k: 0 }, 504, ff);
-      await checkBmm({ batch: 1, m: 5, n: 6, k: 1031 }, 505, tf);
-      await checkBmm({ batch: 70_000, m: 1, n: 2, k: 3 }, 506, tt);
+      await checkBmm({ batch: 1, m: 129, n: 257, k: 33 }, 502, 'tiled', ft);
+      await checkBmm({ batch: 1, m: 300, n: 2, k: 3 }, 503, 'tiled', tt);
+      await checkBmm({ batch: 2, m: 3, n: 5, k: 0 }, 504, 'tiled', ff);
+      await checkBmm({ batch: 1, m: 5, n: 6, k: 1031 }, 505, 'tiled', tf);
+      await checkBmm({ batch: 70_000, m: 1, n: 2, k: 3 }, 506, 'tiled', tt);
     });
   });
 
   it('handles empty outputs (M = 0, N = 0, batch = 0) without dispatching', async () => {
-    setMatmulKernel('auto');
     for (const [ash, bsh, osh] of [
       [[1, 0, 3], [1, 3, 4], [1, 0, 4]],
       [[2, 3, 5], [2, 5, 0], [2, 3, 0]],
@@ -248,7 +210,6 @@ describe.skipIf(!gpu)('webgpu bmm', () => {
   });
 
   it('agrees on AITM-shaped Linear layers (rows x 64 -> 32) and their backward products', async () => {
-    setMatmulKernel('auto');
     // Forward x @ W^T, dX = dY @ W, dW = dY^T @ X, as the Linear layer and its gradient run them.
     await checkBmm({ batch: 1, m: 1024, n: 32, k: 64 }, 500);
     await checkBmm({ batch: 1, m: 1024, n: 64, k: 32 }, 501);
@@ -275,8 +236,6 @@ async function checkMatmul(aShape: number[], bShape: number[], seed: number): Pr
 }
 
 describe.skipIf(!gpu)('webgpu matmul (PyTorch semantics on top of bmm)', () => {
-  beforeAll(() => setMatmulKernel('auto'));
-
   it('handles 1-D operands and broadcast batch dimensions', async () => {
     await checkMatmul([7], [7], 1); // dot product
     await checkMatmul([13], [13, 5], 2); // row vector
