@@ -3,7 +3,7 @@
 
 import { parseArgs } from 'node:util';
 import type { BackendName } from '@aitm/tensor';
-import { AITM_FAMILY, MODEL_NAMES, type ModelName } from './config.js';
+import { MODEL_NAMES, type ModelName } from './config.js';
 import { COMPARE_DEFAULTS, compareCommand } from './compare.js';
 import { evalCommand, exportCommand, importCommand, predictCommand, trainCommand, type ModelSource } from './run.js';
 import type { ImportOptions } from './import.js';
@@ -150,9 +150,6 @@ async function main(argv: string[]): Promise<void> {
     case 'train': {
       const model = modelOf(o.model);
       if (model !== undefined && o.config !== undefined) throw new Error('--model and --config conflict: the config file\'s "model" key names the model');
-      if (model !== undefined && o.alpha !== undefined && !AITM_FAMILY.includes(model)) {
-        throw new Error(`--alpha: model ${model} has no label constraint (it trains on the sum of BCEs); alpha applies to ${AITM_FAMILY.join(' and ')} only`);
-      }
       const opts = {
         ...(model !== undefined && { model }),
         ...(o.data !== undefined && { data: o.data }),

@@ -11,7 +11,7 @@ import { inferConfig, type ImportOptions } from './import.js';
 import type { Report } from './report.js';
 export type { Report };
 import { writeRunDir } from './run-dir.js';
-import { buildModel, defaultConfig, parseConfig, schemaOf, type ModelConfig, type ModelName } from './config.js';
+import { alphaOf, buildModel, defaultConfig, parseConfig, schemaOf, type ModelConfig, type ModelName } from './config.js';
 import { subset, type Dataset } from './data/batch.js';
 import { readCsv, scanVocab } from './data/csv.js';
 import type { SyntheticConfig } from './data/synthetic.js';
@@ -158,10 +158,15 @@ export function checkTrainOptions(opts: TrainCommandOptions): void {
     throw new Error(`--weight-decay: expected a number >= 0, got ${opts.weightDecay}`);
   }
   if (opts.alpha !== undefined && !(Number.isFinite(opts.alpha) && opts.alpha >= 0)) throw new Error(`--alpha: expected a number >= 0, got ${opts.alpha}`);
+  // With --config the file names the model, and its alpha is checked as the file is read.
+  if (opts.alpha !== undefined && opts.config === undefined) alphaOf(opts.model ?? 'aitm', opts.alpha, '--alpha');
 }
 
-/** Reads and validates a config.json, naming the file in every error. */
-export function readConfigFile(file: string): ModelConfig {
+/**
+ * Reads and validates a config.json, naming the file in every error. `overrides` (e.g. the
+ * --alpha flag) replace the file's keys before validation, so they are checked as the file is.
+ */
+export function readConfigFile(file: string, overrides: { alpha?: number } = {}): ModelConfig {
   if (!existsSync(file)) throw new Error(`${file}: no such config file`);
   let raw: unknown;
   try {
@@ -169,8 +174,9 @@ export function readConfigFile(file: string): ModelConfig {
   } catch (e) {
     throw new Error(`${file}: not valid JSON (${(e as Error).message})`);
   }
+  const changed = overrides.alpha !== undefined && typeof raw === 'object' && raw !== null && !Array.isArray(raw);
   try {
-    return parseConfig(raw);
+    return parseConfig(changed ? { ...(raw as Record<string, unknown>), alpha: overrides.alpha } : raw);
   } catch (e) {
     throw new Error(`${file}: ${(e as Error).message}`);
   }
@@ -183,7 +189,8 @@ export async function trainCommand(opts: TrainCommandOptions = {}): Promise<{ re
   const backend = await initBackend(opts.backend ? { backend: opts.backend } : {});
   try {
     manualSeed(seed);
-    const given = opts.config ? readConfigFile(opts.config) : null;
+    const alpha = opts.alpha === undefined ? {} : { alpha: opts.alpha };
+    const given = opts.config ? readConfigFile(opts.config, alpha) : null;
     const oovIds: Record<string, Record<string, number>> = {};
     const splits = await loadSplits(opts, seed, given, log, oovIds);
     // Zero training steps is not a run: say which split is empty instead of writing an untrained model.
@@ -193,8 +200,7 @@ export async function trainCommand(opts: TrainCommandOptions = {}): Promise<{ re
         throw new Error(`data: the ${name} split of ${source} has no rows; nothing to train on or measure (give more rows${name === 'training' ? '' : ', or --val/--test files'})`);
       }
     }
-    const config = given ?? defaultConfig(withVocab(splits.schema, {}), { ...(opts.alpha === undefined ? {} : { alpha: opts.alpha }), ...(opts.model ? { model: opts.model } : {}) });
-    if (opts.alpha !== undefined) config.alpha = opts.alpha;
+    const config = given ?? defaultConfig(withVocab(splits.schema, {}), { ...alpha, ...(opts.model ? { model: opts.model } : {}) });
     const outDir = opts.out ?? join('runs', `${config.model}-${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}`);
     // Checked and locked before training; written into a staging folder renamed into place at the end.
     return await writeRunDir(outDir, { overwrite: opts.overwrite ?? false }, async (stage) => {
@@ -225,7 +231,7 @@ export async function trainCommand(opts: TrainCommandOptions = {}): Promise<{ re
         epochs: result.epochs.map((e: EpochRecord) => ({ loss: e.loss, valAuc: e.valAuc, valLogloss: e.valLogloss, seconds: e.seconds })),
         bestEpoch: result.bestEpoch,
         backend,
-        labels: config.labels,
+        labels: [...config.labels],
         oovIds,
       };
       writeAtomic(join(stage, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
