@@ -1,11 +1,16 @@
 #!/usr/bin/env node
-// The `aitm` command line: argument parsing and usage text; the work is in ./run.ts.
+// The `aitm` command line: argument parsing and usage text; the work is in ./commands/.
 
 import { parseArgs } from 'node:util';
 import type { BackendName } from '@aitm/tensor';
 import { MODEL_NAMES, type ModelName } from './config.js';
-import { COMPARE_DEFAULTS, compareCommand } from './compare.js';
-import { evalCommand, exportCommand, importCommand, predictCommand, trainCommand, type ModelSource } from './run.js';
+import { COMPARE_DEFAULTS, compareCommand } from './commands/compare.js';
+import { evalCommand } from './commands/eval.js';
+import { exportCommand } from './commands/export.js';
+import { importCommand } from './commands/import.js';
+import type { ModelSource } from './commands/model-source.js';
+import { predictCommand } from './commands/predict.js';
+import { trainCommand } from './commands/train.js';
 import type { ImportOptions } from './import.js';
 import { isHelp, parseNumber as num } from './cli-args.js';
 

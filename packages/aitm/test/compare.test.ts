@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { MODEL_NAMES, loadModelDir } from '../src/node.js';
-import { compareCommand } from '../src/compare.js';
+import { compareCommand } from '../src/commands/compare.js';
 
 const ali = (split: string) => fileURLToPath(new URL(`../data/ali-ccp/ali_ccp_${split}_sample.csv`, import.meta.url));
 
