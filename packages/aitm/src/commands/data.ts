@@ -1,6 +1,5 @@
-// How the commands read their data: train's train/val/test splits (synthetic, or CSV files
-// with val/test split off when not given), vocabulary sizes from the data (capped by
-// --max-vocab), the out-of-vocabulary report, and a saved model's input CSV.
+// How the commands read data: train's splits (synthetic, or CSV with val/test split off when
+// not given), vocabulary sizes capped by --max-vocab, OOV reports, and a model's input CSV.
 
 import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import { schemaOf, type ModelConfig } from '../config.js';

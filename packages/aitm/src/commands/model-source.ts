@@ -1,6 +1,5 @@
-// Where eval, predict, import and export get their model from: a model dir (config.json and
-// model.safetensors, as train writes it) or a torch-rechub checkpoint read against a CSV
-// header; and config.json files read with the file named in every error.
+// Where eval, predict, import and export get their model: a model dir (as train writes it) or
+// a torch-rechub checkpoint read against a CSV header; and config.json files, read checked.
 
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';

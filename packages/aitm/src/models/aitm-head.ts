@@ -69,8 +69,11 @@ export function taskBottoms(nTask: number, inputDim: number, bottomParams: Botto
  * const { probs } = this.head.run(bottomOutputs);
  */
 export class AITMHead {
+  /** `towers.<t>`: one MLP with output layer per task. */
   readonly towers: ModuleList<MLP>;
+  /** `info_gates.<t>`: maps task t's vector to the info task t+1 reads. */
   readonly infoGates: ModuleList<MLP>;
+  /** `aits.<t>`: task t+1's attention over [own vector, info]. */
   readonly aits: ModuleList<AttentionLayer>;
 
   constructor(owner: Module, nTask: number, dim: number, bottomParams: BottomParams, towerParamsList: readonly TowerParams[], o: ModelOptions) {
