@@ -1,11 +1,16 @@
 #!/usr/bin/env node
-// The `aitm` command line: argument parsing and usage text; the work is in ./run.ts.
+// The `aitm` command line: argument parsing and usage text; the work is in ./commands/.
 
 import { parseArgs } from 'node:util';
 import type { BackendName } from '@aitm/tensor';
-import { AITM_FAMILY, MODEL_NAMES, type ModelName } from './config.js';
-import { COMPARE_DEFAULTS, compareCommand } from './compare.js';
-import { evalCommand, exportCommand, importCommand, predictCommand, trainCommand, type ModelSource } from './run.js';
+import { MODEL_NAMES, type ModelName } from './config.js';
+import { COMPARE_DEFAULTS, compareCommand } from './commands/compare.js';
+import { evalCommand } from './commands/eval.js';
+import { exportCommand } from './commands/export.js';
+import { importCommand } from './commands/import.js';
+import type { ModelSource } from './commands/model-source.js';
+import { predictCommand } from './commands/predict.js';
+import { trainCommand } from './commands/train.js';
 import type { ImportOptions } from './import.js';
 import { isHelp, parseNumber as num } from './cli-args.js';
 
@@ -150,9 +155,6 @@ async function main(argv: string[]): Promise<void> {
     case 'train': {
       const model = modelOf(o.model);
       if (model !== undefined && o.config !== undefined) throw new Error('--model and --config conflict: the config file\'s "model" key names the model');
-      if (model !== undefined && o.alpha !== undefined && !AITM_FAMILY.includes(model)) {
-        throw new Error(`--alpha: model ${model} has no label constraint (it trains on the sum of BCEs); alpha applies to ${AITM_FAMILY.join(' and ')} only`);
-      }
       const opts = {
         ...(model !== undefined && { model }),
         ...(o.data !== undefined && { data: o.data }),

@@ -21,101 +21,104 @@ export const AITM_FAMILY: readonly ModelName[] = ['aitm', 'aitm-autoint'];
 
 export interface MlpConfig {
   /** Hidden layer sizes. */
-  dims: number[];
+  readonly dims: readonly number[];
   /** Dropout after each hidden layer (default 0). */
-  dropout?: number;
+  readonly dropout?: number;
   /** Hidden activation: relu, sigmoid, tanh, leakyrelu, prelu, dice (default relu). */
-  activation?: string;
+  readonly activation?: string;
   /** A BatchNorm1d after each hidden Linear (default true, as torch-rechub). */
-  batchNorm?: boolean;
+  readonly batchNorm?: boolean;
 }
 
 /** MMoE's experts: `nExpert` MLPs (no output layer) with the MlpConfig keys; the last dim feeds the towers. */
 export interface MmoeExpertsConfig extends MlpConfig {
   /** Number of experts, shared by every task through its own softmax gate. */
-  nExpert: number;
+  readonly nExpert: number;
 }
 
 /** PLE's experts per extraction level, every one an MLP (no output layer) with the MlpConfig keys. */
 export interface PleExpertsConfig extends MlpConfig {
   /** Task-specific experts per task and level (>= 0). */
-  nSpecific: number;
+  readonly nSpecific: number;
   /** Shared experts per level (>= 0; nSpecific + nShared >= 1). */
-  nShared: number;
+  readonly nShared: number;
 }
 
 /** AutoInt's interacting layers at the start of each aitm-autoint bottom. */
 export interface AutoIntConfig {
   /** Interacting layers stacked. */
-  layers: number;
+  readonly layers: number;
   /** Attention heads per layer. */
-  heads: number;
+  readonly heads: number;
   /** Width of one head; a field leaves a layer with heads * attDim values. */
-  attDim: number;
+  readonly attDim: number;
   /** Add the projected input (W_Res) before the ReLU (default true). */
-  residual?: boolean;
+  readonly residual?: boolean;
 }
 
 /** Keys every model has. */
 interface BaseConfig {
   /** Which model; it decides which of the keys below exist. */
-  model: ModelName;
+  readonly model: ModelName;
   /** Label columns in task order (click before purchase); the number of tasks is their count. */
-  labels: string[];
+  readonly labels: readonly string[];
   /** Input features: sparse ids with a vocabulary size and embedding dim, or dense floats. */
-  features: FeatureSpecConfig[];
+  readonly features: readonly Readonly<FeatureSpecConfig>[];
   /**
    * One tower MLP per task, in label order (each ends in Linear(last, 1) and a sigmoid).
    * esmm: towers[0] is the CTR tower (first label), towers[1] the CVR tower.
    */
-  towers: MlpConfig[];
+  readonly towers: readonly MlpConfig[];
   /**
    * Weight of AITM's label-constraint loss (aitm and aitm-autoint; default 0.6; 0 disables
    * it). Every other model trains on the plain sum of task BCEs: alpha is 0 there, and a
    * config that sets it to anything else is rejected.
    */
-  alpha: number;
+  readonly alpha: number;
   /**
    * Set by `aitm import`: how the feature and label order was chosen (a model loaded with
    * its labels or two same-sized features swapped predicts wrong values without an error).
    */
-  imported?: { featureOrder: string; labelOrder: string };
+  readonly imported?: { readonly featureOrder: string; readonly labelOrder: string };
 }
 
 /** AITM: per-task bottoms, info gates and AIT attention between consecutive tasks. */
 export interface AitmConfig extends BaseConfig {
-  model: 'aitm';
+  readonly model: 'aitm';
   /** The per-task bottom MLPs (no output layer); the last dim is the task-vector width. */
-  bottom: MlpConfig;
+  readonly bottom: MlpConfig;
 }
 
 /** AITM whose per-task bottoms start with AutoInt interacting layers (sparse fields need one embedDim). */
 export interface AitmAutoIntConfig extends BaseConfig {
-  model: 'aitm-autoint';
+  readonly model: 'aitm-autoint';
   /** The per-task bottom MLPs after the interacting layers; input nSparse * heads * attDim + nDense. */
-  bottom: MlpConfig;
-  autoint: AutoIntConfig;
+  readonly bottom: MlpConfig;
+  /** The interacting layers at the start of each bottom. */
+  readonly autoint: AutoIntConfig;
 }
 
 /** Shared-Bottom: one bottom MLP shared by every task's tower. */
 export interface SharedBottomConfig extends BaseConfig {
-  model: 'sharedbottom';
+  readonly model: 'sharedbottom';
   /** The shared bottom MLP (no output layer); its last dim feeds every tower. */
-  bottom: MlpConfig;
+  readonly bottom: MlpConfig;
 }
 
 /** MMoE: shared experts mixed per task by softmax gates. */
 export interface MmoeConfig extends BaseConfig {
-  model: 'mmoe';
-  experts: MmoeExpertsConfig;
+  readonly model: 'mmoe';
+  /** The shared experts. */
+  readonly experts: MmoeExpertsConfig;
 }
 
 /** PLE: `levels` stacked extraction (CGC) levels of task-specific and shared experts. */
 export interface PleConfig extends BaseConfig {
-  model: 'ple';
-  experts: PleExpertsConfig;
+  readonly model: 'ple';
+  /** The experts of every extraction level. */
+  readonly experts: PleExpertsConfig;
   /** Extraction levels (>= 1); 1 is the CGC model. */
-  levels: number;
+  readonly levels: number;
 }
 
 /**
@@ -123,7 +126,7 @@ export interface PleConfig extends BaseConfig {
  * pCTR * pCVR (the CVR tower's output) the second. Both towers read every feature.
  */
 export interface EsmmConfig extends BaseConfig {
-  model: 'esmm';
+  readonly model: 'esmm';
 }
 
 /**
@@ -142,6 +145,9 @@ export interface EsmmConfig extends BaseConfig {
  * {"model":"ple", ..., "experts":{"nSpecific":1,"nShared":1,"dims":[64,32]},"levels":2,"towers":[...],"alpha":0}
  * @example
  * {"model":"aitm-autoint", ..., "autoint":{"layers":1,"heads":2,"attDim":4},"bottom":{"dims":[64,32]},"towers":[...],"alpha":0.6}
+ *
+ * A parsed config is read-only: changes such as `--alpha` go into the raw object before
+ * `parseConfig` (or into `defaultConfig`'s overrides), so every rule is checked there once.
  */
 export type ModelConfig = AitmConfig | AitmAutoIntConfig | SharedBottomConfig | MmoeConfig | PleConfig | EsmmConfig;
 
@@ -240,22 +246,34 @@ export function parseConfig(raw: unknown): ModelConfig {
     fail('towers', `has ${c.towers.length} entries but labels name ${c.labels.length} tasks`);
   }
   c.towers.forEach((t: unknown, i: number) => checkMlp(`towers[${i}]`, t));
-  if (AITM_FAMILY.includes(model)) {
-    if (c.alpha === undefined) c.alpha = 0.6;
-    if (typeof c.alpha !== 'number' || !(c.alpha >= 0)) fail('alpha', 'expected a number >= 0');
-  } else {
-    if (c.alpha === undefined) c.alpha = 0;
-    if (c.alpha !== 0) fail('alpha', noConstraint(model));
-  }
-  return c as unknown as ModelConfig;
+  // A copy with alpha set (its key keeps its place, or comes last): `raw` is left as it was.
+  return { ...c, alpha: alphaOf(model, c.alpha) } as unknown as ModelConfig;
 }
 
-const noConstraint = (model: ModelName) =>
-  `model ${model} has no label constraint (it trains on the sum of BCEs); alpha applies to ${AITM_FAMILY.join(' and ')} only, so leave it out or set 0`;
+/**
+ * The label-constraint weight of `model` for a given `alpha` (undefined: the default, 0.6 for
+ * the AITM family and 0 for the rest). Throws, naming `key`, for a negative or non-numeric
+ * alpha, and for a non-zero alpha on a model without the constraint.
+ *
+ * @example
+ * alphaOf('aitm', undefined); // 0.6
+ * alphaOf('mmoe', 0.5, '--alpha'); // throws "--alpha: model mmoe has no label constraint ..."
+ */
+export function alphaOf(model: ModelName, alpha: unknown, key = 'config: alpha'): number {
+  if (AITM_FAMILY.includes(model)) {
+    if (alpha === undefined) return 0.6;
+    if (typeof alpha !== 'number' || !(alpha >= 0)) throw new Error(`${key}: expected a number >= 0`);
+    return alpha;
+  }
+  if (alpha !== undefined && alpha !== 0) {
+    throw new Error(`${key}: model ${model} has no label constraint (it trains on the sum of BCEs); alpha applies to ${AITM_FAMILY.join(' and ')} only, so leave it out or set 0`);
+  }
+  return 0;
+}
 
 /** The data schema a config describes (labels and features). */
 export function schemaOf(config: ModelConfig): DataSchema {
-  return { labels: [...config.labels], features: config.features };
+  return { labels: [...config.labels], features: [...config.features] };
 }
 
 /** nn feature objects for the model's embedding layer. */
@@ -282,8 +300,6 @@ export function buildModel(config: ModelConfig, opts: { dtype?: DType } = {}): M
   const features = featuresOf(config);
   const n = config.labels.length;
   const towers = config.towers.map(mlpOptions);
-  // run.ts may set alpha after parsing (--alpha); refuse it where it would mean nothing.
-  if (!AITM_FAMILY.includes(config.model) && config.alpha !== 0) fail('alpha', noConstraint(config.model));
   switch (config.model) {
     case 'aitm':
       return new AITM(features, n, mlpOptions(config.bottom), towers, opts);
@@ -320,13 +336,11 @@ export function defaultConfig(schema: DataSchema, overrides: { alpha?: number; m
     }
     return f;
   });
-  const aitmFamily = AITM_FAMILY.includes(model);
-  if (!aitmFamily && overrides.alpha !== undefined && overrides.alpha !== 0) fail('alpha', noConstraint(model));
   const base = {
     labels: [...schema.labels],
     features,
     towers: schema.labels.map(() => ({ ...TOWER, dims: [...TOWER.dims] })),
-    alpha: aitmFamily ? (overrides.alpha ?? 0.6) : 0,
+    alpha: alphaOf(model, overrides.alpha),
   };
   const hidden = (): MlpConfig => ({ ...HIDDEN, dims: [...HIDDEN.dims] });
   let config: ModelConfig;

@@ -1,22 +1,14 @@
 // @aitm/aitm/node: everything in @aitm/aitm plus what needs Node: CSV files, the commands
-// behind the `aitm` CLI (train, eval, predict, import, compare) and run folders.
+// behind the `aitm` CLI (train, eval, predict, import, export, compare; in ./commands/) and
+// run folders.
 export * from './index.js';
 export { DEFAULT_CHUNK_ROWS, readCsv, readCsvChunks, scanVocab, type CsvChunk, type CsvOptions, type CsvReadResult } from './data/csv.js';
-export {
-  trainCommand,
-  evalCommand,
-  predictCommand,
-  importCommand,
-  exportCommand,
-  importCheckpoint,
-  loadModel,
-  loadModelDir,
-  checkTrainOptions,
-  readConfigFile,
-  type ImportResult,
-  type ModelSource,
-  type TrainCommandOptions,
-  type Report,
-} from './run.js';
+export { trainCommand, checkTrainOptions, type TrainCommandOptions } from './commands/train.js';
+export { evalCommand } from './commands/eval.js';
+export { predictCommand } from './commands/predict.js';
+export { importCommand } from './commands/import.js';
+export { exportCommand } from './commands/export.js';
+export { importCheckpoint, loadModel, loadModelDir, readConfigFile, type ImportResult, type ModelSource } from './commands/model-source.js';
+export type { Report } from './report.js';
 export { writeRunDir, type RunDirOptions } from './run-dir.js';
-export { compareCommand, compareTable, COMPARE_DEFAULTS, type CompareOptions, type CompareResult, type CompareModelResult } from './compare.js';
+export { compareCommand, compareTable, COMPARE_DEFAULTS, type CompareOptions, type CompareResult, type CompareModelResult } from './commands/compare.js';

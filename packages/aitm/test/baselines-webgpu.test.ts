@@ -4,7 +4,7 @@
 
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import * as T from '@aitm/tensor';
 import { DenseFeature, SparseFeature, type Feature } from '@aitm/nn';
 import { AITMAutoInt, ESMM, MMOE, PLE, SharedBottom, aitmLoss, type MultiTaskModel, type ModelOptions } from '../src/node.js';
@@ -63,17 +63,23 @@ describe.skipIf(!gpu)('baselines on WebGPU (float32) vs the CPU backend (float64
   it.each(['sharedbottom', 'esmm', 'mmoe', 'ple', 'aitm_autoint'])('%s: train-mode predictions, loss and every gradient', async (name) => {
     const cpu = await run(name, 'cpu');
     const gpuOut = await run(name, 'webgpu');
+    // The same outputs and parameters, of the same sizes, on both backends.
+    expect([...gpuOut.keys()]).toEqual([...cpu.keys()]);
+    for (const [what, want] of cpu) expect(gpuOut.get(what), what).toHaveLength(want.length);
+    expect(cpu.get('loss')).toHaveLength(1);
     // Biases feeding a BatchNorm have zero gradient analytically, so their values are float32
     // rounding noise: allow 1e-5 of the model's largest gradient on top of the relative bound.
     let gradScale = 0;
     for (const [what, want] of cpu) if (what.startsWith('grad')) for (const v of want) gradScale = Math.max(gradScale, Math.abs(v));
+    const off: string[] = [];
     for (const [what, want] of cpu) {
       const got = gpuOut.get(what)!;
       const scale = want.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
       const [tol, floor] = what.startsWith('grad') ? [2e-4, 1e-5 * gradScale] : [1e-5, 1e-7];
       want.forEach((w, i) => {
-        if (!(Math.abs(got[i]! - w) <= tol * (scale + Math.abs(w)) + floor)) throw new Error(`${name} ${what}[${i}]: WebGPU ${got[i]}, CPU ${w}`);
+        if (!(Math.abs(got[i]! - w) <= tol * (scale + Math.abs(w)) + floor)) off.push(`${what}[${i}]: WebGPU ${got[i]}, CPU ${w}`);
       });
     }
+    expect(off, `${name}: values outside the tolerance`).toEqual([]);
   });
 });

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { MODEL_NAMES, loadModelDir } from '../src/node.js';
-import { compareCommand } from '../src/compare.js';
+import { compareCommand } from '../src/commands/compare.js';
 
 const ali = (split: string) => fileURLToPath(new URL(`../data/ali-ccp/ali_ccp_${split}_sample.csv`, import.meta.url));
 
@@ -31,7 +31,12 @@ describe('aitm compare', () => {
       }
       expect(m.aucStd).toEqual([0, 0]); // one seed
       expect(Number.isInteger(m.params) && m.params > 0).toBe(true);
-      expect(m.samplesPerSecond).toBeGreaterThan(0);
+      // With one seed the row is that seed's run: its test metrics and training throughput as in its report.json.
+      const run = JSON.parse(readFileSync(join(out, 'runs', `${m.model}-seed1`, 'report.json'), 'utf8'));
+      expect(m.auc).toEqual(run.test.auc);
+      expect(m.logloss).toEqual(run.test.logloss);
+      expect(Number.isFinite(m.samplesPerSecond) && m.samplesPerSecond > 0, `${m.model} samples/s ${m.samplesPerSecond}`).toBe(true);
+      expect(m.samplesPerSecond).toBe(run.samplesPerSecond);
       const { config, model } = await loadModelDir(join(out, 'runs', `${m.model}-seed1`));
       expect(config.model).toBe(m.model);
       expect(model.parameters().reduce((n, p) => n + p.size, 0)).toBe(m.params);
@@ -39,6 +44,7 @@ describe('aitm compare', () => {
     }
     const md = readFileSync(join(out, 'compare.md'), 'utf8');
     expect(md).toContain('| model | click AUC | purchase AUC | click logloss | purchase logloss | params | samples/s |');
+    for (const m of json.models) expect(md).toContain(`| ${m.params} | ${Math.round(m.samplesPerSecond)} |`);
     for (const m of MODEL_NAMES) expect(md).toContain(`| ${m} |`);
     expect(lines.join('\n')).toContain('compare.json');
   });

@@ -2,9 +2,12 @@
 // key by key (each model's own keys, AutoInt's equal embedding dims, ESMM's two labels,
 // alpha only for the AITM models), and existing AITM configs stay valid.
 
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import * as T from '@aitm/tensor';
-import { MODEL_NAMES, buildModel, defaultConfig, parseConfig, type DataSchema, type ModelConfig } from '../src/node.js';
+import { MODEL_NAMES, buildModel, checkTrainOptions, defaultConfig, parseConfig, readConfigFile, type DataSchema, type ModelConfig } from '../src/node.js';
 
 const schema: DataSchema = {
   labels: ['click', 'purchase'],
@@ -54,9 +57,27 @@ describe('default configs', () => {
     expect(defaultConfig(schema, { alpha: 0.3 }).alpha).toBe(0.3);
     expect(defaultConfig(schema, { model: 'aitm-autoint', alpha: 0 }).alpha).toBe(0);
     expect(() => defaultConfig(schema, { model: 'mmoe', alpha: 0.5 })).toThrow(/config: alpha: model mmoe has no label constraint/);
-    const c = defaultConfig(schema, { model: 'esmm' });
-    c.alpha = 0.6; // what `aitm train --config esmm.json --alpha 0.6` would do
-    expect(() => buildModel(c)).toThrow(/config: alpha: model esmm has no label constraint/);
+    // `aitm train --config esmm.json --alpha X`: the flag goes into the file's keys before they are checked.
+    const file = join(mkdtempSync(join(tmpdir(), 'aitm-config-')), 'esmm.json');
+    writeFileSync(file, JSON.stringify(defaultConfig(schema, { model: 'esmm' })));
+    expect(() => readConfigFile(file, { alpha: 0.6 })).toThrow(/esmm\.json: config: alpha: model esmm has no label constraint/);
+    expect(readConfigFile(file, { alpha: 0 }).alpha).toBe(0);
+    const aitmFile = join(mkdtempSync(join(tmpdir(), 'aitm-config-')), 'aitm.json');
+    writeFileSync(aitmFile, JSON.stringify(defaultConfig(schema)));
+    expect(readConfigFile(aitmFile, { alpha: 0.25 }).alpha).toBe(0.25);
+    // `aitm train --model mmoe --alpha X`: refused before any data is read, naming the flag.
+    expect(() => checkTrainOptions({ model: 'mmoe', alpha: 0.5 })).toThrow(/^--alpha: model mmoe has no label constraint/);
+    expect(() => checkTrainOptions({ model: 'mmoe', alpha: 0 })).not.toThrow();
+    expect(() => checkTrainOptions({ model: 'aitm-autoint', alpha: 0.5 })).not.toThrow();
+  });
+
+  it('parseConfig fills in alpha on a copy and leaves its input as it was', () => {
+    const raw = { model: 'aitm', labels: ['click', 'purchase'], features: schema.features, bottom: { dims: [4] }, towers: [{ dims: [2] }, { dims: [2] }] };
+    const before = JSON.stringify(raw);
+    const c = parseConfig(raw);
+    expect(c.alpha).toBe(0.6);
+    expect(Object.keys(c).at(-1)).toBe('alpha'); // config.json's key order: a missing alpha comes last
+    expect(JSON.stringify(raw)).toBe(before);
   });
 });
 

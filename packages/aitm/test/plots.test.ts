@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { trainCommand } from '../src/run.js';
+import { trainCommand } from '../src/commands/train.js';
 import { attentionHistogram, aucByModel, learningCurves } from '../src/plots/charts.js';
 import { barPanel, binCounts, esc, figure, histogramPanel, linePanel, MARGIN, niceTicks, num, type Box } from '../src/plots/svg.js';
 

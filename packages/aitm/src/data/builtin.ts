@@ -25,10 +25,11 @@ export const SYNTHETIC_DEFAULTS: Omit<SyntheticConfig, 'rows' | 'worldSeed' | 's
   embedDim: 8,
 };
 
-/** Training defaults of `aitm train` (each has a flag). */
-// 1M rows: with the fused kernels a step is 2x faster than when 500k was chosen, and the
-// purchase gap to the oracle at 500k moved between 0.006 and 0.008 with float rounding
-// (0.004 at 1M, in about 90 s here).
+/**
+ * Training defaults of `aitm train` (each has a flag). 1M rows: with the fused kernels a step
+ * is 2x faster than when 500k was chosen, and the purchase gap to the oracle at 500k moved
+ * between 0.006 and 0.008 with float rounding (0.004 at 1M, in about 90 s here).
+ */
 export const TRAIN_DEFAULTS = { epochs: 3, batchSize: 2048, lr: 0.01, syntheticRows: 1_000_000 } as const;
 
 /** Train, validation and test sets, their schema, and the oracle AUC (synthetic data only). */

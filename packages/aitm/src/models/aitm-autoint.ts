@@ -4,10 +4,10 @@
 
 import { concat, reshape, type Tensor } from '@aitm/tensor';
 import { DenseFeature, EmbeddingLayer, MLP, Module, ModuleList, SparseFeature, type Feature } from '@aitm/nn';
-import { AttentionLayer } from './attention.js';
-import { infoGate, transferAndPredict, type AITMOutput, type BottomParams, type TowerParams } from './aitm.js';
+import type { AttentionLayer } from './attention.js';
+import { AITMHead, taskBottoms, type AITMOutput } from './aitm-head.js';
 import { InteractingLayer, type AutoIntParams } from './autoint.js';
-import { checkTasks, lastDim, layerOptions, type ModelOptions } from './multitask.js';
+import { checkTasks, lastDim, layerOptions, type BottomParams, type ModelOptions, type TowerParams } from './multitask.js';
 
 /** The one embedding dim all sparse features share; throws naming every feature's dim if they differ. */
 export function commonEmbedDim(model: string, features: readonly Feature[]): number {
@@ -50,6 +50,7 @@ export class AITMAutoInt extends Module {
   readonly inputDim: number;
   private readonly sparse: readonly SparseFeature[];
   private readonly dense: readonly DenseFeature[];
+  private readonly head: AITMHead;
 
   constructor(
     readonly features: readonly Feature[],
@@ -81,14 +82,9 @@ export class AITMAutoInt extends Module {
       }
       this.intLayers.append(layers);
     }
-    this.bottoms = this.registerModule('bottoms', new ModuleList<MLP>());
-    for (let t = 0; t < nTask; t++) this.bottoms.append(new MLP(this.inputDim, { ...bottomParams, outputLayer: false, ...o }));
-    this.towers = this.registerModule('towers', new ModuleList<MLP>());
-    for (let t = 0; t < nTask; t++) this.towers.append(new MLP(dim, { ...towerParamsList[t]!, outputLayer: true, ...o }));
-    this.infoGates = this.registerModule('info_gates', new ModuleList<MLP>());
-    for (let t = 0; t < nTask - 1; t++) this.infoGates.append(infoGate(dim, bottomParams, o));
-    this.aits = this.registerModule('aits', new ModuleList<AttentionLayer>());
-    for (let t = 0; t < nTask - 1; t++) this.aits.append(new AttentionLayer(dim, o));
+    this.bottoms = this.registerModule('bottoms', taskBottoms(nTask, this.inputDim, bottomParams, o));
+    this.head = new AITMHead(this, nTask, dim, bottomParams, towerParamsList, o);
+    ({ towers: this.towers, infoGates: this.infoGates, aits: this.aits } = this.head);
   }
 
   /** Task t's bottom input: interacted fields, flattened, then the dense values. */
@@ -104,7 +100,7 @@ export class AITMAutoInt extends Module {
     const fields = this.embedding.forward(inputs, { features: this.sparse }); // [B, nSparse, dim]
     const dense = this.dense.length > 0 ? this.embedding.forward(inputs, { features: this.dense, squeezeDim: true }) : null;
     const towerInputs = Array.from({ length: this.nTask }, (_, t) => this.bottoms.at(t).forward(this.bottomInput(t, fields, dense)));
-    return transferAndPredict(towerInputs, this.infoGates, this.aits, this.towers, opts.attention ?? false);
+    return this.head.run(towerInputs, opts.attention ?? false);
   }
 
   /** [B, nTask] probabilities. */

@@ -5,8 +5,7 @@
 
 import { concat, mul, type Tensor } from '@aitm/tensor';
 import { EmbeddingLayer, MLP, Module, type Feature } from '@aitm/nn';
-import { inputDimOf, type TowerParams } from './aitm.js';
-import { layerOptions, type ModelOptions } from './multitask.js';
+import { inputDimOf, layerOptions, type ModelOptions, type TowerParams } from './multitask.js';
 
 export interface ESMMOutput {
   /** [B, 2]: [pCTR, pCTCVR], the two trained (and evaluated) probabilities. */

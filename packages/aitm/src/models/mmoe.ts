@@ -3,8 +3,7 @@
 
 import { concat, stack, type Tensor } from '@aitm/tensor';
 import { EmbeddingLayer, MLP, Module, ModuleList, type Feature } from '@aitm/nn';
-import { inputDimOf, type BottomParams, type TowerParams } from './aitm.js';
-import { checkTasks, lastDim, layerOptions, poolExperts, type ModelOptions } from './multitask.js';
+import { checkTasks, inputDimOf, lastDim, layerOptions, poolExperts, type BottomParams, type ModelOptions, type TowerParams } from './multitask.js';
 
 /**
  * A torch-rechub gate: `MLP(inputDim, output_layer=False, dims=[n], activation='softmax')`,

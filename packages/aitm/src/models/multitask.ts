@@ -1,9 +1,9 @@
 // What every multi-task model here shares: the interface the trainer, evaluation and the
-// CLI rely on, the options passed down to layers, and the gate-weighted pooling of experts
-// that MMoE and PLE both use.
+// CLI rely on, the options passed down to layers, bottom and tower settings, and the
+// gate-weighted pooling of experts that MMoE and PLE both use.
 
 import { mul, sum, unsqueeze, fmtShape, type DType, type Generator, type Tensor } from '@aitm/tensor';
-import type { Module } from '@aitm/nn';
+import { SparseFeature, type Feature, type MLPOptions, type Module } from '@aitm/nn';
 
 /** A model with one probability per task: forward(inputs) is [B, nTask]. */
 export type MultiTaskModel = Module & {
@@ -15,6 +15,16 @@ export type MultiTaskModel = Module & {
 export interface ModelOptions {
   dtype?: DType;
   generator?: Generator;
+}
+
+/** MLP settings of the bottoms (their last dim is the width of every task vector). */
+export type BottomParams = Omit<MLPOptions, 'outputLayer' | 'dtype' | 'generator'> & { dims: readonly number[] };
+/** MLP settings of one tower (it ends with Linear(last, 1)). */
+export type TowerParams = Omit<MLPOptions, 'outputLayer' | 'dtype' | 'generator'>;
+
+/** The input dimension of the bottoms: sparse embedding dims plus one per dense feature. */
+export function inputDimOf(features: readonly Feature[]): number {
+  return features.reduce((n, f) => n + (f instanceof SparseFeature ? f.embedDim : 1), 0);
 }
 
 /** Only the defined entries of `opts`, so spreading them never overrides a layer's default with undefined. */

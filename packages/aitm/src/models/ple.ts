@@ -5,9 +5,8 @@
 
 import { concat, stack, type Tensor } from '@aitm/tensor';
 import { EmbeddingLayer, MLP, Module, ModuleList, type Feature } from '@aitm/nn';
-import { inputDimOf, type BottomParams, type TowerParams } from './aitm.js';
 import { gateMlp } from './mmoe.js';
-import { checkTasks, lastDim, layerOptions, poolExperts, type ModelOptions } from './multitask.js';
+import { checkTasks, inputDimOf, lastDim, layerOptions, poolExperts, type BottomParams, type ModelOptions, type TowerParams } from './multitask.js';
 
 /**
  * torch-rechub's `CGC(cur_level, n_level, n_task, n_expert_specific, n_expert_shared,

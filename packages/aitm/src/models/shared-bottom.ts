@@ -3,8 +3,7 @@
 
 import { concat, type Tensor } from '@aitm/tensor';
 import { EmbeddingLayer, MLP, Module, ModuleList, type Feature } from '@aitm/nn';
-import { inputDimOf, type BottomParams, type TowerParams } from './aitm.js';
-import { checkTasks, lastDim, layerOptions, type ModelOptions } from './multitask.js';
+import { checkTasks, inputDimOf, lastDim, layerOptions, type BottomParams, type ModelOptions, type TowerParams } from './multitask.js';
 
 /**
  * torch-rechub's `SharedBottom(features, task_types, bottom_params, tower_params_list)`

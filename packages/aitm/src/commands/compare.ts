@@ -2,13 +2,14 @@
 // pipeline on the same data and splits, over a few seeds, and tabulates per-task test AUC and
 // logloss (mean and std over seeds), the oracle AUC on synthetic data, size and speed.
 
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setBackend, type BackendName } from '@aitm/tensor';
-import { buildModel, MODEL_NAMES, parseConfig, type ModelName } from './config.js';
-import { trainCommand, type Report, type TrainCommandOptions } from './run.js';
-import type { CompareModelResult, CompareResult } from './report.js';
-import { aucByModel } from './plots/charts.js';
+import { buildModel, MODEL_NAMES, parseConfig, type ModelName } from '../config.js';
+import type { CompareModelResult, CompareResult, Report } from '../report.js';
+import { aucByModel } from '../plots/charts.js';
+import { writeAtomic } from './atomic-write.js';
+import { trainCommand, type TrainCommandOptions } from './train.js';
 
 /**
  * Defaults sized so the whole comparison (6 models x 3 seeds on the built-in synthetic data)
@@ -46,7 +47,7 @@ export interface CompareOptions {
   log?: (line: string) => void;
 }
 
-export type { CompareModelResult, CompareResult } from './report.js';
+export type { CompareModelResult, CompareResult } from '../report.js';
 
 const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const std = (xs: readonly number[]) => {
@@ -56,12 +57,6 @@ const std = (xs: readonly number[]) => {
 };
 /** Per-task mean (or std) of per-seed vectors. */
 const perTask = (runs: readonly number[][], f: (xs: number[]) => number) => runs[0]!.map((_, t) => f(runs.map((r) => r[t]!)));
-
-function writeAtomic(path: string, text: string): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, text);
-  renameSync(tmp, path);
-}
 
 /** Trainable parameters of the model a run directory's config.json describes (built on the CPU). */
 async function paramCount(runDir: string): Promise<number> {

@@ -1,0 +1,129 @@
+// `aitm train`: trains a model on synthetic data or CSV files and writes a run folder
+// (config.json, model.safetensors, report.json and the plots).
+
+import { join } from 'node:path';
+import { disposeWebGpu, initBackend, manualSeed, webGpuAdapter, type BackendName } from '@aitm/tensor';
+import { saveCheckpoint } from '@aitm/nn/node';
+import { alphaOf, buildModel, defaultConfig, type ModelName } from '../config.js';
+import { TRAIN_DEFAULTS } from '../data/builtin.js';
+import { withVocab } from '../data/schema.js';
+import { attentionHistogram, learningCurves } from '../plots/charts.js';
+import type { Report } from '../report.js';
+import { writeRunDir } from '../run-dir.js';
+import { attentionWeights } from '../train/attention.js';
+import { metricsOf, predict } from '../train/evaluate.js';
+import { progressSink } from '../train/progress.js';
+import { fit, type EpochRecord } from '../train/trainer.js';
+import { writeAtomic } from './atomic-write.js';
+import { loadSplits, type DataOptions } from './data.js';
+import { readConfigFile } from './model-source.js';
+import { trainSummary } from './print-report.js';
+
+/** The options of `aitm train` (each a flag of the CLI); the data options are `DataOptions`'. */
+export interface TrainCommandOptions extends DataOptions {
+  config?: string;
+  /** The model to build when no --config is given (default aitm). */
+  model?: ModelName;
+  epochs?: number;
+  batchSize?: number;
+  lr?: number;
+  weightDecay?: number;
+  alpha?: number;
+  seed?: number;
+  backend?: BackendName;
+  out?: string;
+  quiet?: boolean;
+  log?: (line: string) => void;
+  /** Replace an --out folder that already holds a run (default: refuse). */
+  overwrite?: boolean;
+}
+
+/** Rejects option values that would train nothing or something else than asked, naming the flag. */
+export function checkTrainOptions(opts: TrainCommandOptions): void {
+  const int = (flag: string, v: number | undefined, min: number): void => {
+    if (v !== undefined && !(Number.isInteger(v) && v >= min)) throw new Error(`--${flag}: expected an integer >= ${min}, got ${v}`);
+  };
+  int('epochs', opts.epochs, 1);
+  int('batch-size', opts.batchSize, 1);
+  int('rows', opts.syntheticRows, 1);
+  int('seed', opts.seed, 0);
+  int('max-vocab', opts.maxVocab, 1);
+  if (opts.lr !== undefined && !(Number.isFinite(opts.lr) && opts.lr > 0)) throw new Error(`--lr: expected a positive number, got ${opts.lr}`);
+  if (opts.weightDecay !== undefined && !(Number.isFinite(opts.weightDecay) && opts.weightDecay >= 0)) {
+    throw new Error(`--weight-decay: expected a number >= 0, got ${opts.weightDecay}`);
+  }
+  if (opts.alpha !== undefined && !(Number.isFinite(opts.alpha) && opts.alpha >= 0)) throw new Error(`--alpha: expected a number >= 0, got ${opts.alpha}`);
+  // With --config the file names the model, and its alpha is checked as the file is read.
+  if (opts.alpha !== undefined && opts.config === undefined) alphaOf(opts.model ?? 'aitm', opts.alpha, '--alpha');
+}
+
+/**
+ * `aitm train`: trains and writes DIR/config.json, DIR/model.safetensors, DIR/report.json,
+ * DIR/learning-curves.svg and, for the AITM family, DIR/attention.svg.
+ * Returns the report.
+ */
+export async function trainCommand(opts: TrainCommandOptions = {}): Promise<{ report: Report; outDir: string }> {
+  checkTrainOptions(opts);
+  const log = opts.log ?? ((l: string) => console.log(l));
+  const seed = opts.seed ?? 1;
+  const backend = await initBackend(opts.backend ? { backend: opts.backend } : {});
+  try {
+    manualSeed(seed);
+    const alpha = opts.alpha === undefined ? {} : { alpha: opts.alpha };
+    const given = opts.config ? readConfigFile(opts.config, alpha) : null;
+    const oovIds: Record<string, Record<string, number>> = {};
+    const splits = await loadSplits(opts, seed, given, log, oovIds);
+    // Zero training steps is not a run: say which split is empty instead of writing an untrained model.
+    for (const [name, ds] of [['training', splits.train], ['validation', splits.val], ['test', splits.test]] as const) {
+      if (ds.n === 0) {
+        const source = opts.data === undefined || opts.data === 'synthetic' ? `the synthetic data (--rows ${opts.syntheticRows ?? TRAIN_DEFAULTS.syntheticRows})` : 'the data';
+        throw new Error(`data: the ${name} split of ${source} has no rows; nothing to train on or measure (give more rows${name === 'training' ? '' : ', or --val/--test files'})`);
+      }
+    }
+    const config = given ?? defaultConfig(withVocab(splits.schema, {}), { ...alpha, ...(opts.model ? { model: opts.model } : {}) });
+    const outDir = opts.out ?? join('runs', `${config.model}-${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}`);
+    // Checked and locked before training; written into a staging folder renamed into place at the end.
+    return await writeRunDir(outDir, { overwrite: opts.overwrite ?? false }, async (stage) => {
+      const model = buildModel(config);
+      const nParams = model.parameters().reduce((n, p) => n + p.size, 0);
+      const adapter = backend === 'webgpu' ? webGpuAdapter() : null;
+      const device = adapter ? ` (${[adapter.vendor, adapter.architecture, adapter.description].filter((x) => x).join(', ')})` : '';
+      log(`model: ${config.model}, ${config.labels.length} tasks (${config.labels.join(', ')}), ${nParams} parameters, backend ${backend}${device}`);
+      const result = await fit(model, splits.train, splits.val, {
+        epochs: opts.epochs ?? TRAIN_DEFAULTS.epochs,
+        batchSize: opts.batchSize ?? TRAIN_DEFAULTS.batchSize,
+        lr: opts.lr ?? TRAIN_DEFAULTS.lr,
+        weightDecay: opts.weightDecay ?? 0,
+        alpha: config.alpha,
+        seed,
+        backend,
+        progress: progressSink(process.stderr, 5000, opts.quiet ?? false),
+      });
+      const valPred = await predict(model, splits.val, { backend });
+      const testPred = await predict(model, splits.test, { backend });
+      const report: Report = {
+        val: metricsOf(valPred, splits.val),
+        test: metricsOf(testPred, splits.test),
+        oracleAuc: splits.oracle,
+        samplesPerSecond: result.samplesPerSecond,
+        perStep: result.perStep,
+        warmUp: result.warmUp,
+        epochs: result.epochs.map((e: EpochRecord) => ({ loss: e.loss, valAuc: e.valAuc, valLogloss: e.valLogloss, seconds: e.seconds })),
+        bestEpoch: result.bestEpoch,
+        backend,
+        labels: [...config.labels],
+        oovIds,
+      };
+      writeAtomic(join(stage, 'config.json'), `${JSON.stringify(config, null, 2)}\n`);
+      await saveCheckpoint(model, join(stage, 'model.safetensors'));
+      writeAtomic(join(stage, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
+      writeAtomic(join(stage, 'learning-curves.svg'), learningCurves(report));
+      const attention = await attentionWeights(model, splits.val, { backend });
+      if (attention) writeAtomic(join(stage, 'attention.svg'), attentionHistogram(attention, config.labels));
+      for (const line of trainSummary(report, outDir)) log(line);
+      return { report, outDir };
+    });
+  } finally {
+    disposeWebGpu();
+  }
+}
