@@ -17,7 +17,7 @@ export interface Report {
   epochs: { loss: number | null; valAuc: number[]; valLogloss: number[]; seconds: number }[];
   bestEpoch: number;
   backend: BackendName;
-  labels: string[];
+  labels: readonly string[];
   /** Per data file, per sparse column: ids at or beyond the vocabulary, read as slot 0. */
   oovIds: Record<string, Record<string, number>>;
 }
@@ -41,7 +41,7 @@ export interface CompareResult {
   /** Mean over seeds of the oracle AUC (the true probabilities' AUC) per task; null for CSV data. */
   oracleAuc: number[] | null;
   models: CompareModelResult[];
-  labels: string[];
+  labels: readonly string[];
   data: string;
   seeds: number;
   epochs: number;

@@ -109,7 +109,7 @@ export async function compareCommand(opts: CompareOptions = {}): Promise<{ resul
 
   const results: CompareModelResult[] = [];
   const oracles: number[][] = [];
-  let labels: string[] = [];
+  let labels: readonly string[] = [];
   let backend: BackendName | null = null;
   for (const model of models) {
     const reports: Report[] = [];
