@@ -73,4 +73,4 @@ export {
   type SafetensorsFile,
   type SaveSafetensorsOptions,
 } from './safetensors.js';
-export { parseTorchCheckpoint } from './torch-checkpoint.js';
+export { parseTorchCheckpoint, MAX_INFLATED_BYTES, MAX_VIEW_REPEAT, MAX_VIEW_SLACK } from './torch-checkpoint.js';
