@@ -10,6 +10,7 @@
 import { fromTypedArray, fmtShape, type BackendName, type DType, type Tensor, type TypedArray } from '@aitm/tensor';
 import { StateDictProblems, type LoadStateDictResult, type Module } from './module.js';
 import { isLegacyTorch, isZip, parseTorchCheckpoint } from './torch-checkpoint.js';
+import { checkStateDict } from './state-dict-checks.js';
 import { checkedProduct, describeValue, errorText, truncate } from './untrusted.js';
 
 /** The file dtypes handled: F32, F64, I32 and I64 (read into int32, range-checked). */
@@ -413,17 +414,32 @@ export function checkpointEntries(bytes: Uint8Array, file = '<bytes>'): Safetens
   return [...parseSafetensors(bytes, file).entries];
 }
 
+export interface LoadCheckpointOptions {
+  /** Missing and unexpected names are errors (default true). */
+  strict?: boolean;
+  /**
+   * What invalid values (non-finite floats, a negative running_var, a negative or fractional
+   * num_batches_tracked; see `checkStateDict`) do: 'error' (the default) refuses the
+   * checkpoint naming each tensor, 'warn' reports them through `warn` and loads it anyway.
+   */
+  onProblem?: 'error' | 'warn';
+  /** Where 'warn' reports (default console.warn). */
+  warn?: (message: string) => void;
+}
+
 /**
  * Loads checkpoint entries (see `checkpointEntries`) into a module, like `loadStateDict`:
  * every name, shape and kind (float vs integer) is validated first and one error names every
- * problem; nothing is assigned when it throws. F64 values are cast to float32 when the module
- * is float32 (and F32 widened for a float64 module); I32/I64 go to int32 buffers. Tensors are
- * created directly on each parameter's backend. `file` names the source in errors.
+ * problem, then the values of the entries to be assigned are checked (`checkStateDict`:
+ * finite, BatchNorm statistics in range); nothing is assigned when it throws. F64 values are
+ * cast to float32 when the module is float32 (and F32 widened for a float64 module); I32/I64
+ * go to int32 buffers. Tensors are created directly on each parameter's backend. `file`
+ * names the source in errors.
  *
  * @example
  * loadCheckpointEntries(model, checkpointEntries(bytes, 'model.safetensors'), 'model.safetensors');
  */
-export function loadCheckpointEntries(module: Module, entries: readonly SafetensorsEntry[], file: string, opts: { strict?: boolean } = {}): LoadStateDictResult {
+export function loadCheckpointEntries(module: Module, entries: readonly SafetensorsEntry[], file: string, opts: LoadCheckpointOptions = {}): LoadStateDictResult {
   const strict = opts.strict ?? true;
   const byName = new Map(entries.map((e) => [e.name, e]));
   const targets = new Map(module.stateEntries());
@@ -440,6 +456,10 @@ export function loadCheckpointEntries(module: Module, entries: readonly Safetens
     problems.check(name, e.shape, e.dtype === 'I32' || e.dtype === 'I64' ? 'int' : 'float', target, `dtype (${e.dtype})`);
   }
   problems.throwIfAny(`loadCheckpoint: ${file}: error(s) in loading the checkpoint into ${module.constructor.name}`);
+  checkStateDict(
+    entries.filter((e) => targets.has(e.name)),
+    { file: `loadCheckpoint: ${file}`, onProblem: opts.onProblem ?? 'error', ...(opts.warn && { warn: opts.warn }) },
+  );
   for (const [name, target] of targets) {
     const e = byName.get(name);
     if (e === undefined) continue;
