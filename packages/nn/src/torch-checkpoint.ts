@@ -374,25 +374,31 @@ function checkZipRecordCount(bytes: Uint8Array, file: string): void {
 /**
  * The records of the zip `bytes` whose names `want` accepts, and only those: others are
  * never inflated. Each is checked against its declared sizes (stored: as declared; deflated:
- * no more than deflate can produce, within `budget.left` bytes, which it decreases) and a
- * name appearing twice is refused as ambiguous.
+ * no more than deflate can produce, within `budget.inflate` bytes, which it decreases), the
+ * records together may not occupy more bytes than the file holds (`budget.held`: records
+ * sharing bytes would multiply a small file), and a name appearing twice is refused as
+ * ambiguous.
  */
-function unzipRecords(bytes: Uint8Array, file: string, want: (name: string) => boolean, budget: { left: number }): Map<string, Uint8Array> {
+function unzipRecords(bytes: Uint8Array, file: string, want: (name: string) => boolean, budget: { inflate: number; held: number }): Map<string, Uint8Array> {
   const declared = new Map<string, number>();
   const admit = (r: { name: string; size: number; originalSize: number; compression: number }): boolean => {
     if (!want(r.name)) return false;
     const rec = `zip record ${describeValue(r.name)}`;
     if (declared.has(r.name)) throw new TorchCheckpointError(file, `${rec} appears twice: which one is meant is ambiguous`);
+    budget.held -= r.size;
+    if (budget.held < 0) {
+      throw new TorchCheckpointError(file, `${rec} declares ${r.size} bytes, and with the other records read more than the file's ${bytes.length} bytes (records sharing bytes, or sizes that lie)`);
+    }
     if (r.compression === 0) {
       if (r.size !== r.originalSize) throw new TorchCheckpointError(file, `${rec} is stored uncompressed but declares ${r.size} bytes stored and ${r.originalSize} bytes in all`);
     } else if (r.compression === 8) {
       if (r.originalSize > r.size * MAX_DEFLATE_RATIO) {
         throw new TorchCheckpointError(file, `${rec} declares ${r.originalSize} bytes inflated from ${r.size}: more than deflate can produce`);
       }
-      if (r.originalSize > budget.left) {
+      if (r.originalSize > budget.inflate) {
         throw new TorchCheckpointError(file, `${rec} would inflate to ${r.originalSize} bytes: the checkpoint's compressed records may inflate to at most ${MAX_INFLATED_BYTES} bytes in all`);
       }
-      budget.left -= r.originalSize;
+      budget.inflate -= r.originalSize;
     } else {
       throw new TorchCheckpointError(file, `${rec} uses zip compression method ${r.compression} (only stored and deflate are read)`);
     }
@@ -448,7 +454,7 @@ function parseArchive(bytes: Uint8Array, file: string): SafetensorsEntry[] {
   }
   if (!isZip(bytes)) throw new TorchCheckpointError(file, 'not a zip archive (torch.save writes one since PyTorch 1.6)');
   checkZipRecordCount(bytes, file);
-  const budget = { left: MAX_INFLATED_BYTES };
+  const budget = { inflate: MAX_INFLATED_BYTES, held: bytes.length };
   const head = unzipRecords(bytes, file, (n) => /^[^/]+\/(data\.pkl|byteorder)$/.test(n), budget);
   const pkls = [...head.keys()].filter((n) => n.endsWith('/data.pkl'));
   if (pkls.length === 0) throw new TorchCheckpointError(file, 'no <archive>/data.pkl record: not a torch.save file');

@@ -231,6 +231,17 @@ describe('untrusted torch.save archives', () => {
     expect(refusal(() => parseTorchCheckpoint(longer, 'longer.pth'))).toMatch(/longer\.pth: zip record "archive\/data\/0" holds 8 bytes, not the 12 its header declares/);
   });
 
+  it('records sharing bytes cannot make a small file read as more than it holds', () => {
+    // data/1 and data/2 point at data/0's 1 KiB local record: 3 KiB read from a ~1.5 KiB file.
+    const tensors = [0, 1, 2].map((i) => ({ name: `w${i}`, numel: 256, shape: [256] }));
+    const zip = torchZip(tensors, { 'archive/data/1': new Uint8Array(1024), 'archive/data/2': new Uint8Array(1024) });
+    const small = torchZip(tensors, { 'archive/data/1': new Uint8Array(0), 'archive/data/2': new Uint8Array(0) });
+    expect(parseTorchCheckpoint(zip).map((e) => e.name)).toEqual(['w0', 'w1', 'w2']);
+    const shared = pointAt(small, ['archive/data/1', 'archive/data/2'], 'archive/data/0', 1024);
+    expect(shared.length).toBeLessThan(3 * 1024);
+    expect(refusal(() => parseTorchCheckpoint(shared, 'shared.pth'))).toMatch(/shared\.pth: zip record "archive\/data\/\d" declares 1024 bytes, and with the other records read more than the file's \d+ bytes/);
+  });
+
   it('a zip declaring more records than it can hold is refused', () => {
     const zip = zipWithPickle([...PROTO2, 0x7d, STOP]);
     const eocd = zip.length - 22;
@@ -284,5 +295,27 @@ function setRecordSize(zip: Uint8Array, name: string, size: number, opts: { corr
     }
   }
   for (const c of at(0x02014b50, 46)) view.setUint32(c + 24, size, true);
+  return out;
+}
+
+/** `zip` with the central records of `names` pointing at the local record of `target`, declaring `size` bytes stored. */
+function pointAt(zip: Uint8Array, names: readonly string[], target: string, size: number): Uint8Array {
+  const out = zip.slice();
+  const view = new DataView(out.buffer);
+  const enc = new TextEncoder();
+  const find = (sig: number, nameAt: number, name: string): number => {
+    const nb = enc.encode(name);
+    for (let i = 0; i + nameAt + nb.length <= out.length; i++) {
+      if (view.getUint32(i, true) === sig && view.getUint16(i + (sig === 0x02014b50 ? 28 : 26), true) === nb.length && nb.every((b, k) => out[i + nameAt + k] === b)) return i;
+    }
+    throw new Error(`no record ${name}`);
+  };
+  const local = find(0x04034b50, 30, target);
+  for (const n of names) {
+    const c = find(0x02014b50, 46, n);
+    view.setUint32(c + 20, size, true);
+    view.setUint32(c + 24, size, true);
+    view.setUint32(c + 42, local, true);
+  }
   return out;
 }
