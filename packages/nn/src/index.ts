@@ -68,9 +68,11 @@ export {
   checkpointEntries,
   loadCheckpointEntries,
   TENSOR_DTYPE_OF,
+  type LoadCheckpointOptions,
   type SafetensorsDType,
   type SafetensorsEntry,
   type SafetensorsFile,
   type SaveSafetensorsOptions,
 } from './safetensors.js';
-export { parseTorchCheckpoint } from './torch-checkpoint.js';
+export { parseTorchCheckpoint, MAX_INFLATED_BYTES, MAX_VIEW_REPEAT, MAX_VIEW_SLACK } from './torch-checkpoint.js';
+export { checkStateDict, InvalidStateDictError, type CheckStateDictOptions, type StateDictProblem } from './state-dict-checks.js';

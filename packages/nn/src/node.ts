@@ -12,6 +12,7 @@ import {
   parseSafetensors,
   safetensorsBytes,
   TENSOR_DTYPE_OF,
+  type LoadCheckpointOptions,
   type SafetensorsEntry,
   type SafetensorsFile,
   type SaveSafetensorsOptions,
@@ -113,11 +114,12 @@ export async function readCheckpointEntries(file: string): Promise<SafetensorsEn
 
 /**
  * Loads a checkpoint file (safetensors, or PyTorch's torch.save of a state dict) into a
- * module; see `loadCheckpointEntries` for the checks. Nothing is assigned when it throws.
+ * module; see `loadCheckpointEntries` for the checks (names, shapes, and values: a NaN or a
+ * negative running variance is refused unless `onProblem: 'warn'`). Nothing is assigned when it throws.
  *
  * @example
  * await loadCheckpoint(model, 'ckpt/model.safetensors');
  */
-export async function loadCheckpoint(module: Module, file: string, opts: { strict?: boolean } = {}): Promise<LoadStateDictResult> {
+export async function loadCheckpoint(module: Module, file: string, opts: LoadCheckpointOptions = {}): Promise<LoadStateDictResult> {
   return loadCheckpointEntries(module, await readCheckpointEntries(file), file, opts);
 }

@@ -10,6 +10,8 @@
 import { fromTypedArray, fmtShape, type BackendName, type DType, type Tensor, type TypedArray } from '@aitm/tensor';
 import { StateDictProblems, type LoadStateDictResult, type Module } from './module.js';
 import { isLegacyTorch, isZip, parseTorchCheckpoint } from './torch-checkpoint.js';
+import { checkStateDict } from './state-dict-checks.js';
+import { checkedProduct, describeValue, errorText, truncate } from './untrusted.js';
 
 /** The file dtypes handled: F32, F64, I32 and I64 (read into int32, range-checked). */
 export type SafetensorsDType = 'F32' | 'F64' | 'I32' | 'I64';
@@ -38,17 +40,29 @@ export interface SafetensorsFile {
 
 class SafetensorsError extends Error {
   constructor(file: string, what: string, tensor?: string) {
-    super(`safetensors: ${file}${tensor === undefined ? '' : `: tensor '${tensor}'`}: ${what}`);
+    super(`safetensors: ${file}${tensor === undefined ? '' : `: tensor '${truncate(tensor)}'`}: ${what}`);
     this.name = 'SafetensorsError';
   }
 }
 
 /**
- * Parses safetensors bytes into host arrays, validating the header length, the JSON, each
- * dtype, shape and data_offsets (in range, the right size, not overlapping) and converting
- * I64 to int32 (values outside the int32 range are an error). `file` names the source in errors.
+ * Parses safetensors bytes into host arrays, validating the header length, the JSON (a name
+ * given twice is ambiguous and refused), each dtype, shape and data_offsets (in range, the
+ * right size) and the layout as a whole (the tensors' bytes neither overlap nor leave a gap
+ * or trailing bytes, as the reference reader requires), and converting I64 to int32 (values
+ * outside the int32 range are an error). The file is untrusted: every error names `file` and
+ * the tensor, and nothing is allocated beyond the bytes the file holds.
  */
 export function parseSafetensors(bytes: Uint8Array, file = '<bytes>'): SafetensorsFile {
+  try {
+    return parseSafetensorsBytes(bytes, file);
+  } catch (e) {
+    if (e instanceof SafetensorsError) throw e;
+    throw new SafetensorsError(file, `unexpected error while reading the file (${errorText(e)})`);
+  }
+}
+
+function parseSafetensorsBytes(bytes: Uint8Array, file: string): SafetensorsFile {
   if (bytes.length < 8) throw new SafetensorsError(file, `truncated: ${bytes.length} bytes, fewer than the 8-byte header length`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const n = view.getBigUint64(0, true);
@@ -58,14 +72,18 @@ export function parseSafetensors(bytes: Uint8Array, file = '<bytes>'): Safetenso
   }
   const headerEnd = 8 + Number(n);
   let header: unknown;
+  let text: string;
   try {
-    header = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, headerEnd)));
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(8, headerEnd));
+    header = JSON.parse(text);
   } catch (e) {
     throw new SafetensorsError(file, `the header is not valid UTF-8 JSON (${(e as Error).message})`);
   }
   if (header === null || typeof header !== 'object' || Array.isArray(header)) {
     throw new SafetensorsError(file, 'the header is not a JSON object');
   }
+  const twice = repeatedTopLevelKey(text);
+  if (twice !== null) throw new SafetensorsError(file, `the header gives the name ${describeValue(twice)} twice: which entry is meant is ambiguous`);
   const dataLen = bytes.length - headerEnd;
   let metadata: Record<string, string> | null = null;
   const ranges: { name: string; begin: number; end: number }[] = [];
@@ -79,28 +97,28 @@ export function parseSafetensors(bytes: Uint8Array, file = '<bytes>'): Safetenso
     const info = raw as { dtype?: unknown; shape?: unknown; data_offsets?: unknown } | null;
     if (info === null || typeof info !== 'object') throw new SafetensorsError(file, 'the header entry is not an object', name);
     const dtype = info.dtype;
-    if (typeof dtype !== 'string' || !(dtype in BYTES)) {
-      throw new SafetensorsError(file, `unsupported dtype ${JSON.stringify(dtype)} (supported: F32, F64, I32, I64)`, name);
+    if (typeof dtype !== 'string' || !Object.hasOwn(BYTES, dtype)) {
+      throw new SafetensorsError(file, `unsupported dtype ${describeValue(dtype)} (supported: F32, F64, I32, I64)`, name);
     }
     const shape = info.shape;
     if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
-      throw new SafetensorsError(file, `invalid shape ${JSON.stringify(shape)}`, name);
+      throw new SafetensorsError(file, `invalid shape ${describeValue(shape)}: expected an array of integers >= 0`, name);
     }
     const offs = info.data_offsets;
     if (!Array.isArray(offs) || offs.length !== 2 || !offs.every((o) => Number.isSafeInteger(o) && o >= 0)) {
-      throw new SafetensorsError(file, `invalid data_offsets ${JSON.stringify(offs)}`, name);
+      throw new SafetensorsError(file, `invalid data_offsets ${describeValue(offs)}: expected [begin, end], integers >= 0`, name);
     }
     const [begin, end] = offs as [number, number];
     if (begin > end || end > dataLen) {
       const what = `data_offsets [${begin}, ${end}] are out of range for ${dataLen} data bytes (truncated file?)`;
       throw new SafetensorsError(file, what, name);
     }
-    const count = (shape as number[]).reduce((a, d) => a * d, 1);
-    const expected = count * BYTES[dtype as SafetensorsDType];
-    if (end - begin !== expected) {
+    const count = checkedProduct(shape as number[]);
+    const expected = count === null ? null : count * BYTES[dtype as SafetensorsDType];
+    if (expected === null || end - begin !== expected) {
       throw new SafetensorsError(
         file,
-        `size mismatch: ${dtype} ${fmtShape(shape as number[])} needs ${expected} bytes, ` +
+        `size mismatch: ${dtype} ${fmtShape(shape as number[])} needs ${expected ?? 'more than 2^53'} bytes, ` +
           `data_offsets [${begin}, ${end}] hold ${end - begin}`,
         name,
       );
@@ -108,19 +126,76 @@ export function parseSafetensors(bytes: Uint8Array, file = '<bytes>'): Safetenso
     ranges.push({ name, begin, end });
     specs.push({ name, dtype: dtype as SafetensorsDType, shape: shape as number[], begin, end });
   }
-  ranges.sort((a, b) => a.begin - b.begin || a.end - b.end);
-  for (let i = 1; i < ranges.length; i++) {
-    const prev = ranges[i - 1]!;
-    const cur = ranges[i]!;
-    if (cur.begin < prev.end && cur.end > cur.begin && prev.end > prev.begin) {
-      const what = `data_offsets [${cur.begin}, ${cur.end}] overlap those of '${prev.name}' [${prev.begin}, ${prev.end}]`;
-      throw new SafetensorsError(file, what, cur.name);
-    }
-  }
+  checkLayout(ranges, dataLen, file);
   for (const s of specs) {
     entries.push({ name: s.name, dtype: s.dtype, shape: s.shape, data: decode(bytes, headerEnd + s.begin, s, file) });
   }
   return { metadata, entries };
+}
+
+/**
+ * Refuses a layout that is not an exact tiling of the data bytes, as the reference reader
+ * does: sorted by offsets, each non-empty tensor starts where the bytes before it end (each
+ * range is compared with the furthest end so far, so an empty tensor between two overlapping
+ * ones cannot hide the overlap), no bytes are left that no tensor owns (a gap or trailing
+ * data), and an empty tensor may sit between tensors but not inside one.
+ */
+function checkLayout(ranges: readonly { name: string; begin: number; end: number }[], dataLen: number, file: string): void {
+  const sorted = ranges.filter((r) => r.end > r.begin).sort((a, b) => a.begin - b.begin || a.end - b.end);
+  let owner: { name: string; begin: number; end: number } | null = null; // the range that ends furthest so far
+  const boundaries = new Set<number>([0]);
+  for (const cur of sorted) {
+    const end = owner === null ? 0 : owner.end;
+    if (cur.begin < end) {
+      const what = `data_offsets [${cur.begin}, ${cur.end}] overlap those of '${truncate(owner!.name)}' [${owner!.begin}, ${owner!.end}]`;
+      throw new SafetensorsError(file, what, cur.name);
+    }
+    if (cur.begin > end) {
+      const after = owner === null ? 'the start of the data' : `the end of '${truncate(owner.name)}'`;
+      throw new SafetensorsError(file, `data_offsets [${cur.begin}, ${cur.end}] leave bytes [${end}, ${cur.begin}) after ${after} that no tensor owns`, cur.name);
+    }
+    owner = cur;
+    boundaries.add(cur.end);
+  }
+  const end = owner === null ? 0 : owner.end;
+  if (end !== dataLen) {
+    throw new SafetensorsError(file, `data bytes [${end}, ${dataLen}) after the last tensor are owned by no tensor (${dataLen - end} trailing bytes)`);
+  }
+  for (const r of ranges) {
+    if (r.end === r.begin && !boundaries.has(r.begin)) {
+      const inside = sorted.find((o) => o.begin < r.begin && r.begin < o.end)!;
+      throw new SafetensorsError(file, `the empty tensor's data_offsets [${r.begin}, ${r.end}] lie inside those of '${truncate(inside.name)}' [${inside.begin}, ${inside.end}]`, r.name);
+    }
+  }
+}
+
+/**
+ * The first name given twice at the top level of a JSON object text (already parsed, so
+ * well-formed), or null. JSON.parse keeps the last silently; which was meant is ambiguous.
+ */
+function repeatedTopLevelKey(text: string): string | null {
+  const seen = new Set<string>();
+  let depth = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (c === '{' || c === '[') depth++;
+    else if (c === '}' || c === ']') depth--;
+    else if (c === '"') {
+      let j = i + 1;
+      while (text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      if (depth === 1) {
+        let k = j + 1;
+        while (k < text.length && /\s/.test(text[k]!)) k++;
+        if (text[k] === ':') {
+          const key = JSON.parse(text.slice(i, j + 1)) as string;
+          if (seen.has(key)) return key;
+          seen.add(key);
+        }
+      }
+      i = j;
+    }
+  }
+  return null;
 }
 
 function parseMetadata(raw: unknown, file: string): Record<string, string> {
@@ -339,17 +414,32 @@ export function checkpointEntries(bytes: Uint8Array, file = '<bytes>'): Safetens
   return [...parseSafetensors(bytes, file).entries];
 }
 
+export interface LoadCheckpointOptions {
+  /** Missing and unexpected names are errors (default true). */
+  strict?: boolean;
+  /**
+   * What invalid values (non-finite floats, a negative running_var, a negative or fractional
+   * num_batches_tracked; see `checkStateDict`) do: 'error' (the default) refuses the
+   * checkpoint naming each tensor, 'warn' reports them through `warn` and loads it anyway.
+   */
+  onProblem?: 'error' | 'warn';
+  /** Where 'warn' reports (default console.warn). */
+  warn?: (message: string) => void;
+}
+
 /**
  * Loads checkpoint entries (see `checkpointEntries`) into a module, like `loadStateDict`:
  * every name, shape and kind (float vs integer) is validated first and one error names every
- * problem; nothing is assigned when it throws. F64 values are cast to float32 when the module
- * is float32 (and F32 widened for a float64 module); I32/I64 go to int32 buffers. Tensors are
- * created directly on each parameter's backend. `file` names the source in errors.
+ * problem, then the values of the entries to be assigned are checked (`checkStateDict`:
+ * finite, BatchNorm statistics in range); nothing is assigned when it throws. F64 values are
+ * cast to float32 when the module is float32 (and F32 widened for a float64 module); I32/I64
+ * go to int32 buffers. Tensors are created directly on each parameter's backend. `file`
+ * names the source in errors.
  *
  * @example
  * loadCheckpointEntries(model, checkpointEntries(bytes, 'model.safetensors'), 'model.safetensors');
  */
-export function loadCheckpointEntries(module: Module, entries: readonly SafetensorsEntry[], file: string, opts: { strict?: boolean } = {}): LoadStateDictResult {
+export function loadCheckpointEntries(module: Module, entries: readonly SafetensorsEntry[], file: string, opts: LoadCheckpointOptions = {}): LoadStateDictResult {
   const strict = opts.strict ?? true;
   const byName = new Map(entries.map((e) => [e.name, e]));
   const targets = new Map(module.stateEntries());
@@ -366,6 +456,10 @@ export function loadCheckpointEntries(module: Module, entries: readonly Safetens
     problems.check(name, e.shape, e.dtype === 'I32' || e.dtype === 'I64' ? 'int' : 'float', target, `dtype (${e.dtype})`);
   }
   problems.throwIfAny(`loadCheckpoint: ${file}: error(s) in loading the checkpoint into ${module.constructor.name}`);
+  checkStateDict(
+    entries.filter((e) => targets.has(e.name)),
+    { file: `loadCheckpoint: ${file}`, onProblem: opts.onProblem ?? 'error', ...(opts.warn && { warn: opts.warn }) },
+  );
   for (const [name, target] of targets) {
     const e = byName.get(name);
     if (e === undefined) continue;

@@ -219,3 +219,89 @@ describe('malformed files name the file and the tensor', () => {
     await expect(loadSafetensors(file)).rejects.toThrow(/safetensors: .*broken\.safetensors: /);
   });
 });
+
+describe('untrusted safetensors layouts', () => {
+  const file = (header: string, dataBytes: number): Uint8Array => {
+    const h = new TextEncoder().encode(header);
+    const out = new Uint8Array(8 + h.length + dataBytes);
+    new DataView(out.buffer).setBigUint64(0, BigInt(h.length), true);
+    out.set(h, 8);
+    return out;
+  };
+  const f32 = (name: string, n: number, begin: number) => `"${name}":{"dtype":"F32","shape":[${n}],"data_offsets":[${begin},${begin + 4 * n}]}`;
+  /** The error `fn` throws, asserting it is the reader's own (never a raw JavaScript error). */
+  const refusal = (fn: () => unknown): string => {
+    try {
+      fn();
+    } catch (e) {
+      expect((e as Error).name).toBe('SafetensorsError');
+      return (e as Error).message;
+    }
+    throw new Error('expected a refusal');
+  };
+
+  it('an empty tensor between two overlapping ones does not hide the overlap', () => {
+    const header = `{${f32('u', 2, 0)},${f32('e', 0, 4)},${f32('v', 2, 4)}}`;
+    expect(refusal(() => parseSafetensors(file(header, 12), 'hide.st'))).toBe("safetensors: hide.st: tensor 'v': data_offsets [4, 12] overlap those of 'u' [0, 8]");
+  });
+
+  it('a range inside an earlier, longer one is an overlap', () => {
+    // Sorted: big [0, 16], a [4, 8], b [8, 12]: b overlaps big, not its neighbour a.
+    const header = `{${f32('big', 4, 0)},${f32('a', 1, 4)},${f32('b', 1, 8)}}`;
+    expect(refusal(() => parseSafetensors(file(header, 16), 'inside.st'))).toMatch(/inside\.st: tensor 'a': data_offsets \[4, 8\] overlap those of 'big' \[0, 16\]/);
+  });
+
+  it('gaps, trailing bytes and empty tensors inside another are refused, as the reference reader does', () => {
+    expect(refusal(() => parseSafetensors(file(`{${f32('u', 1, 0)},${f32('v', 1, 8)}}`, 12), 'gap.st'))).toBe(
+      "safetensors: gap.st: tensor 'v': data_offsets [8, 12] leave bytes [4, 8) after the end of 'u' that no tensor owns",
+    );
+    expect(refusal(() => parseSafetensors(file(`{${f32('u', 2, 0)}}`, 12), 'tail.st'))).toBe(
+      'safetensors: tail.st: data bytes [8, 12) after the last tensor are owned by no tensor (4 trailing bytes)',
+    );
+    expect(refusal(() => parseSafetensors(file(`{${f32('u', 2, 0)},${f32('e', 0, 4)}}`, 8), 'empty.st'))).toBe(
+      "safetensors: empty.st: tensor 'e': the empty tensor's data_offsets [4, 4] lie inside those of 'u' [0, 8]",
+    );
+    // Empty tensors at a boundary, and a file of empty tensors only, are fine.
+    const ok = parseSafetensors(file(`{${f32('e0', 0, 0)},${f32('u', 1, 0)},${f32('e1', 0, 4)},${f32('v', 1, 4)},${f32('e2', 0, 8)}}`, 8), 'ok.st');
+    expect(ok.entries.map((e) => e.name)).toEqual(['e0', 'u', 'e1', 'v', 'e2']);
+    expect(parseSafetensors(file(`{${f32('e', 0, 0)}}`, 0)).entries).toHaveLength(1);
+  });
+
+  it('a name given twice in the header is refused as ambiguous', () => {
+    expect(refusal(() => parseSafetensors(file(`{${f32('u', 1, 0)}, ${f32('u', 1, 4)}}`, 8), 'dup.st'))).toBe(
+      'safetensors: dup.st: the header gives the name "u" twice: which entry is meant is ambiguous',
+    );
+    // Nested names and escaped quotes are not top-level names.
+    const nested = `{"__metadata__":{"u":"x","k\\"":"u"},${f32('u', 1, 0)},${f32('k\\"', 1, 4)}}`;
+    expect(parseSafetensors(file(nested, 8)).entries.map((e) => e.name)).toEqual(['u', 'k"']);
+  });
+
+  it('a deeply nested or huge shape is refused naming it briefly (no stack overflow)', () => {
+    const deep = `{"w":{"dtype":"F32","shape":${'['.repeat(100000)}${']'.repeat(100000)},"data_offsets":[0,0]}}`;
+    expect(refusal(() => parseSafetensors(file(deep, 0), 'deep.st'))).toBe(
+      "safetensors: deep.st: tensor 'w': invalid shape [[[[...]]]]: expected an array of integers >= 0",
+    );
+    const huge = `{"w":{"dtype":"F32","shape":[${Array(200000).fill('"x"').join(',')}],"data_offsets":[0,0]}}`;
+    expect(refusal(() => parseSafetensors(file(huge, 0), 'huge.st'))).toMatch(/^safetensors: huge\.st: tensor 'w': invalid shape \["x", "x", .*\.\.\./);
+    const unsafe = `{"w":{"dtype":"F32","shape":[1073741824,1073741824,1073741824],"data_offsets":[0,0]}}`;
+    expect(refusal(() => parseSafetensors(file(unsafe, 0), 'unsafe.st'))).toMatch(/unsafe\.st: tensor 'w': size mismatch: F32 \[1073741824, ?1073741824, ?1073741824\] needs more than 2\^53 bytes/);
+  });
+
+  it('every truncation or byte flip of a valid file fails with a named error, never a raw one', () => {
+    const good = file(`{"__metadata__":{"format":"pt"},${f32('a', 2, 0)},"n":{"dtype":"I64","shape":[1],"data_offsets":[8,16]}}`, 16);
+    for (let cut = 0; cut < good.length; cut++) {
+      const msg = refusal(() => parseSafetensors(good.subarray(0, cut), 'cut.st'));
+      expect(msg).toMatch(/^safetensors: cut\.st: /);
+    }
+    for (let at = 0; at < good.length; at++) {
+      const flipped = good.slice();
+      flipped[at] ^= 0x5a;
+      try {
+        parseSafetensors(flipped, 'flip.st');
+      } catch (e) {
+        expect((e as Error).name, `flip at ${at}`).toBe('SafetensorsError');
+        expect((e as Error).message).not.toMatch(/unexpected error/);
+      }
+    }
+  });
+});
