@@ -102,7 +102,8 @@ export const UNARY = {
   },
   clamp: {
     cpu: (x, a, b) => Math.min(Math.max(x, a), b),
-    wgsl: 'clamp(x, p.a, p.b)',
+    // NaN stays NaN, as on the CPU and in PyTorch (WGSL's clamp may give a bound, so bce's clamped logs gave a number).
+    wgsl: 'select(clamp(x, p.a, p.b), x, is_nan(x))',
     // PyTorch passes the gradient where min <= x <= max (bounds included).
     grad: (x, _y, dy, { a, b }) => mul(dy, mul(ge(x, a), le(x, b))),
     ints: true,
