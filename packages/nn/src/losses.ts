@@ -1,7 +1,7 @@
 // Losses with PyTorch's numerics (binary cross-entropy on probabilities and on logits, mean
 // squared error) and the checks a trainer uses to stop on a NaN or infinite loss.
 
-import { abs, add, cast, clamp, div, exp, fmtShape, gatherAlong, log, logSoftmax, maximum, mean, mul, ne, neg, noGrad, reshape, sub, sum, tidy, type Tensor } from '@aitm/tensor';
+import { abs, add, cast, checkRange, clamp, div, exp, fmtShape, gatherAlong, log, logSoftmax, maximum, mean, mul, ne, neg, noGrad, reshape, sub, sum, tidy, type Tensor } from '@aitm/tensor';
 
 export type Reduction = 'mean' | 'sum' | 'none';
 
@@ -35,7 +35,9 @@ function sameShape(op: string, a: Tensor, b: Tensor): void {
  * forward -(y log p + (1 - y) log(1 - p)) with each log clamped to >= -100 (so p = 0 or 1
  * gives at most 100, never inf); gradient (p - y) / max(p (1 - p), BCE_GRAD_EPS) per element,
  * which is finite at p = 0 and 1 exactly as in PyTorch. The target gets no gradient.
- * Inputs outside [0, 1] are not checked (that would need a device read): they give NaN.
+ * A prediction outside [0, 1] (or NaN) raises, as in PyTorch: "bce: all elements of input
+ * should be between 0 and 1, got 1.5 at index 3", at the call on the CPU and at the next
+ * read on WebGPU (a kernel checks the values on the device: no readback per call).
  *
  * The value and the gradient are computed separately: value + (p - stop(p)) * stop(grad),
  * where the second term is exactly 0 forward and has exactly `grad` as its derivative.
@@ -45,6 +47,7 @@ function sameShape(op: string, a: Tensor, b: Tensor): void {
  */
 export function bce(p: Tensor, y: Tensor, opts: LossOptions = {}): Tensor {
   sameShape('bce', p, y);
+  checkRange(p, 0, 1, 'bce');
   // Intermediates are freed here; the graph keeps what backward needs.
   return tidy(() => {
     const pd = p.detach();

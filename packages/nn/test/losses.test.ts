@@ -1,12 +1,14 @@
 // Losses against PyTorch (fixtures/nn.json "losses"): values for every reduction and the
 // gradient of the mean, including p exactly 0 and 1 and logits of +-50; float64 gradchecks.
 
-import { describe, expect, it } from 'vitest';
-import { gradcheck, rand, randn, tensor, tidy, Generator, type Tensor } from '@aitm/tensor';
+import { afterAll, describe, expect, it } from 'vitest';
+import { disposeWebGpu, gradcheck, rand, randn, tensor, tidy, tryInitWebGpu, Generator, type Tensor } from '@aitm/tensor';
 import { assertFinite, bce, BCE_GRAD_EPS, bceWithLogits, checkFiniteLoss, mse, type Reduction } from '../src/node.js';
 import { expectClose, fx, nnFixture } from './helpers.js';
 
 const L = nnFixture().losses;
+const gpu = await tryInitWebGpu();
+afterAll(() => disposeWebGpu());
 type LossFn = (a: Tensor, b: Tensor, o: { reduction: Reduction }) => Tensor;
 
 function checkCase(name: string, fn: LossFn, c: ReturnType<typeof nnFixture>): void {
@@ -52,6 +54,28 @@ describe('bce', () => {
 
   it('names both shapes when they differ', () => {
     expect(() => bce(tensor([0.5, 0.5]), tensor([[1, 0]]))).toThrow(/bce: input \[2\] and target \[1,2\]/);
+  });
+
+  // PyTorch: F.binary_cross_entropy raises "all elements of input should be between 0 and 1"
+  // (NaN included: its check is (p >= 0) && (p <= 1)). Before, the CPU gave NaN and WebGPU -0.405.
+  it('raises on a prediction outside [0, 1] or NaN, naming the op, the value and its index (CPU)', () => {
+    const y = tensor([1, 0, 1]);
+    expect(() => bce(tensor([0.5, 1.5, 0.2]), y)).toThrow('bce: all elements of input should be between 0 and 1, got 1.5 at index 1');
+    expect(() => bce(tensor([0.5, 0.2, -0.25], { dtype: 'float64' }), y.cast('float64'))).toThrow('bce: all elements of input should be between 0 and 1, got -0.25 at index 2');
+    expect(() => bce(tensor([NaN, 0.5, 0.5]), y)).toThrow('bce: all elements of input should be between 0 and 1, got NaN at index 0');
+    // The bounds themselves are valid (PyTorch clamps the logs there).
+    expect(() => bce(tensor([0, 1, 0.5]), y).dispose()).not.toThrow();
+  });
+
+  describe.skipIf(!gpu)('on WebGPU', () => {
+    it('raises the same error at the next read (checked on the device, no readback per call), and the read after is clean', async () => {
+      const on = (v: number[]) => tensor(v, { backend: 'webgpu' });
+      const loss = bce(on([0.5, 1.5, 0.2]), on([1, 0, 1]));
+      await expect(loss.data()).rejects.toThrow(/^bce: all elements of input should be between 0 and 1, got 1\.5 at index 1; found by a GPU kernel/);
+      await expect(bce(on([NaN, 0.5]), on([1, 0])).data()).rejects.toThrow(/^bce: all elements of input should be between 0 and 1, got NaN at index 0/);
+      const ok = bce(on([0, 1, 0.25]), on([1, 0, 1]), { reduction: 'sum' });
+      expect((await ok.data())[0]).toBeCloseTo(200 - Math.log(0.25), 3);
+    });
   });
 });
 

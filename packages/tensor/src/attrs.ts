@@ -136,3 +136,12 @@ export interface GatherConcatGradAttrs {
   readonly fields: readonly { rows: number; dim: number; base: number }[];
   readonly total: number;
 }
+
+/** checkRange: every element must lie in [lo, hi] (NaN fails); `op` names the caller in the error. */
+export interface CheckRangeAttrs {
+  readonly op: string;
+  readonly lo: number;
+  readonly hi: number;
+  /** What the check asks, for the error ("all elements of input should be between 0 and 1"). */
+  readonly what: string;
+}

@@ -20,6 +20,24 @@ export interface TensorOptions extends CreateOptions {
   shape?: readonly number[];
 }
 
+/**
+ * `src` as a typed array of `dtype`; for int32, values that are NaN, infinite or outside the
+ * int32 range are refused naming `op`, the value and its index (as PyTorch refuses them);
+ * fractions truncate toward zero, as torch does.
+ */
+function hostArray(op: string, src: ArrayLike<number>, dtype: DType): TypedArray {
+  if (dtype === 'int32' && !(src instanceof Int32Array)) {
+    for (let i = 0; i < src.length; i++) assertInt32(op, src[i]!, i);
+  }
+  return toTypedArray(src, dtype);
+}
+
+function assertInt32(op: string, v: number, index: number): void {
+  if (!(v >= -2147483648 && v <= 2147483647)) {
+    throw new Error(`${op}: value ${v} at index ${index} cannot be converted to int32 (NaN, infinite or outside [-2147483648, 2147483647])`);
+  }
+}
+
 function resolveBackend(name: BackendName | undefined): AnyBackend {
   return name === undefined ? currentBackend() : getBackend(name);
 }
@@ -34,7 +52,7 @@ export function fromTypedArray(data: TypedArray, shape: Shape, dtype: DType, opt
   if (dtype === 'float64' && !backend.supportsFloat64) {
     throw new Error(`tensor: float64 is only supported on the cpu backend, not ${backend.name}`);
   }
-  const typed = dtypeOfArray(data) === dtype ? data : toTypedArray(data, dtype);
+  const typed = dtypeOfArray(data) === dtype ? data : hostArray('tensor', data, dtype);
   const handle = (backend.fromHost as (d: TypedArray, t: DType) => unknown)(typed, dtype);
   const t = new Tensor(new Storage(backend, handle), shape, dtype);
   if (opts.requiresGrad) t.requireGrad();
@@ -42,7 +60,9 @@ export function fromTypedArray(data: TypedArray, shape: Shape, dtype: DType, opt
 }
 
 /**
- * A tensor from a number, nested arrays, or a flat array / typed array plus `shape`.
+ * A tensor from a number, nested arrays, or a flat array / typed array plus `shape`. For
+ * int32, fractions truncate toward zero (as torch); NaN, infinities and values outside the
+ * int32 range are refused, naming the value and its index (torch raises on overflow).
  *
  * @example
  * const x = tensor([[1, 2], [3, 4]]);                  // float32 [2,2]
@@ -64,8 +84,9 @@ export function tensor(data: number | NestedArray | ArrayLike<number>, opts: Ten
     if (flat.length !== sizeOf(shape)) throw new Error(`tensor: nested arrays are ragged (expected shape ${fmtShape(shape)})`);
   }
   if (opts.shape !== undefined) shape = [...opts.shape];
+  assertShape('tensor', shape);
   const dtype = opts.dtype ?? (ArrayBuffer.isView(flat) ? dtypeOfArray(flat as TypedArray) : 'float32');
-  const typed = ArrayBuffer.isView(flat) && dtypeOfArray(flat as TypedArray) === dtype ? (flat as TypedArray).slice() : toTypedArray(flat, dtype);
+  const typed = ArrayBuffer.isView(flat) && dtypeOfArray(flat as TypedArray) === dtype ? (flat as TypedArray).slice() : hostArray('tensor', flat, dtype);
   return fromTypedArray(typed, shape, dtype, opts);
 }
 
@@ -79,19 +100,28 @@ function inferShape(data: NestedArray): number[] {
   return shape;
 }
 
-export function full(shape: readonly number[], value: number, opts: CreateOptions = {}): Tensor {
+function fullNamed(op: string, shape: readonly number[], value: number, opts: CreateOptions): Tensor {
+  assertShape(op, shape);
   const dtype = opts.dtype ?? 'float32';
+  if (dtype === 'int32') assertInt32(op, value, 0);
   const data = allocArray(dtype, sizeOf(shape));
   if (value !== 0) data.fill(dtype === 'bool' ? 1 : value);
   return fromTypedArray(data, shape, dtype, opts);
 }
 
-export function zeros(shape: readonly number[], opts: CreateOptions = {}): Tensor {
-  return full(shape, 0, opts);
+/** A tensor of `shape` filled with `value` (refused for int32 if it does not fit), like `torch.full`. */
+export function full(shape: readonly number[], value: number, opts: CreateOptions = {}): Tensor {
+  return fullNamed('full', shape, value, opts);
 }
 
+/** A tensor of `shape` filled with zeros, like `torch.zeros`. */
+export function zeros(shape: readonly number[], opts: CreateOptions = {}): Tensor {
+  return fullNamed('zeros', shape, 0, opts);
+}
+
+/** A tensor of `shape` filled with ones, like `torch.ones`. */
 export function ones(shape: readonly number[], opts: CreateOptions = {}): Tensor {
-  return full(shape, 1, opts);
+  return fullNamed('ones', shape, 1, opts);
 }
 
 /** A constant with `like`'s shape, dtype and backend. */
@@ -112,6 +142,10 @@ export function arange(start: number, end?: number, step = 1, opts: CreateOption
   if (step === 0) throw new Error('arange: step must not be 0');
   const n = Math.max(0, Math.ceil((end - start) / step));
   const dtype = opts.dtype ?? (Number.isInteger(start) && Number.isInteger(step) ? 'int32' : 'float32');
+  if (dtype === 'int32' && n > 0) {
+    assertInt32('arange', start, 0);
+    assertInt32('arange', start + (n - 1) * step, n - 1);
+  }
   const data = allocArray(dtype, n);
   for (let i = 0; i < n; i++) data[i] = start + i * step;
   return fromTypedArray(data, [n], dtype, opts);
@@ -124,6 +158,7 @@ export interface RandomOptions extends CreateOptions {
 
 /** Uniform in [low, high), from the seeded generator. */
 export function rand(shape: readonly number[], opts: RandomOptions & { low?: number; high?: number } = {}): Tensor {
+  assertShape('rand', shape);
   const g = opts.generator ?? defaultGenerator();
   const dtype = opts.dtype ?? 'float32';
   const low = opts.low ?? 0;
@@ -135,6 +170,7 @@ export function rand(shape: readonly number[], opts: RandomOptions & { low?: num
 
 /** Normal(mean, std), from the seeded generator. */
 export function randn(shape: readonly number[], opts: RandomOptions & { mean?: number; std?: number } = {}): Tensor {
+  assertShape('randn', shape);
   const g = opts.generator ?? defaultGenerator();
   const dtype = opts.dtype ?? 'float32';
   const mean = opts.mean ?? 0;
@@ -146,6 +182,7 @@ export function randn(shape: readonly number[], opts: RandomOptions & { mean?: n
 
 /** Uniform integers in [low, high), int32. */
 export function randint(low: number, high: number, shape: readonly number[], opts: RandomOptions = {}): Tensor {
+  assertShape('randint', shape);
   const g = opts.generator ?? defaultGenerator();
   const data = new Int32Array(sizeOf(shape));
   for (let i = 0; i < data.length; i++) data[i] = low + g.int(high - low);

@@ -18,6 +18,7 @@ export { gradients, grad, composedGrad, type BackwardOptions, type GradientsOpti
 export type { GradHook, GraphNode } from './graph.js';
 export { tidy, keep, memory, type MemoryReport } from './memory.js';
 export { adamStep_, type AdamStepHyper } from './fused/adam.js';
+export { checkRange } from './check-range.js';
 export { FlatBlock, FLAT_ALIGN, storageView } from './fused/flat.js';
 export { gradcheck, type GradcheckOptions, type GradcheckResult } from './gradcheck.js';
 export { Generator, manualSeed, defaultGenerator } from './random.js';

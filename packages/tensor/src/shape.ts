@@ -82,7 +82,9 @@ export function normAxes(op: string, axes: number | readonly number[] | null | u
 }
 
 export function assertShape(op: string, shape: Shape): void {
-  for (const d of shape) {
-    if (!Number.isInteger(d) || d < 0) throw new Error(`${op}: invalid shape ${fmtShape(shape)}`);
-  }
+  shape.forEach((d, i) => {
+    if (!Number.isInteger(d) || d < 0) {
+      throw new Error(`${op}: invalid shape ${fmtShape(shape)}: dimensions must be non-negative integers (dimension ${i} is ${d})`);
+    }
+  });
 }

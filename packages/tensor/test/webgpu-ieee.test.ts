@@ -71,6 +71,8 @@ describe.skipIf(!gpu)('WebGPU agrees with the CPU on edge values', () => {
     await same((b) => T.clamp(on(b, INTS, 'int32'), -2.5, 16777216.5));
     await same((b) => T.clamp(on(b, INTS, 'int32'), -Infinity, 7));
   });
+  it('clamp keeps NaN (as the CPU and PyTorch), and clamps infinities', () =>
+    same((b) => T.clamp(on(b, FLOATS, 'float32'), -100, 7)));
   it('neg(16777217) is -16777217 in int32', async () => {
     expect(Array.from(await T.neg(on('webgpu', [16777217], 'int32')).data())).toEqual([-16777217]);
   });

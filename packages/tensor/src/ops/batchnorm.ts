@@ -15,7 +15,7 @@ import { isFloat } from '../dtype.js';
 import { bnBackward, bnEval, bnForward, bnStats } from '../backends/cpu/batchnorm.js';
 import { gpuBnBackward, gpuBnEval, gpuBnForward, gpuBnStats } from '../backends/webgpu/batchnorm.js';
 import { activationGradOp } from './linear.js';
-import { add, div, gt, mul, relu, sqrt, sub } from './elementwise.js';
+import { add, div, mul, relu, reluBackward, sqrt, sub } from './elementwise.js';
 import { mean, sum } from './reduce.js';
 import { composedGrad } from '../autograd.js';
 import { isGradEnabled } from '../grad-mode.js';
@@ -62,7 +62,7 @@ export function bnGradLayout(n: number, c: number): { dw: number; db: number; to
 
 /**
  * dx, dw and db in one flat block given (x, dy, w), plus the forward output y with relu
- * (the gradient passes where y > 0): only used inside batchNorm's gradient.
+ * (the gradient is 0 where y <= 0, as reluBackward): only used inside batchNorm's gradient.
  */
 export const bnBackwardOp = defineOp<BatchNormBackwardAttrs>({
   name: 'batchNormBackward',
@@ -129,7 +129,7 @@ export const batchNormEvalOp = defineOp<BatchNormAttrs>({
   // Rare (a gradient through a model in eval mode), so composed from ops. The running
   // statistics are buffers: no gradient.
   grad: (dy, { inputs: [x, rm, rv, w, b], output, attrs: { eps, act } }) => {
-    const g = act !== 'relu' ? dy : isGradEnabled() ? mul(dy, gt(output, 0)) : runOp(activationGradOp, [output, dy], { act: 'relu' });
+    const g = act !== 'relu' ? dy : isGradEnabled() ? reluBackward(output, dy) : runOp(activationGradOp, [output, dy], { act: 'relu' });
     const inv = div(1, sqrt(add(rv!, eps)));
     return [
       x!.requiresGrad ? mul(g, mul(w!, inv)) : null,

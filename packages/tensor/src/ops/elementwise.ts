@@ -84,7 +84,8 @@ export const UNARY = {
   },
   tanh: { cpu: Math.tanh, wgsl: 'tanh(clamp(x, -15.0, 15.0))', grad: (_x, y, dy) => mul(dy, sub(1, mul(y, y))) },
   // relu(NaN) is NaN and relu(-0) is -0, as in PyTorch (WGSL's max leaves NaN unspecified).
-  relu: { cpu: (x) => (x < 0 ? 0 : x), wgsl: 'select(x, 0.0, x < 0.0)', grad: (x, _y, dy) => mul(dy, gt(x, 0)), ints: true, wgslInt: 'max(x, 0)' },
+  // The fused kernels with a relu (linear, batchNorm, activationGrad) spell it the same way.
+  relu: { cpu: (x) => (x < 0 ? 0 : x), wgsl: 'select(x, 0.0, x < 0.0)', grad: (_x, y, dy) => reluBackward(y, dy), ints: true, wgslInt: 'max(x, 0)' },
   leakyRelu: {
     cpu: (x, a) => (x > 0 ? x : a * x),
     wgsl: 'select(p.a * x, x, x > 0.0)',
@@ -101,7 +102,8 @@ export const UNARY = {
   },
   clamp: {
     cpu: (x, a, b) => Math.min(Math.max(x, a), b),
-    wgsl: 'clamp(x, p.a, p.b)',
+    // NaN stays NaN, as on the CPU and in PyTorch (WGSL's clamp may give a bound, so bce's clamped logs gave a number).
+    wgsl: 'select(clamp(x, p.a, p.b), x, is_nan(x))',
     // PyTorch passes the gradient where min <= x <= max (bounds included).
     grad: (x, _y, dy, { a, b }) => mul(dy, mul(ge(x, a), le(x, b))),
     ints: true,
@@ -153,6 +155,12 @@ export const sign = (x: Tensor): Tensor => unary('sign', x);
 export const sigmoid = (x: Tensor): Tensor => unary('sigmoid', x);
 export const tanh = (x: Tensor): Tensor => unary('tanh', x);
 export const relu = (x: Tensor): Tensor => unary('relu', x);
+/**
+ * relu's gradient from its output y, as PyTorch's `threshold_backward(dy, y, 0)`: 0 where
+ * y <= 0, else dy. So a NaN output passes dy on, and an infinite or NaN dy where y <= 0
+ * gives 0 (not dy * 0 = NaN). The fused kernels' relu gradients compute the same.
+ */
+export const reluBackward = (y: Tensor, dy: Tensor): Tensor => where(le(y, 0), 0, dy);
 /** log(1 + x), accurate for tiny x, like `torch.log1p`. */
 export const log1p = (x: Tensor): Tensor => unary('log1p', x);
 /** The error function, like `torch.erf`. */

@@ -17,19 +17,19 @@ import { gpuLinearForward } from '../backends/webgpu/matmul.js';
 import { bmm } from './matmul.js';
 import { reshape, transpose } from './layout.js';
 import { isGradEnabled } from '../grad-mode.js';
-import { gt, mul, sub } from './elementwise.js';
+import { mul, reluBackward, sub } from './elementwise.js';
 import { sum } from './reduce.js';
 
 /** The linear gradient from differentiable ops, for a double backward (the fused kernels have no rules). */
 function composedLinearGrad(dy: Tensor, x: Tensor, w: Tensor, b: Tensor | undefined, y: Tensor, act: LinearActivation): (Tensor | null)[] {
-  const g = act === 'relu' ? mul(dy, gt(y, 0)) : act === 'sigmoid' ? mul(dy, mul(y, sub(1, y))) : dy;
+  const g = act === 'relu' ? reluBackward(y, dy) : act === 'sigmoid' ? mul(dy, mul(y, sub(1, y))) : dy;
   const dx = x.requiresGrad ? bmm(reshape(g, [1, ...g.shape]), reshape(w, [1, ...w.shape])) : null;
   const dw = w.requiresGrad ? bmm(reshape(transpose(g), [1, g.shape[1]!, g.shape[0]!]), reshape(x, [1, ...x.shape])) : null;
   const grads = [dx && reshape(dx, x.shape), dw && reshape(dw, w.shape)];
   return b ? [...grads, b.requiresGrad ? sum(g, 0) : null] : grads;
 }
 
-/** dy * act'(.) from the activation's output y (relu: 1[y > 0]; sigmoid: y (1 - y)). No gradient of its own. */
+/** dy * act'(.) from the activation's output y (relu: dy where y <= 0 is false, as `reluBackward`; sigmoid: y (1 - y)). No gradient of its own. */
 export const activationGradOp = defineOp<LinearAttrs>({
   name: 'activationGrad',
   infer: ([y, dy]) => {

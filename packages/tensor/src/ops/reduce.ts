@@ -9,7 +9,7 @@ import type { TensorMeta } from '../backend.js';
 import { defineOp, runOp } from '../op.js';
 import type { ReduceAttrs } from '../attrs.js';
 import type { Tensor } from '../tensor.js';
-import { reduce } from '../backends/cpu/kernels.js';
+import { reduce, sumInt32 } from '../backends/cpu/kernels.js';
 import { gpuReduce } from '../backends/webgpu/reduce.js';
 import { tidy } from '../memory.js';
 
@@ -36,7 +36,7 @@ export const sumOp = defineOp<ReduceAttrs>({
   name: 'sum',
   infer: inferReduce('sum'),
   kernels: {
-    cpu: (_b, [x], out, { axes }) => reduce(x!, out, axes, 0, (acc, v) => acc + v),
+    cpu: (_b, [x], out, { axes }) => (out.dtype === 'int32' ? sumInt32(x!, out, axes) : reduce(x!, out, axes, 0, (acc, v) => acc + v)),
     webgpu: gpuReduce('sum'),
   },
   grad: (dy, { inputs: [x], attrs }) => [keptGrad(dy, x!, attrs.axes).expand(x!.shape)],
@@ -57,7 +57,11 @@ export const maxOp = defineOp<ReduceAttrs>({
   },
 });
 
-/** Sum over `dims` (all when omitted or null), like `torch.sum`. */
+/**
+ * Sum over `dims` (all when omitted or null), like `torch.sum`. An int32 sum is exact and
+ * stays int32; one that does not fit int32 raises, naming the op and the value (where
+ * PyTorch would return int64): at the call on the CPU, at the next read on WebGPU.
+ */
 export function sum(x: Tensor, dims?: number | readonly number[] | null, keepdim = false): Tensor {
   return runOp(sumOp, [x], { axes: normAxes('sum', dims, x.rank), keepdim });
 }

@@ -63,7 +63,7 @@ export function bnForward(x: In, w: In, b: In, out: TensorMeta, eps: number, rel
     const bj = b.data[j]!;
     for (let i = 0; i < n; i++) {
       const y = (x.data[i * c + j]! - mean[j]!) * inv * wj + bj;
-      o[i * c + j] = relu && !(y > 0) ? 0 : y;
+      o[i * c + j] = relu && y < 0 ? 0 : y; // relu as the elementwise op: NaN stays NaN
     }
   }
   return o;
@@ -71,7 +71,7 @@ export function bnForward(x: In, w: In, b: In, out: TensorMeta, eps: number, rel
 
 /**
  * The whole backward pass in one flat block (see `bnGradLayout`): dx, then dw = sum(g * xhat),
- * then db = sum(g), per column, where g = dy (or, given the relu's output y, dy where y > 0) and
+ * then db = sum(g), per column, where g = dy (or, given the relu's output y, 0 where y <= 0, else dy) and
  * dx = (w * invstd / N) * (N g - sum(g) - xhat * sum(g * xhat)).
  */
 export function bnBackward(x: In, dy: In, w: In, reluOut: In | null, out: TensorMeta, eps: number, offsets: { dw: number; db: number }): TypedArray {
@@ -85,7 +85,7 @@ export function bnBackward(x: In, dy: In, w: In, reluOut: In | null, out: Tensor
     let sumGXhat = 0;
     for (let i = 0; i < n; i++) {
       const xhat = (x.data[i * c + j]! - mean[j]!) * inv;
-      g[i] = reluOut && !(reluOut.data[i * c + j]! > 0) ? 0 : dy.data[i * c + j]!;
+      g[i] = reluOut && reluOut.data[i * c + j]! <= 0 ? 0 : dy.data[i * c + j]!; // as reluBackward
       sumG += g[i]!;
       sumGXhat += g[i]! * xhat;
     }
@@ -108,7 +108,7 @@ export function bnEval(x: In, rm: In, rv: In, w: In, b: In, out: TensorMeta, eps
     const inv = 1 / Math.sqrt(rv.data[j]! + eps);
     for (let i = 0; i < n; i++) {
       const y = (x.data[i * c + j]! - rm.data[j]!) * inv * w.data[j]! + b.data[j]!;
-      o[i * c + j] = relu && !(y > 0) ? 0 : y;
+      o[i * c + j] = relu && y < 0 ? 0 : y; // relu as the elementwise op: NaN stays NaN
     }
   }
   return o;

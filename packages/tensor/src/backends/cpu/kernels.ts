@@ -136,6 +136,22 @@ export function reduce(x: In, out: TensorMeta, axes: readonly number[], init: nu
   return o;
 }
 
+/** The error for an int32 sum that does not fit int32 (both backends raise it). */
+export function int32SumOverflow(value: number, index?: number): string {
+  const at = index === undefined ? '' : ` (output element ${index})`;
+  return `the int32 sum ${value}${at} does not fit int32 (PyTorch would return int64); cast to a float dtype first`;
+}
+
+/** sum of int32: exact (accumulated in doubles), refused naming the op if a result does not fit int32. */
+export function sumInt32(x: In, out: TensorMeta, axes: readonly number[]): TypedArray {
+  const acc = reduce(x, { ...out, dtype: 'float64' }, axes, 0, (a, v) => a + v);
+  for (let i = 0; i < acc.length; i++) {
+    const v = acc[i]!;
+    if (v > 2147483647 || v < -2147483648) throw new Error(`sum: ${int32SumOverflow(v, i)}`);
+  }
+  return Int32Array.from(acc);
+}
+
 /** Softmax or log-softmax along `axis`, subtracting the max first for stability. */
 export function softmax(x: In, out: TensorMeta, axis: number, log: boolean): TypedArray {
   const o = allocArray(out.dtype, out.size);

@@ -17,18 +17,22 @@ export function linearCpu(x: In, w: In, b: In | null, out: TensorMeta, act: Line
       let s = 0;
       for (let p = 0; p < k; p++) s += x.data[i * k + p]! * w.data[j * k + p]!;
       if (b) s += b.data[j]!;
-      o[i * m + j] = act === 'relu' ? (s > 0 ? s : 0) : act === 'sigmoid' ? stableSigmoid(s) : s;
+      // relu as the elementwise op: NaN stays NaN.
+      o[i * m + j] = act === 'relu' ? (s < 0 ? 0 : s) : act === 'sigmoid' ? stableSigmoid(s) : s;
     }
   }
   return o;
 }
 
-/** dy times the activation's derivative, written with its output y: relu 1[y > 0], sigmoid y (1 - y). */
+/**
+ * dy times the activation's derivative, written with its output y: relu 0 where y <= 0 and
+ * dy elsewhere (NaN y included, as PyTorch's threshold_backward), sigmoid dy y (1 - y).
+ */
 export function activationGradCpu(y: In, dy: In, out: TensorMeta, act: LinearActivation): TypedArray {
   const o = allocArray(out.dtype, out.size);
   for (let i = 0; i < out.size; i++) {
     const v = y.data[i]!;
-    o[i] = act === 'relu' ? (v > 0 ? dy.data[i]! : 0) : act === 'sigmoid' ? dy.data[i]! * (v * (1 - v)) : dy.data[i]!;
+    o[i] = act === 'relu' ? (v <= 0 ? 0 : dy.data[i]!) : act === 'sigmoid' ? dy.data[i]! * (v * (1 - v)) : dy.data[i]!;
   }
   return o;
 }

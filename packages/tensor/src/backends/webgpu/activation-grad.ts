@@ -12,7 +12,8 @@ const WG = 256;
 
 const FACTOR: Record<LinearActivation, string> = {
   none: 'g',
-  relu: 'select(0.0, g, y > 0.0)',
+  // As reluBackward: 0 where y <= 0, else g (a NaN y passes g on).
+  relu: 'select(g, 0.0, y <= 0.0)',
   sigmoid: 'g * (y * (1.0 - y))',
 };
 

@@ -42,7 +42,12 @@ const MOMENTS = /* wgsl */ `
   let x0 = X[c];
   let m1 = acc.x / f32(n);
   let mean = x0 + m1;
-  let variance = max(acc.y / f32(n) - m1 * m1, 0.0);`;
+  let v = acc.y / f32(n) - m1 * m1;
+  // Clamped at 0, but NaN (an infinite value in the column gives inf - inf) stays NaN: WGSL's max may give 0.
+  let variance = select(max(v, 0.0), v, is_nan(v));`;
+
+/** The relu of y as the elementwise op computes it: NaN stays NaN (WGSL's max leaves it unspecified). */
+const RELU_Y = 'select(y, 0.0, y < 0.0)';
 
 /** With `running`, the kernel also updates running mean/var (momentum pf(3)) and the batch counter in place. */
 const forwardCode = memoWgsl((relu: boolean, running: boolean) => `${kernelPreamble(running ? 7 : 4)}
@@ -79,13 +84,13 @@ ${COLUMN_HEAD}
   // in f32 when the column's variance is small next to its mean.
   for (var i = rl; i < n; i += ${RW}u) {
     let y = (X[i * cols + c] - mean) * scale + B[c];
-    Y[i * cols + c] = ${relu ? 'max(y, 0.0)' : 'y'};
+    Y[i * cols + c] = ${relu ? RELU_Y : 'y'};
   }
 }`);
 
 /**
  * dx, dw and db of a workgroup's columns into one flat output: dx at 0, dw at pu(3), db at
- * pu(4). With relu the gradient only flows where the forward output Y was positive.
+ * pu(4). With relu the gradient is 0 where the forward output Y was <= 0 (a NaN Y passes it, as reluBackward).
  * One pass for every sum (sum(g x) is taken around the pivot, then re-centred), one for dx.
  */
 const backwardCode = memoWgsl((relu: boolean) => `${kernelPreamble(relu ? 5 : 4)}
@@ -172,7 +177,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   if (i >= pu(0u)) { return; }
   let c = i % pu(1u);
   let y = (X[i] - RM[c]) * inverseSqrt(RV[c] + pf(2u)) * W[c] + B[c];
-  Y[i] = ${relu ? 'max(y, 0.0)' : 'y'};
+  Y[i] = ${relu ? RELU_Y : 'y'};
 }`);
 
 export const gpuBnEval: Kernel<'webgpu', BatchNormAttrs> = (backend, inputs, out, { eps, act }) => {

@@ -26,7 +26,8 @@ export function epilogueFn(bias: boolean, act: LinearActivation, vec: boolean): 
         : 'r = r + BIAS[n0];',
     );
   }
-  if (act === 'relu') lines.push(`r = max(r, ${ty}(0.0));`);
+  // As the elementwise relu: NaN stays NaN (WGSL's max leaves it unspecified, and may give 0).
+  if (act === 'relu') lines.push(`r = select(r, ${ty}(0.0), r < ${ty}(0.0));`);
   // As the elementwise sigmoid: exp's argument stays <= 0.
   if (act === 'sigmoid') lines.push(`r = select(exp(r) / (1.0 + exp(r)), 1.0 / (1.0 + exp(-r)), r >= ${ty}(0.0));`);
   return `fn epi(v: ${ty}, n0: u32, N: u32) -> ${ty} {\n  ${lines.join('\n  ')}\n  return r;\n}`;

@@ -9,6 +9,8 @@ import type { Kernel } from '../../backend.js';
 import type { ReduceAttrs } from '../../attrs.js';
 import { kernelPreamble, numericType, wgslType, memoWgsl } from './backend.js';
 import { MAX_RANK, Params } from './params.js';
+import { int32SumOverflow } from '../cpu/kernels.js';
+import { kernelErrorCodeFor, kernelErrorWgsl } from './kernel-errors.js';
 
 /** Threads per workgroup in the one-thread-per-output kernel. */
 const THREAD_WG = 64;
@@ -66,8 +68,35 @@ function offsetFn(name: string, n: number, at: number): string {
   return `fn ${name}(i: u32) -> u32 {\n  var rem = i;\n  var off = 0u;\n${lines.join('\n')}\n  return off;\n}`;
 }
 
+/** The error code of an int32 sum that does not fit int32: payload the low and high words of the exact sum. */
+const sumOverflowCode = (): number =>
+  kernelErrorCodeFor('sum', 'int32 overflow', (lo, hi) => int32SumOverflow((hi | 0) * 4294967296 + lo), 'int32 sums that do not fit');
+
+/**
+ * An int32 sum accumulates exactly in 64 bits (vec2<u32>: low word, high word with the carry);
+ * its store checks that the result fits int32 and otherwise reports it (see ./kernel-errors.ts).
+ */
+function wideSumFns(): string {
+  return /* wgsl */ `
+fn lift(v: i32) -> vec2<u32> { return vec2<u32>(bitcast<u32>(v), select(0u, 0xffffffffu, v < 0)); }
+fn combine(a: vec2<u32>, b: vec2<u32>) -> vec2<u32> {
+  let lo = a.x + b.x;
+  return vec2<u32>(lo, a.y + b.y + select(0u, 1u, lo < a.x));
+}
+fn store(o: u32, acc: vec2<u32>) {
+  if (acc.y != select(0u, 0xffffffffu, (acc.x & 0x80000000u) != 0u)) { report_kernel_error(${sumOverflowCode()}u, acc.x, acc.y); }
+  Y[o] = bitcast<i32>(acc.x);
+}`;
+}
+
 function combineFn(kind: 'sum' | 'max', t: 'f32' | 'i32'): string {
-  if (kind === 'sum') return `fn combine(a: ${t}, b: ${t}) -> ${t} { return a + b; }`;
+  if (kind === 'sum' && t === 'i32') return wideSumFns();
+  const plain = `fn lift(v: ${t}) -> ${t} { return v; }\nfn store(o: u32, acc: ${t}) { Y[o] = acc; }\n`;
+  if (kind === 'sum') return `${plain}fn combine(a: ${t}, b: ${t}) -> ${t} { return a + b; }`;
+  return plain + combineMax(t);
+}
+
+function combineMax(t: 'f32' | 'i32'): string {
   if (t === 'i32') return 'fn combine(a: i32, b: i32) -> i32 { return max(a, b); }';
   // NaN wins, as in the CPU kernel. Tested on the bits so no compiler assumes NaN away.
   return /* wgsl */ `
@@ -81,9 +110,13 @@ fn combine(a: f32, b: f32) -> f32 {
 function reduceCodeBuild(kind: 'sum' | 'max', t: 'f32' | 'i32', nk: number, nr: number, perWorkgroup: boolean): string {
   const keptAt = HEADER_WORDS;
   const redAt = HEADER_WORDS + 2 * nk;
-  const head = `${kernelPreamble(2)}
+  const wide = kind === 'sum' && t === 'i32';
+  const acc = wide ? 'vec2<u32>' : t;
+  const init = wide ? 'vec2<u32>(0u, 0u)' : `bitcast<${t}>(pu(2u))`;
+  const head = `${kernelPreamble(wide ? 3 : 2)}
 @group(0) @binding(0) var<storage, read> X: array<${t}>;
 @group(0) @binding(1) var<storage, read_write> Y: array<${t}>;
+${wide ? kernelErrorWgsl(2) : ''}
 ${combineFn(kind, t)}
 ${offsetFn('kept_offset', nk, keptAt)}
 ${offsetFn('reduced_offset', nr, redAt)}
@@ -97,13 +130,13 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   if (o >= pu(0u)) { return; }
   let base = kept_offset(o);
   let len = pu(1u);
-  var acc = bitcast<${t}>(pu(2u));
-  for (var r = 0u; r < len; r++) { acc = combine(acc, X[base + reduced_offset(r)]); }
-  Y[o] = acc;
+  var acc = ${init};
+  for (var r = 0u; r < len; r++) { acc = combine(acc, lift(X[base + reduced_offset(r)])); }
+  store(o, acc);
 }`;
   }
   return `${head}
-var<workgroup> partial: array<${t}, ${TREE_WG}>;
+var<workgroup> partial: array<${acc}, ${TREE_WG}>;
 
 @compute @workgroup_size(${TREE_WG})
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
@@ -112,15 +145,15 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   if (o >= pu(0u)) { return; } // uniform: the whole workgroup leaves together
   let base = kept_offset(o);
   let len = pu(1u);
-  var acc = bitcast<${t}>(pu(2u));
-  for (var r = lid; r < len; r += ${TREE_WG}u) { acc = combine(acc, X[base + reduced_offset(r)]); }
+  var acc = ${init};
+  for (var r = lid; r < len; r += ${TREE_WG}u) { acc = combine(acc, lift(X[base + reduced_offset(r)])); }
   partial[lid] = acc;
   workgroupBarrier();
   for (var s = ${TREE_WG / 2}u; s > 0u; s = s >> 1u) {
     if (lid < s) { partial[lid] = combine(partial[lid], partial[lid + s]); }
     workgroupBarrier();
   }
-  if (lid == 0u) { Y[o] = partial[0]; }
+  if (lid == 0u) { store(o, partial[0]); }
 }`;
 }
 const reduceCode = memoWgsl(reduceCodeBuild);
@@ -133,7 +166,9 @@ function initParam(p: Params, kind: 'sum' | 'max', t: 'f32' | 'i32'): Params {
 
 /**
  * The WebGPU kernel of `sum` or `max` (see ReduceAttrs; keepdim only changes the output's
- * shape, not its data). Sums accumulate in the stored type: f32, or wrapping i32. A sum
+ * shape, not its data). Sums accumulate in f32, or for int32 exactly in 64 bits, a result
+ * that does not fit int32 being reported through the kernel-error buffer (the next read
+ * throws, as the CPU kernel does at the call). A sum
  * over an empty axis gives zeros; max over one is rejected before reaching the kernel.
  */
 export function gpuReduce(kind: 'sum' | 'max'): Kernel<'webgpu', ReduceAttrs> {
@@ -149,7 +184,8 @@ export function gpuReduce(kind: 'sum' | 'max'): Kernel<'webgpu', ReduceAttrs> {
       .u32(...kept.map((b) => b.size), ...kept.map((b) => b.stride))
       .u32(...reduced.map((b) => b.size), ...reduced.map((b) => b.stride));
     const code = reduceCode(kind, t, kept.length, reduced.length, perWorkgroup);
-    backend.run(kind, code, [x!.data, y], p, perWorkgroup ? out.size : Math.ceil(out.size / THREAD_WG));
+    const buffers = kind === 'sum' && t === 'i32' ? [x!.data, y, backend.runtime.kernelErrors] : [x!.data, y];
+    backend.run(kind, code, buffers, p, perWorkgroup ? out.size : Math.ceil(out.size / THREAD_WG));
     return y;
   };
 }
