@@ -81,7 +81,7 @@ export function runFixtureOp(op: string, xs: Tensor[], a: Attrs): Tensor {
     case 'cast': {
       // float64 stands for "the float dtype of this backend" (float32 on WebGPU).
       const to = a.dtype as DType;
-      return T.cast(x, to === 'float64' && x.backendName === 'webgpu' ? 'float32' : to, true);
+      return T.cast(x, to === 'float64' && x.backendName !== 'cpu' ? 'float32' : to, true);
     }
     case 'linear': return T.linear(x, y, xs.length > 2 ? z : null, a.act as T.LinearActivation);
     case 'batchNorm': return T.batchNorm(x, y, z, num(a, 'eps'), a.act as 'none' | 'relu');

@@ -6,12 +6,13 @@
 //   2. Finite differences: gradcheck of the case's function on the CPU in float64.
 //   3. WebGPU: the same case in float32 on the GPU against the same PyTorch values,
 //      forward and gradient (parity with the CPU float64 oracle through the fixture).
-//   4. Double backward: gradcheck of the case's gradient recorded with createGraph, so
+//   4. wasm: the same case in float32 on the WebAssembly backend, as for WebGPU.
+//   5. Double backward: gradcheck of the case's gradient recorded with createGraph, so
 //      every rule is itself differentiable (an explicit, commented list is exempt).
 // The last test asserts every op in the registry passed all that apply to it: differentiable
 // ops all three; ops without a gradient (comparisons, argmax, casts) the forward checks;
 // kernels that only run inside other ops' gradients ('notImplemented') must have run, on
-// both backends, inside a gradient that matched PyTorch.
+// every backend, inside a gradient that matched PyTorch.
 
 import { afterAll, describe, expect, it } from 'vitest';
 import * as T from '@aitm/tensor';
@@ -20,9 +21,10 @@ import { checkFloat32, compare, fromFixture, runCase, runFixtureOp, scaleOf } fr
 import { opCases } from './fixture-cases.js';
 
 const gpu = await T.tryInitWebGpu();
+await T.initWasm();
 afterAll(() => T.disposeWebGpu());
 
-type Check = 'pytorch' | 'gradcheck' | 'webgpu' | 'double backward';
+type Check = 'pytorch' | 'gradcheck' | 'webgpu' | 'wasm' | 'double backward';
 /** op name -> check -> the cases that exercised it and passed. */
 const covered = new Map<string, Map<Check, Set<string>>>();
 function record(ops: Iterable<string>, check: Check, caseName: string): void {
@@ -51,7 +53,7 @@ const DOUBLE_BACKWARD_EXEMPT = new Map([
   ['aitmLoss', 'fused kernel gradient'],
 ]);
 
-describe('every op: PyTorch fixtures (CPU float64), gradcheck, and WebGPU (float32)', () => {
+describe('every op: PyTorch fixtures (CPU float64), gradcheck, WebGPU and wasm (float32)', () => {
   for (const c of opCases()) {
     it(`${c.name}: CPU float64 vs PyTorch, forward${c.grads ? ' and gradient' : ''}`, async () => {
       const r = await runCase(c, 'cpu');
@@ -103,6 +105,13 @@ describe('every op: PyTorch fixtures (CPU float64), gradcheck, and WebGPU (float
       record(r.forwardOps, 'webgpu', c.name);
       record([...r.backwardOps].filter((op) => T.opRegistry.get(op)?.grad === 'notImplemented'), 'webgpu', c.name);
     });
+
+    it(`${c.name}: wasm float32 vs PyTorch, forward${c.grads ? ' and gradient' : ''}`, async () => {
+      const r = await runCase(c, 'wasm');
+      await checkFloat32(c, r);
+      record(r.forwardOps, 'wasm', c.name);
+      record([...r.backwardOps].filter((op) => T.opRegistry.get(op)?.grad === 'notImplemented'), 'wasm', c.name);
+    });
   }
 
   it('covers every registered op in tensor, nn and aitm with every check that applies', () => {
@@ -110,7 +119,7 @@ describe('every op: PyTorch fixtures (CPU float64), gradcheck, and WebGPU (float
     expect([...T.opRegistry.keys()]).toEqual(expect.arrayContaining(['aitmAttention', 'aitmAttentionGrad', 'aitmLoss', 'linear', 'gatherAlong']));
     const missing: string[] = [];
     for (const [name, def] of T.opRegistry) {
-      const checks: Check[] = typeof def.grad === 'function' ? ['pytorch', 'gradcheck', 'webgpu'] : ['pytorch', 'webgpu'];
+      const checks: Check[] = typeof def.grad === 'function' ? ['pytorch', 'gradcheck', 'webgpu', 'wasm'] : ['pytorch', 'webgpu', 'wasm'];
       if (typeof def.grad === 'function' && !DOUBLE_BACKWARD_EXEMPT.has(name)) checks.push('double backward');
       for (const check of checks) {
         if (check === 'webgpu' && !gpu) continue;

@@ -17,11 +17,11 @@ import { isHelp, parseNumber as num } from './cli-args.js';
 const USAGE = `usage:
   aitm train [--model NAME] [--data synthetic|FILE] [--val FILE] [--test FILE] [--config FILE]
              [--epochs N] [--batch-size B] [--lr X] [--weight-decay X] [--alpha X] [--seed S]
-             [--backend webgpu|cpu] [--out DIR] [--overwrite] [--rows N] [--strict-ids] [--max-vocab N] [--quiet]
+             [--backend webgpu|wasm|cpu] [--out DIR] [--overwrite] [--rows N] [--strict-ids] [--max-vocab N] [--quiet]
   aitm compare [--data synthetic|FILE] [--val FILE] [--test FILE] [--models A,B,..] [--seeds N]
-               [--rows N] [--epochs N] [--batch-size B] [--lr X] [--backend webgpu|cpu] [--out DIR]
-  aitm eval (--model-dir DIR | --checkpoint FILE [IMPORT]) --data FILE [--backend webgpu|cpu]
-  aitm predict (--model-dir DIR | --checkpoint FILE [IMPORT]) --data FILE --out FILE [--backend webgpu|cpu]
+               [--rows N] [--epochs N] [--batch-size B] [--lr X] [--backend webgpu|wasm|cpu] [--out DIR]
+  aitm eval (--model-dir DIR | --checkpoint FILE [IMPORT]) --data FILE [--backend webgpu|wasm|cpu]
+  aitm predict (--model-dir DIR | --checkpoint FILE [IMPORT]) --data FILE --out FILE [--backend webgpu|wasm|cpu]
   aitm import --checkpoint FILE --data CSV [IMPORT] --out DIR [--overwrite]
   aitm export (--model-dir DIR | --checkpoint FILE --data CSV [IMPORT]) --onnx FILE
     IMPORT: [--labels a,b,..] [--dense c1,c2,..] [--model NAME]
@@ -65,7 +65,7 @@ On synthetic data, train and compare take changes to the built-in world:
 
 function backendOf(v: string | undefined): BackendName | undefined {
   if (v === undefined) return undefined;
-  if (v !== 'cpu' && v !== 'webgpu') throw new Error(`--backend: expected webgpu or cpu, got '${v}'`);
+  if (v !== 'cpu' && v !== 'webgpu' && v !== 'wasm') throw new Error(`--backend: expected webgpu, wasm or cpu, got '${v}'`);
   return v;
 }
 

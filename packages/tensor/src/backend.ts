@@ -10,6 +10,7 @@ import type { Shape } from './shape.js';
 import type { CpuBackend } from './backends/cpu/backend.js';
 import type { WebGpuBackend } from './backends/webgpu/backend.js';
 import type { GpuBuffer } from './backends/webgpu/runtime.js';
+import type { WasmBackend, WasmBuffer } from './backends/wasm/backend.js';
 
 export interface TensorMeta {
   readonly shape: Shape;
@@ -26,6 +27,7 @@ export interface KernelInput<H> extends TensorMeta {
 export interface BackendKinds {
   cpu: { backend: CpuBackend; handle: TypedArray };
   webgpu: { backend: WebGpuBackend; handle: GpuBuffer };
+  wasm: { backend: WasmBackend; handle: WasmBuffer };
 }
 export type BackendName = keyof BackendKinds;
 export type Handle<B extends BackendName> = BackendKinds[B]['handle'];

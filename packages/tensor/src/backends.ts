@@ -5,11 +5,12 @@
 import { registerBackend, setCurrentBackendName, currentBackend, type BackendName } from './backend.js';
 import { CpuBackend } from './backends/cpu/backend.js';
 import { initWebGpu } from './backends/webgpu/init.js';
+import { initWasm } from './backends/wasm/init.js';
 import { envVar } from './env.js';
 
 registerBackend(new CpuBackend());
 
-const NAMES: readonly BackendName[] = ['cpu', 'webgpu'];
+const NAMES: readonly BackendName[] = ['cpu', 'webgpu', 'wasm'];
 
 /**
  * Makes `name` the backend for new tensors (initialising WebGPU if needed).
@@ -20,6 +21,7 @@ const NAMES: readonly BackendName[] = ['cpu', 'webgpu'];
 export async function setBackend(name: BackendName): Promise<void> {
   if (!NAMES.includes(name)) throw new Error(`setBackend: unknown backend '${name}' (available: ${NAMES.join(', ')})`);
   if (name === 'webgpu') await initWebGpu();
+  if (name === 'wasm') await initWasm();
   setCurrentBackendName(name);
 }
 

@@ -15,6 +15,8 @@ type RangeKernel<B extends BackendName> = (backend: BackendKinds[B]['backend'], 
 const KERNELS: { [B in BackendName]: RangeKernel<B> } = {
   cpu: (_b, x, attrs) => checkRangeCpu(x, attrs),
   webgpu: gpuCheckRange,
+  // The reference check on a view of wasm memory: raises at the call, as on the CPU.
+  wasm: (backend, x, attrs) => checkRangeCpu({ ...x, data: backend.typed(x.data, x.dtype) }, attrs),
 };
 
 /**

@@ -12,12 +12,13 @@ import { activationGradOp, activationGradSumOp } from '../src/ops/linear.js';
 import { gpuAvailable } from './gpu.js';
 
 const gpu = await gpuAvailable();
+await T.initWasm();
 afterAll(() => T.disposeWebGpu());
 
-type B = 'cpu' | 'webgpu';
-const BACKENDS: B[] = ['cpu', 'webgpu'];
+type B = 'cpu' | 'webgpu' | 'wasm';
+const BACKENDS: B[] = ['cpu', 'webgpu', 'wasm'];
 const dtypeOn = (b: B): DType => (b === 'cpu' ? 'float64' : 'float32');
-const TOL: Record<B, number> = { cpu: 1e-9, webgpu: 2e-4 };
+const TOL: Record<B, number> = { cpu: 1e-9, webgpu: 2e-4, wasm: 2e-4 };
 
 function on(b: B, v: number[] | number[][], shape?: readonly number[], requiresGrad = false): Tensor {
   return T.tensor(v, { dtype: dtypeOn(b), backend: b, requiresGrad, ...(shape ? { shape } : {}) });

@@ -15,7 +15,7 @@
 // the matmul kernels are what make the d x d products fast.)
 // The composed layer (`AttentionLayer.attendComposed`) is the reference.
 
-import { allocArray, concat, defineOp, fmtShape, kernelPreamble, memoWgsl, linear, Params, runOp, wgslType, type KernelTable, type Tensor, type TypedArray } from '@aitm/tensor';
+import { allocArray, concat, defineOp, fmtShape, kernelPreamble, memoWgsl, linear, Params, referenceOnWasm, runOp, wgslType, type KernelTable, type Tensor, type TypedArray } from '@aitm/tensor';
 
 const WG = 64;
 
@@ -152,7 +152,8 @@ function checkQkv(op: string, shape: readonly number[], dtype: Tensor['dtype']):
   return dims(shape);
 }
 
-const forwardKernels = (mode: Mode): KernelTable<null> => ({
+const forwardKernels = (mode: Mode): KernelTable<null> =>
+  referenceOnWasm({
   cpu: (_b, [q], out) => {
     const [batch, d] = dims(q!.shape);
     return forwardCpu(q!.data, batch, d, out.dtype, mode);
@@ -166,7 +167,7 @@ const forwardKernels = (mode: Mode): KernelTable<null> => ({
     backend.run(label, FORWARD_WGSL(wgslType(out.dtype), mode), [q!.data, buf], params, Math.ceil(batch / WG));
     return buf;
   },
-});
+  });
 
 /** dQKV [2B, 3d] given (QKV, dOut); no gradient of its own. */
 export const attentionCoreGradOp = defineOp<null>({
@@ -178,7 +179,7 @@ export const attentionCoreGradOp = defineOp<null>({
     }
     return { shape: q!.shape, dtype: q!.dtype };
   },
-  kernels: {
+  kernels: referenceOnWasm({
     cpu: (_b, [q, g], out) => {
       const [batch, d] = dims(q!.shape);
       return backwardCpu(q!.data, g!.data, batch, d, out.dtype);
@@ -191,7 +192,7 @@ export const attentionCoreGradOp = defineOp<null>({
       backend.run('aitmAttentionGrad', BACKWARD_WGSL(wgslType(out.dtype)), [q!.data, g!.data, buf], params, Math.ceil(batch / WG));
       return buf;
     },
-  },
+  }),
   grad: 'notImplemented',
 });
 

@@ -7,6 +7,7 @@
 // (relu's derivative at 0 is 0, as in PyTorch.)
 
 import {
+  referenceOnWasm,
   allocArray,
   defineOp,
   fmtShape,
@@ -109,7 +110,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 export const aitmLossGradOp = defineOp<Attrs>({
   name: 'aitmLossGrad',
   infer: ([p]) => ({ shape: p!.shape, dtype: p!.dtype }),
-  kernels: {
+  kernels: referenceOnWasm({
     cpu: (_b, [p, y, dy], out, { alpha }) => {
       const [batch, tasks] = p!.shape as [number, number];
       return backwardCpu(p!.data, y!.data, dy!.data[0]!, batch, tasks, alpha, allocArray(out.dtype, out.size));
@@ -122,7 +123,7 @@ export const aitmLossGradOp = defineOp<Attrs>({
       backend.run('aitmLossGrad', BACKWARD_WGSL(wgslType(out.dtype)), [p!.data, y!.data, dy!.data, buf], params, Math.ceil(out.size / WG));
       return buf;
     },
-  },
+  }),
   grad: 'notImplemented',
 });
 
@@ -138,7 +139,7 @@ export const aitmLossOp = defineOp<Attrs>({
     }
     return { shape: [], dtype: p!.dtype };
   },
-  kernels: {
+  kernels: referenceOnWasm({
     cpu: (_b, [p, y], out, { alpha }) => {
       const [batch, tasks] = p!.shape as [number, number];
       return forwardCpu(p!.data, y!.data, batch, tasks, alpha, allocArray(out.dtype, 1));
@@ -150,7 +151,7 @@ export const aitmLossOp = defineOp<Attrs>({
       backend.run('aitmLoss', FORWARD_WGSL(wgslType(out.dtype)), [p!.data, y!.data, buf], params, 1);
       return buf;
     },
-  },
+  }),
   grad: (dy, { inputs: [p, y], attrs }) => [runOp(aitmLossGradOp, [p!, y!, dy], attrs), null],
 });
 

@@ -6,6 +6,7 @@
 // of a model's parameters (`FlatBlock`), every parameter at once: the multi-tensor step.
 
 import type { BackendKinds, BackendName, Handle } from '../backend.js';
+import type { DType, TypedArray } from '../dtype.js';
 import { fmtShape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { kernelPreamble, wgslType, memoWgsl } from '../backends/webgpu/backend.js';
@@ -70,25 +71,30 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 
 /** One kernel per backend; the mapped type makes a missing one a compile error, as for ops. */
 const KERNELS: { readonly [B in BackendName]: AdamKernel<B> } = {
-  cpu: (_b, P, G, M, V, size, _dtype, h) => {
-    const { decay, l2, stepSize, sqrtBc2 } = scalars(h);
-    for (let i = 0; i < size; i++) {
-      const p0 = P[i]!;
-      const gi = G[i]! + l2 * p0;
-      const mi = h.beta1 * M[i]! + (1 - h.beta1) * gi;
-      const vi = h.beta2 * V[i]! + (1 - h.beta2) * gi * gi;
-      M[i] = mi;
-      V[i] = vi;
-      P[i] = p0 * decay - (stepSize * mi) / (Math.sqrt(vi) / sqrtBc2 + h.eps);
-    }
-  },
+  cpu: adamCpu,
   webgpu: (backend, p, g, m, v, size, dtype, h) => {
     if (size === 0) return;
     const s = scalars(h);
     const params = new Params('adamStep').u32(size).f32(h.beta1, h.beta2, h.eps, s.decay, s.l2, s.stepSize, s.sqrtBc2);
     backend.run('adamStep', ADAM_WGSL(wgslType(dtype)), [p, g, m, v], params, Math.ceil(size / WG), [0, 2, 3]);
   },
+  // The reference loop, in place on views of wasm memory.
+  wasm: (backend, p, g, m, v, size, dtype, h) => adamCpu(null, ...[p, g, m, v].map((t) => backend.typed(t, dtype)) as [TypedArray, TypedArray, TypedArray, TypedArray], size, dtype, h),
 };
+
+/** The update as a plain loop (float64 arithmetic, stored in the arrays' dtype). */
+function adamCpu(_b: unknown, P: TypedArray, G: TypedArray, M: TypedArray, V: TypedArray, size: number, _dtype: DType, h: AdamStepHyper): void {
+  const { decay, l2, stepSize, sqrtBc2 } = scalars(h);
+  for (let i = 0; i < size; i++) {
+    const p0 = P[i]!;
+    const gi = G[i]! + l2 * p0;
+    const mi = h.beta1 * M[i]! + (1 - h.beta1) * gi;
+    const vi = h.beta2 * V[i]! + (1 - h.beta2) * gi * gi;
+    M[i] = mi;
+    V[i] = vi;
+    P[i] = p0 * decay - (stepSize * mi) / (Math.sqrt(vi) / sqrtBc2 + h.eps);
+  }
+}
 
 /**
  * Updates `param`, `m` (exp_avg) and `v` (exp_avg_sq) in place with one Adam/AdamW step

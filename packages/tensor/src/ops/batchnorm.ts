@@ -9,6 +9,7 @@
 import { fmtShape } from '../shape.js';
 import type { TensorMeta } from '../backend.js';
 import { defineOp, runOp } from '../op.js';
+import { wasmBnBackward, wasmBnEval, wasmBnForward, wasmBnStats } from '../backends/wasm/batchnorm.js';
 import type { BatchNormActivation, BatchNormAttrs, BatchNormBackwardAttrs, BatchNormForwardAttrs } from '../attrs.js';
 import type { Tensor } from '../tensor.js';
 import { isFloat } from '../dtype.js';
@@ -49,7 +50,7 @@ export const bnStatsOp = defineOp<null>({
     check('bnStats', x!, []);
     return { shape: [2, x!.shape[1]!], dtype: x!.dtype };
   },
-  kernels: { cpu: (_b, [x], out) => bnStats(x!, out), webgpu: gpuBnStats },
+  kernels: { cpu: (_b, [x], out) => bnStats(x!, out), webgpu: gpuBnStats, wasm: wasmBnStats },
   grad: 'notImplemented',
 });
 
@@ -74,6 +75,7 @@ export const bnBackwardOp = defineOp<BatchNormBackwardAttrs>({
   kernels: {
     cpu: (_b, [x, dy, w, y], out, { eps, act, dw, db }) => bnBackward(x!, dy!, w!, act === 'relu' ? y! : null, out, eps, { dw, db }),
     webgpu: gpuBnBackward,
+    wasm: wasmBnBackward,
   },
   grad: 'notImplemented',
 });
@@ -93,6 +95,7 @@ export const batchNormOp = defineOp<BatchNormForwardAttrs>({
     cpu: (_b, [x, w, b, rm, rv, count], out, { eps, act, momentum }) =>
       bnForward(x!, w!, b!, out, eps, act === 'relu', momentum === null ? null : { mean: rm!.data, variance: rv!.data, count: count!.data, momentum }),
     webgpu: gpuBnForward,
+    wasm: wasmBnForward,
   },
   mutates: [3, 4, 5], // the running statistics and the counter
   grad: (dy, { inputs, output, attrs: { eps, act } }) => {
@@ -125,6 +128,7 @@ export const batchNormEvalOp = defineOp<BatchNormAttrs>({
   kernels: {
     cpu: (_b, [x, rm, rv, w, b], out, { eps, act }) => bnEval(x!, rm!, rv!, w!, b!, out, eps, act === 'relu'),
     webgpu: gpuBnEval,
+    wasm: wasmBnEval,
   },
   // Rare (a gradient through a model in eval mode), so composed from ops. The running
   // statistics are buffers: no gradient.

@@ -3,6 +3,7 @@
 
 import { isFloat, toTypedArray, type DType } from '../dtype.js';
 import { defineOp, runOp } from '../op.js';
+import { referenceOnWasm } from '../backends/wasm/reference.js';
 import type { CastAttrs } from '../attrs.js';
 import { gpuCast } from '../backends/webgpu/layout.js';
 import type { Tensor } from '../tensor.js';
@@ -10,7 +11,7 @@ import type { Tensor } from '../tensor.js';
 export const castOp = defineOp<CastAttrs>({
   name: 'cast',
   infer: ([x], { dtype }) => ({ shape: x!.shape, dtype }),
-  kernels: { cpu: (_b, [x], out) => toTypedArray(x!.data, out.dtype), webgpu: gpuCast },
+  kernels: referenceOnWasm({ cpu: (_b, [x], out) => toTypedArray(x!.data, out.dtype), webgpu: gpuCast }),
   grad: (dy, { inputs: [x] }) => [isFloat(x!.dtype) && isFloat(dy.dtype) ? cast(dy, x!.dtype, true) : null],
 });
 

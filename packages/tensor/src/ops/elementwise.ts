@@ -5,8 +5,10 @@
 import type { DType } from '../dtype.js';
 import { isFloat } from '../dtype.js';
 import { broadcastShapes } from '../shape.js';
-import type { TensorMeta } from '../backend.js';
+import type { KernelTable, TensorMeta } from '../backend.js';
 import { defineOp, runOp, type OpDef } from '../op.js';
+import { referenceOnWasm } from '../backends/wasm/reference.js';
+import { SIMD_BINARY, wasmBinary } from '../backends/wasm/elementwise.js';
 import type { UnaryAttrs } from '../attrs.js';
 import type { Tensor, TensorLike } from '../tensor.js';
 import { scalarLike } from '../creation.js';
@@ -128,10 +130,10 @@ function defineUnary(name: UnaryName): OpDef<UnaryAttrs> {
   return defineOp<UnaryAttrs>({
     name,
     infer: unaryInfer(name, spec.ints ?? false),
-    kernels: {
+    kernels: referenceOnWasm({
       cpu: (_b, [x], out, { a, b }) => mapUnary(x!, out, spec.cpu, a, b),
       webgpu: gpuUnary(name, spec.wgsl, spec.wgslInt),
-    },
+    }),
     grad: g === 'none' ? 'none' : (dy, { inputs, output, attrs }) => [g(inputs[0]!, output, dy, attrs)],
   });
 }
@@ -226,6 +228,13 @@ function tieSplit(a: Tensor, b: Tensor, dy: Tensor, wins: (a: Tensor, b: Tensor)
   return [mul(dy, add(wins(a, b), half)), mul(dy, add(wins(b, a), half))];
 }
 
+/** The wasm kernel of a binary op: SIMD for the arithmetic ones (in SIMD_BINARY), else the CPU reference. */
+function withSimdOnWasm(name: BinaryName, k: Pick<KernelTable<null>, 'cpu' | 'webgpu'>): KernelTable<null> {
+  const table = referenceOnWasm(k);
+  const code = (SIMD_BINARY as Record<string, number | undefined>)[name];
+  return code === undefined ? table : { ...table, wasm: wasmBinary(code, table.wasm) };
+}
+
 function defineBinary(name: BinaryName): OpDef<null> {
   const spec: BinarySpec = BINARY[name];
   const g = spec.grad;
@@ -238,10 +247,10 @@ function defineBinary(name: BinaryName): OpDef<null> {
       }
       return { shape: broadcastShapes(name, a!.shape, b!.shape), dtype: a!.dtype };
     },
-    kernels: {
+    kernels: withSimdOnWasm(name, {
       cpu: (_b, inputs, out) => mapBroadcast(inputs, out, out.dtype === 'int32' && spec.cpuInt ? spec.cpuInt : spec.cpu),
       webgpu: gpuBinary(name, spec.wgsl, spec.wgslInt),
-    },
+    }),
     grad:
       g === 'none'
         ? 'none'

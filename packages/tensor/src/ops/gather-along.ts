@@ -7,6 +7,7 @@ import { fmtShape, normAxis, stridesOf } from '../shape.js';
 import { allocArray } from '../dtype.js';
 import type { TensorMeta } from '../backend.js';
 import { defineOp, runOp, type OpDef } from '../op.js';
+import { referenceOnWasm } from '../backends/wasm/reference.js';
 import type { AxisAttrs } from '../attrs.js';
 import type { Tensor } from '../tensor.js';
 import { walk } from '../backends/cpu/indexing.js';
@@ -47,7 +48,7 @@ export const gatherAlongOp: OpDef<AxisAttrs> = defineOp<AxisAttrs>({
     checkIndex('gatherAlong', index!, [['input', x!, false]], axis);
     return { shape: index!.shape, dtype: x!.dtype };
   },
-  kernels: {
+  kernels: referenceOnWasm({
     cpu: (_b, [x, index], out, { axis }) => {
       const o = allocArray(out.dtype, out.size);
       eachIndex('gatherAlong', index!, x!.shape, index!.shape, axis, (t, _s, e) => {
@@ -56,7 +57,7 @@ export const gatherAlongOp: OpDef<AxisAttrs> = defineOp<AxisAttrs>({
       return o;
     },
     webgpu: gpuGatherAlong,
-  },
+  }),
   grad: (dy, { inputs: [x, index], attrs: { axis } }) => [tidy(() => scatterAddAlong(zerosLike(x!), axis, index!, dy)), null],
 });
 
@@ -67,7 +68,7 @@ export const scatterAddAlongOp: OpDef<AxisAttrs> = defineOp<AxisAttrs>({
     checkIndex('scatterAddAlong', index!, [['input', x!, false], ['source', src!, true]], axis);
     return { shape: x!.shape, dtype: x!.dtype };
   },
-  kernels: {
+  kernels: referenceOnWasm({
     cpu: (_b, [x, index, src], out, { axis }) => {
       const o = allocArray(out.dtype, out.size);
       o.set(x!.data);
@@ -77,7 +78,7 @@ export const scatterAddAlongOp: OpDef<AxisAttrs> = defineOp<AxisAttrs>({
       return o;
     },
     webgpu: gpuScatterAddAlong,
-  },
+  }),
   grad: (dy, { inputs: [x, index, src], attrs: { axis } }) => {
     const dsrc = src!.requiresGrad
       ? tidy(() => {

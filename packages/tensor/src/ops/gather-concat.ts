@@ -8,6 +8,7 @@
 
 import { fmtShape } from '../shape.js';
 import { defineOp, runOp } from '../op.js';
+import { referenceOnWasm } from '../backends/wasm/reference.js';
 import type { GatherConcatAttrs, GatherConcatGradAttrs } from '../attrs.js';
 import type { Tensor } from '../tensor.js';
 import { isFloat } from '../dtype.js';
@@ -23,10 +24,10 @@ import { concat } from './layout.js';
 export const gatherConcatGradOp = defineOp<GatherConcatGradAttrs>({
   name: 'gatherConcatGrad',
   infer: ([dy], { total }) => ({ shape: [total], dtype: dy!.dtype }),
-  kernels: {
+  kernels: referenceOnWasm({
     cpu: (_b, [dy, ...ids], out, { fields }) => gatherConcatGradCpu(dy!, ids, fields, out),
     webgpu: (b, [dy, ...ids], out, { fields }) => gpuGatherConcatGrad(b, dy!, ids, fields, out),
-  },
+  }),
   grad: 'notImplemented',
 });
 
@@ -53,10 +54,10 @@ export const gatherConcatOp = defineOp<GatherConcatAttrs>({
     });
     return { shape: [batch ?? 0, width], dtype };
   },
-  kernels: {
+  kernels: referenceOnWasm({
     cpu: (_b, inputs, out, { fields }) => gatherConcatCpu(inputs.slice(0, fields), inputs.slice(fields), out),
     webgpu: (b, inputs, out, { fields }) => gpuGatherConcat(b, inputs.slice(0, fields), inputs.slice(fields), out),
-  },
+  }),
   grad: (dy, { inputs, attrs: { fields } }) => {
     if (isGradEnabled()) {
       const reference = (xs: readonly Tensor[]) => concat(xs.slice(0, fields).map((t, f) => gather(t, xs[fields + f]!)), 1);

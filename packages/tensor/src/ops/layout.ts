@@ -5,6 +5,7 @@
 import { allocArray } from '../dtype.js';
 import { assertShape, broadcastShapes, broadcastStrides, fmtShape, normAxis, shapesEqual, sizeOf, stridesOf } from '../shape.js';
 import { defineOp, runOp } from '../op.js';
+import { referenceOnWasm } from '../backends/wasm/reference.js';
 import type { AxisAttrs, BoxAttrs, PermuteAttrs, ShapeAttrs, SplitAttrs } from '../attrs.js';
 import type { Tensor } from '../tensor.js';
 import { concat as cpuConcat, gatherStrided, scatterStrided } from '../backends/cpu/kernels.js';
@@ -24,7 +25,7 @@ export const reshapeOp = defineOp<ShapeAttrs>({
     return { shape, dtype: x!.dtype };
   },
   // Storage is always contiguous, so a reshape is the same storage read with a new shape.
-  kernels: { cpu: (_b, [x]) => x!.data, webgpu: (_b, [x]) => x!.data },
+  kernels: referenceOnWasm({ cpu: (_b, [x]) => x!.data, webgpu: (_b, [x]) => x!.data }),
   grad: (dy, { inputs: [x] }) => [reshape(dy, x!.shape)],
 });
 
@@ -50,10 +51,10 @@ export const expandOp = defineOp<ShapeAttrs>({
     if (!shapesEqual(b, shape)) throw new Error(`expand: ${fmtShape(x!.shape)} cannot be expanded to ${fmtShape(shape)}`);
     return { shape, dtype: x!.dtype };
   },
-  kernels: {
+  kernels: referenceOnWasm({
     cpu: (_b, [x], out) => gatherStrided(x!, out, broadcastStrides(x!.shape, out.shape)),
     webgpu: gpuExpand,
-  },
+  }),
   grad: (dy, { inputs: [x] }) => [sumTo(dy, x!.shape)],
 });
 
@@ -72,13 +73,13 @@ export const permuteOp = defineOp<PermuteAttrs>({
     }
     return { shape: dims.map((d) => x!.shape[d]!), dtype: x!.dtype };
   },
-  kernels: {
+  kernels: referenceOnWasm({
     cpu: (_b, [x], out, { dims }) => {
       const s = stridesOf(x!.shape);
       return gatherStrided(x!, out, dims.map((d) => s[d]!));
     },
     webgpu: gpuPermute,
-  },
+  }),
   grad: (dy, { attrs: { dims } }) => {
     const inverse = new Array<number>(dims.length);
     dims.forEach((d, i) => (inverse[d] = i));
@@ -105,7 +106,7 @@ export function transpose(x: Tensor, dim0 = -2, dim1 = -1): Tensor {
 export const splitOp = defineOp<SplitAttrs>({
   name: 'split',
   infer: ([x], { total }) => ({ shape: [total], dtype: x!.dtype }),
-  kernels: {
+  kernels: referenceOnWasm({
     cpu: (_b, [x], out, { blocks, offsets, outer }) => {
       const o = allocArray(out.dtype, out.size);
       const row = blocks.reduce((a, b) => a + b, 0);
@@ -119,7 +120,7 @@ export const splitOp = defineOp<SplitAttrs>({
       return o;
     },
     webgpu: gpuSplit,
-  },
+  }),
   grad: 'notImplemented',
 });
 
@@ -140,7 +141,7 @@ export const concatOp = defineOp<AxisAttrs>({
     }
     return { shape: first.shape.map((d, i) => (i === axis ? len : d)), dtype: first.dtype };
   },
-  kernels: { cpu: (_b, inputs, out, { axis }) => cpuConcat(inputs, out, axis), webgpu: gpuConcat },
+  kernels: referenceOnWasm({ cpu: (_b, inputs, out, { axis }) => cpuConcat(inputs, out, axis), webgpu: gpuConcat }),
   grad: (dy, { inputs, attrs: { axis } }) => {
     if (isGradEnabled()) {
       // Recording a double backward: slices of dy (differentiable) instead of views.
@@ -213,14 +214,14 @@ export const sliceOp = defineOp<BoxAttrs>({
     }
     return { shape, dtype: x!.dtype };
   },
-  kernels: {
+  kernels: referenceOnWasm({
     cpu: (_b, [x], out, { starts, steps }) => {
       const s = stridesOf(x!.shape);
       const offset = starts.reduce((acc, v, i) => acc + v * s[i]!, 0);
       return gatherStrided(x!, out, s.map((v, i) => v * (steps?.[i] ?? 1)), offset);
     },
     webgpu: gpuSlice,
-  },
+  }),
   grad: (dy, { inputs: [x], attrs: { starts, steps } }) => [pad(dy, x!.shape, starts, steps)],
 });
 
@@ -233,10 +234,10 @@ export const padOp = defineOp<BoxAttrs>({
     if (!ok) throw new Error(`pad: ${fmtShape(x!.shape)} placed at [${starts.join(',')}] does not fit in ${fmtShape(shape)}`);
     return { shape, dtype: x!.dtype };
   },
-  kernels: {
+  kernels: referenceOnWasm({
     cpu: (_b, [x], out, { starts, steps }) => (out.size === 0 ? allocArray(out.dtype, 0) : scatterStrided(x!, out, starts, steps)),
     webgpu: gpuPad,
-  },
+  }),
   grad: (dy, { inputs: [x], attrs: { starts, steps } }) => [slice(dy, starts, x!.shape, steps)],
 });
 

@@ -7,6 +7,7 @@
 
 import { fmtShape } from '../shape.js';
 import { defineOp, runOp } from '../op.js';
+import { wasmActivationGrad, wasmActivationGradSum } from '../backends/wasm/elementwise.js';
 import type { Tensor } from '../tensor.js';
 import { isFloat } from '../dtype.js';
 import { activationGradCpu, activationGradSumCpu, linearCpu } from '../backends/cpu/linear.js';
@@ -14,6 +15,7 @@ import type { ActivationGradSumAttrs, LinearActivation, LinearAttrs } from '../a
 import { gpuActivationGrad, gpuActivationGradSum } from '../backends/webgpu/activation-grad.js';
 import { FLAT_ALIGN, storageView } from '../fused/flat.js';
 import { gpuLinearForward } from '../backends/webgpu/matmul.js';
+import { wasmLinear } from '../backends/wasm/matmul.js';
 import { bmm } from './matmul.js';
 import { reshape, transpose } from './layout.js';
 import { isGradEnabled } from '../grad-mode.js';
@@ -38,7 +40,7 @@ export const activationGradOp = defineOp<LinearAttrs>({
     }
     return { shape: y!.shape, dtype: y!.dtype };
   },
-  kernels: { cpu: (_b, [y, dy], out, { act }) => activationGradCpu(y!, dy!, out, act), webgpu: gpuActivationGrad },
+  kernels: { cpu: (_b, [y, dy], out, { act }) => activationGradCpu(y!, dy!, out, act), webgpu: gpuActivationGrad, wasm: wasmActivationGrad },
   grad: 'notImplemented',
 });
 
@@ -55,7 +57,7 @@ export const activationGradSumOp = defineOp<ActivationGradSumAttrs>({
     }
     return { shape: [sumAt + y!.shape[1]!], dtype: y!.dtype };
   },
-  kernels: { cpu: (_b, [y, dy], out, { act, sumAt }) => activationGradSumCpu(y!, dy!, out, act, sumAt), webgpu: gpuActivationGradSum },
+  kernels: { cpu: (_b, [y, dy], out, { act, sumAt }) => activationGradSumCpu(y!, dy!, out, act, sumAt), webgpu: gpuActivationGradSum, wasm: wasmActivationGradSum },
   grad: 'notImplemented',
 });
 
@@ -76,6 +78,7 @@ export const linearOp = defineOp<LinearAttrs>({
   kernels: {
     cpu: (_b, [x, w, b], out, { act }) => linearCpu(x!, w!, b ?? null, out, act),
     webgpu: (backend, [x, w, b], out, { act }) => gpuLinearForward(backend, x!.data, w!.data, out, x!.shape[1]!, { bias: b?.data ?? null, act }),
+    wasm: wasmLinear,
   },
   grad: (dy, { inputs: [x, w, b], output, attrs: { act } }) => {
     if (isGradEnabled()) return composedLinearGrad(dy, x!, w!, b, output, act);

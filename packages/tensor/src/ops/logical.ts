@@ -5,6 +5,7 @@
 import { broadcastShapes } from '../shape.js';
 import { isFloat } from '../dtype.js';
 import { defineOp, runOp, type OpDef } from '../op.js';
+import { referenceOnWasm } from '../backends/wasm/reference.js';
 import type { Tensor } from '../tensor.js';
 import { mapBroadcast, mapUnary } from '../backends/cpu/kernels.js';
 import { gpuPredicate, truthy } from '../backends/webgpu/elementwise.js';
@@ -15,20 +16,20 @@ const on = (v: number): boolean => v !== 0; // NaN !== 0: true
 export const isnanOp = defineOp<null>({
   name: 'isnan',
   infer: ([x]) => ({ shape: x!.shape, dtype: 'bool' }),
-  kernels: {
+  kernels: referenceOnWasm({
     cpu: (_b, [x], out) => mapUnary(x!, out, (v) => bit(Number.isNaN(v)), 0, 0),
     webgpu: gpuPredicate('isnan', (inputs) => (isFloat(inputs[0]!.dtype) ? 'is_nan(v0)' : 'false')),
-  },
+  }),
   grad: 'none',
 });
 
 export const logicalNotOp = defineOp<null>({
   name: 'logicalNot',
   infer: ([x]) => ({ shape: x!.shape, dtype: 'bool' }),
-  kernels: {
+  kernels: referenceOnWasm({
     cpu: (_b, [x], out) => mapUnary(x!, out, (v) => bit(!on(v)), 0, 0),
     webgpu: gpuPredicate('logicalNot', (inputs) => `!(${truthy(inputs, 0)})`),
-  },
+  }),
   grad: 'none',
 });
 
@@ -46,10 +47,10 @@ const logicalOps = Object.fromEntries(
     defineOp<null>({
       name,
       infer: ([a, b]) => ({ shape: broadcastShapes(name, a!.shape, b!.shape), dtype: 'bool' }),
-      kernels: {
+      kernels: referenceOnWasm({
         cpu: (_b, inputs, out) => mapBroadcast(inputs, out, LOGICAL[name].cpu),
         webgpu: gpuPredicate(name, (inputs) => `(${truthy(inputs, 0)}) ${LOGICAL[name].wgsl} (${truthy(inputs, 1)})`),
-      },
+      }),
       grad: 'none',
     }),
   ]),

@@ -11,6 +11,7 @@ import type { BmmAttrs } from '../attrs.js';
 import type { Tensor } from '../tensor.js';
 import { bmm as cpuBmm } from '../backends/cpu/kernels.js';
 import { gpuBmm } from '../backends/webgpu/matmul.js';
+import { wasmBmm } from '../backends/wasm/matmul.js';
 import { expand, reshape } from './layout.js';
 
 export const bmmOp = defineOp<BmmAttrs>({
@@ -27,7 +28,7 @@ export const bmmOp = defineOp<BmmAttrs>({
     if (ka !== kb) throw new Error(`bmm: inner dimensions ${ka} and ${kb} differ`);
     return { shape: [ba, m, n], dtype: a!.dtype };
   },
-  kernels: { cpu: (_b, [a, b], out, { transA, transB }) => cpuBmm(a!, b!, out, transA, transB), webgpu: gpuBmm },
+  kernels: { cpu: (_b, [a, b], out, { transA, transB }) => cpuBmm(a!, b!, out, transA, transB), webgpu: gpuBmm, wasm: wasmBmm },
   grad: (dC, { inputs: [a, b], attrs: { transA, transB } }) => [
     a!.requiresGrad ? (transA ? bmm(b!, dC, transB, true) : bmm(dC, b!, false, !transB)) : null,
     b!.requiresGrad ? (transB ? bmm(dC, a!, true, transA) : bmm(a!, dC, !transA, false)) : null,

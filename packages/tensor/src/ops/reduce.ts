@@ -7,6 +7,7 @@ import { isFloat } from '../dtype.js';
 import { fmtShape, normAxes, shapesEqual, type Shape } from '../shape.js';
 import type { TensorMeta } from '../backend.js';
 import { defineOp, runOp } from '../op.js';
+import { referenceOnWasm } from '../backends/wasm/reference.js';
 import type { ReduceAttrs } from '../attrs.js';
 import type { Tensor } from '../tensor.js';
 import { reduce, sumInt32 } from '../backends/cpu/kernels.js';
@@ -35,20 +36,20 @@ function keptGrad(dy: Tensor, input: Tensor, axes: readonly number[]): Tensor {
 export const sumOp = defineOp<ReduceAttrs>({
   name: 'sum',
   infer: inferReduce('sum'),
-  kernels: {
+  kernels: referenceOnWasm({
     cpu: (_b, [x], out, { axes }) => (out.dtype === 'int32' ? sumInt32(x!, out, axes) : reduce(x!, out, axes, 0, (acc, v) => acc + v)),
     webgpu: gpuReduce('sum'),
-  },
+  }),
   grad: (dy, { inputs: [x], attrs }) => [keptGrad(dy, x!, attrs.axes).expand(x!.shape)],
 });
 
 export const maxOp = defineOp<ReduceAttrs>({
   name: 'max',
   infer: inferReduce('max'),
-  kernels: {
+  kernels: referenceOnWasm({
     cpu: (_b, [x], out, { axes }) => reduce(x!, out, axes, -Infinity, (acc, v) => (v > acc || Number.isNaN(v) ? v : acc)),
     webgpu: gpuReduce('max'),
-  },
+  }),
   grad: (dy, { inputs: [x], output, attrs }) => {
     const y = keptGrad(output, x!, attrs.axes);
     const mask = x!.eq(y);
@@ -60,7 +61,7 @@ export const maxOp = defineOp<ReduceAttrs>({
 /**
  * Sum over `dims` (all when omitted or null), like `torch.sum`. An int32 sum is exact and
  * stays int32; one that does not fit int32 raises, naming the op and the value (where
- * PyTorch would return int64): at the call on the CPU, at the next read on WebGPU.
+ * PyTorch would return int64): at the call on the CPU and wasm, at the next read on WebGPU.
  */
 export function sum(x: Tensor, dims?: number | readonly number[] | null, keepdim = false): Tensor {
   return runOp(sumOp, [x], { axes: normAxes('sum', dims, x.rank), keepdim });

@@ -4,6 +4,7 @@
 import { allocArray, isFloat } from '../dtype.js';
 import { fmtShape, normAxis } from '../shape.js';
 import { defineOp, runOp, type OpDef } from '../op.js';
+import { referenceOnWasm } from '../backends/wasm/reference.js';
 import type { ArgReduceAttrs, CumsumAttrs } from '../attrs.js';
 import type { Tensor } from '../tensor.js';
 import { aroundAxis } from '../backends/cpu/indexing.js';
@@ -20,7 +21,7 @@ export const argReduceOp = defineOp<ArgReduceAttrs>({
     const shape = keepdim ? x!.shape.map((d, i) => (i === axis ? 1 : d)) : x!.shape.filter((_, i) => i !== axis);
     return { shape, dtype: 'int32' };
   },
-  kernels: {
+  kernels: referenceOnWasm({
     cpu: (_b, [x], out, { axis, min }) => {
       const { outer, n, inner } = aroundAxis(x!.shape, axis);
       const d = x!.data;
@@ -44,7 +45,7 @@ export const argReduceOp = defineOp<ArgReduceAttrs>({
       return o;
     },
     webgpu: gpuArgReduce,
-  },
+  }),
   grad: 'none',
 });
 
@@ -75,7 +76,7 @@ export const cumsumOp: OpDef<CumsumAttrs> = defineOp<CumsumAttrs>({
     if (!isFloat(x!.dtype) && x!.dtype !== 'int32') throw new Error(`cumsum: expected a float or int32 tensor, got ${x!.dtype}`);
     return { shape: x!.shape, dtype: x!.dtype };
   },
-  kernels: {
+  kernels: referenceOnWasm({
     cpu: (_b, [x], out, { axis, reverse }) => {
       const { outer, n, inner } = aroundAxis(x!.shape, axis);
       const d = x!.data;
@@ -94,7 +95,7 @@ export const cumsumOp: OpDef<CumsumAttrs> = defineOp<CumsumAttrs>({
       return o;
     },
     webgpu: gpuCumsum,
-  },
+  }),
   // y_k = sum_{j <= k} x_j, so dx_j = sum_{k >= j} dy_k: the running sum from the other end.
   grad: (dy, { attrs: { axis, reverse } }) => [runOp(cumsumOp, [dy], { axis, reverse: !reverse })],
 });

@@ -8,6 +8,7 @@ import { isFloat } from '../dtype.js';
 import { normAxis } from '../shape.js';
 import type { TensorMeta } from '../backend.js';
 import { defineOp, runOp } from '../op.js';
+import { referenceOnWasm } from '../backends/wasm/reference.js';
 import type { AxisAttrs, SoftmaxBackwardAttrs } from '../attrs.js';
 import type { Tensor } from '../tensor.js';
 import { softmax as cpuSoftmax, softmaxBackward as cpuSoftmaxBackward } from '../backends/cpu/kernels.js';
@@ -31,14 +32,14 @@ export const softmaxBackwardOp = defineOp<SoftmaxBackwardAttrs>({
     }
     return { shape: y!.shape, dtype: y!.dtype };
   },
-  kernels: { cpu: (_b, [y, dy], out, { axis, log }) => cpuSoftmaxBackward(y!, dy!, out, axis, log), webgpu: gpuSoftmaxBackward },
+  kernels: referenceOnWasm({ cpu: (_b, [y, dy], out, { axis, log }) => cpuSoftmaxBackward(y!, dy!, out, axis, log), webgpu: gpuSoftmaxBackward }),
   grad: 'notImplemented',
 });
 
 export const softmaxOp = defineOp<AxisAttrs>({
   name: 'softmax',
   infer: inferFloat('softmax'),
-  kernels: { cpu: (_b, [x], out, { axis }) => cpuSoftmax(x!, out, axis, false), webgpu: gpuSoftmax(false) },
+  kernels: referenceOnWasm({ cpu: (_b, [x], out, { axis }) => cpuSoftmax(x!, out, axis, false), webgpu: gpuSoftmax(false) }),
   // Recording a double backward: the same formula from differentiable ops.
   grad: (dy, { output: y, attrs: { axis } }) =>
     isGradEnabled() ? [mul(y, sub(dy, sum(mul(dy, y), axis, true)))] : [runOp(softmaxBackwardOp, [y, dy], { axis, log: false })],
@@ -47,7 +48,7 @@ export const softmaxOp = defineOp<AxisAttrs>({
 export const logSoftmaxOp = defineOp<AxisAttrs>({
   name: 'logSoftmax',
   infer: inferFloat('logSoftmax'),
-  kernels: { cpu: (_b, [x], out, { axis }) => cpuSoftmax(x!, out, axis, true), webgpu: gpuSoftmax(true) },
+  kernels: referenceOnWasm({ cpu: (_b, [x], out, { axis }) => cpuSoftmax(x!, out, axis, true), webgpu: gpuSoftmax(true) }),
   grad: (dy, { output: y, attrs: { axis } }) =>
     isGradEnabled() ? [sub(dy, mul(exp(y), sum(dy, axis, true)))] : [runOp(softmaxBackwardOp, [y, dy], { axis, log: true })],
 });

@@ -1,6 +1,6 @@
 // The backends agree on IEEE semantics and the int32 range: comparisons, casts, int32
 // arithmetic and matmul over edge values (NaN, +-inf, -0, 2^24 + 1, the int32 limits),
-// WebGPU float32 against the CPU backend in the same dtype, bit for bit.
+// WebGPU and wasm float32 against the CPU backend in the same dtype, bit for bit.
 
 import { afterAll, describe, expect, it } from 'vitest';
 import * as T from '../src/index.js';
@@ -8,20 +8,21 @@ import type { DType, Tensor } from '../src/index.js';
 import { gpuAvailable } from './gpu.js';
 
 const gpu = await gpuAvailable();
+await T.initWasm();
 afterAll(() => T.disposeWebGpu());
 
 const FLOATS = [NaN, Infinity, -Infinity, -0, 0, 1, -1, 2.5, -2.5, 16777217, -16777217, 3e9, -3e9, 1e-45, 3.4e38];
 const INTS = [0, 1, -1, 7, 16777217, -16777217, 2147483647, -2147483648, 46341, -46341];
 
-const on = (backend: 'cpu' | 'webgpu', v: number[], dtype: DType, shape = [v.length]): Tensor => T.tensor(v, { shape, dtype, backend });
+const on = (backend: T.BackendName, v: number[], dtype: DType, shape = [v.length]): Tensor => T.tensor(v, { shape, dtype, backend });
 
 /**
- * Same op on both backends; the results must be identical (NaN equal to NaN, and -0 distinct
- * from 0 unless `signedZero` is false: which zero max(-0, 0) gives is unspecified in IEEE).
+ * Same op on the CPU and on `target`; the results must be identical (NaN equal to NaN, and -0
+ * distinct from 0 unless `signedZero` is false: which zero max(-0, 0) gives is unspecified in IEEE).
  */
-async function same(f: (b: 'cpu' | 'webgpu') => Tensor, signedZero = true): Promise<void> {
+async function same(target: 'webgpu' | 'wasm', f: (b: T.BackendName) => Tensor, signedZero = true): Promise<void> {
   const want = Array.from(f('cpu').dataSync());
-  const got = Array.from(await f('webgpu').data());
+  const got = Array.from(await f(target).data());
   expect(got.map(String)).toEqual(want.map(String));
   if (signedZero) expect(got.map((v) => Object.is(v, -0))).toEqual(want.map((v) => Object.is(v, -0)));
 }
@@ -51,40 +52,42 @@ describe('CPU oracle: IEEE semantics', () => {
   });
 });
 
-describe.skipIf(!gpu)('WebGPU agrees with the CPU on edge values', () => {
+for (const target of ['webgpu', 'wasm'] as const) {
+describe.skipIf(target === 'webgpu' && !gpu)(`${target} agrees with the CPU on edge values`, () => {
   const xs = FLOATS.flatMap((a) => FLOATS.map(() => a));
   const ys = FLOATS.flatMap(() => FLOATS);
   for (const op of ['gt', 'lt', 'ge', 'le', 'eq', 'ne', 'maximum', 'minimum', 'add', 'mul'] as const) {
-    it(`${op} over every pair of edge floats`, () => same((b) => T[op](on(b, xs, 'float32'), on(b, ys, 'float32')), op !== 'maximum' && op !== 'minimum'));
+    it(`${op} over every pair of edge floats`, () => same(target, (b) => T[op](on(b, xs, 'float32'), on(b, ys, 'float32')), op !== 'maximum' && op !== 'minimum'));
   }
   for (const op of ['gt', 'lt', 'ge', 'le', 'eq', 'ne', 'add', 'sub', 'mul', 'maximum', 'minimum'] as const) {
     it(`int32 ${op} over every pair of edge ints`, () => {
       const a = INTS.flatMap((v) => INTS.map(() => v));
       const c = INTS.flatMap(() => INTS);
-      return same((b) => T[op](on(b, a, 'int32'), on(b, c, 'int32')));
+      return same(target, (b) => T[op](on(b, a, 'int32'), on(b, c, 'int32')));
     });
   }
   for (const op of ['neg', 'abs', 'sign', 'relu'] as const) {
-    it(`int32 ${op} is exact over the int32 range`, () => same((b) => T[op](on(b, INTS, 'int32'))));
+    it(`int32 ${op} is exact over the int32 range`, () => same(target, (b) => T[op](on(b, INTS, 'int32'))));
   }
   it('int32 clamp with float bounds (truncated) and infinite bounds', async () => {
-    await same((b) => T.clamp(on(b, INTS, 'int32'), -2.5, 16777216.5));
-    await same((b) => T.clamp(on(b, INTS, 'int32'), -Infinity, 7));
+    await same(target, (b) => T.clamp(on(b, INTS, 'int32'), -2.5, 16777216.5));
+    await same(target, (b) => T.clamp(on(b, INTS, 'int32'), -Infinity, 7));
   });
   it('clamp keeps NaN (as the CPU and PyTorch), and clamps infinities', () =>
-    same((b) => T.clamp(on(b, FLOATS, 'float32'), -100, 7)));
+    same(target, (b) => T.clamp(on(b, FLOATS, 'float32'), -100, 7)));
   it('neg(16777217) is -16777217 in int32', async () => {
-    expect(Array.from(await T.neg(on('webgpu', [16777217], 'int32')).data())).toEqual([-16777217]);
+    expect(Array.from(await T.neg(on(target, [16777217], 'int32')).data())).toEqual([-16777217]);
   });
   it('casts float32 -> int32 -> float32 over edge values', async () => {
-    await same((b) => on(b, FLOATS, 'float32').cast('int32'));
-    await same((b) => on(b, INTS, 'int32').cast('float32'));
+    await same(target, (b) => on(b, FLOATS, 'float32').cast('int32'));
+    await same(target, (b) => on(b, INTS, 'int32').cast('float32'));
   });
   for (const op of ['sign', 'abs', 'neg', 'relu'] as const) {
-    it(`${op} of NaN, -0, inf and the rest (sign(NaN) = sign(-0) = 0, relu(NaN) = NaN, as PyTorch)`, () => same((b) => T[op](on(b, FLOATS, 'float32'))));
+    it(`${op} of NaN, -0, inf and the rest (sign(NaN) = sign(-0) = 0, relu(NaN) = NaN, as PyTorch)`, () => same(target, (b) => T[op](on(b, FLOATS, 'float32'))));
   }
   it('matmul propagates inf and NaN through zero entries', () =>
-    same((b) => T.matmul(on(b, [0, 1, NaN, 0], 'float32', [2, 2]), on(b, [Infinity, 1, 2, 0], 'float32', [2, 2]))));
+    same(target, (b) => T.matmul(on(b, [0, 1, NaN, 0], 'float32', [2, 2]), on(b, [Infinity, 1, 2, 0], 'float32', [2, 2]))));
   it('where with a float condition of 0.5', () =>
-    same((b) => T.where(on(b, [0.5, 0, -0.25, NaN], 'float32'), on(b, [1, 1, 1, 1], 'int32'), on(b, [9, 9, 9, 9], 'int32'))));
+    same(target, (b) => T.where(on(b, [0.5, 0, -0.25, NaN], 'float32'), on(b, [1, 1, 1, 1], 'int32'), on(b, [9, 9, 9, 9], 'int32'))));
 });
+}

@@ -1,0 +1,110 @@
+// The WebAssembly backend: tensors live in one WebAssembly.Memory (float32, int32, bool),
+// and kernels are WebAssembly SIMD compiled from AssemblyScript (packages/tensor/wasm/) or,
+// for the ops listed in the package README, the CPU reference loops run in place on the
+// same memory (reference.ts). Reads are synchronous: the memory is the host's own.
+
+import type { DType, TypedArray } from '../../dtype.js';
+import type { Backend, MemoryInfo, TensorMeta } from '../../backend.js';
+import { WasmAllocator, type WasmBlock } from './allocator.js';
+import type { LinearMemory, WasmFlavour, WasmKernels } from './module.js';
+
+/** A tensor's storage: `bytes` bytes at byte address `ptr`; `block` is set when this handle owns them. */
+export interface WasmBuffer {
+  readonly ptr: number;
+  readonly bytes: number;
+  readonly block: WasmBlock | null;
+}
+
+/** Bytes per element in wasm memory (bool: one byte, as the CPU backend's Uint8Array). */
+export function wasmElementBytes(dtype: DType): number {
+  if (dtype === 'float64') throw new Error('wasm backend: float64 is not supported; use float32 or the cpu backend');
+  return dtype === 'bool' ? 1 : 4;
+}
+
+/** The first byte tensors may use: below it, the kernels' static data (one page). */
+const BASE = 65536;
+/** 4 GiB: the whole 32-bit address space. */
+const MAX_BYTES = 65536 * 65536;
+
+export class WasmBackend implements Backend<'wasm'> {
+  readonly name = 'wasm' as const;
+  readonly supportsFloat64 = false;
+  private readonly allocator: WasmAllocator;
+
+  constructor(
+    readonly wasmMemory: LinearMemory,
+    readonly kernels: WasmKernels,
+    readonly flavour: WasmFlavour,
+    maxBytes = MAX_BYTES,
+  ) {
+    this.allocator = new WasmAllocator(wasmMemory, BASE, maxBytes);
+  }
+
+  /** Fresh storage for `size` elements of `dtype` (contents undefined). */
+  alloc(size: number, dtype: DType): WasmBuffer {
+    const bytes = size * wasmElementBytes(dtype);
+    const block = this.allocator.alloc(bytes);
+    return { ptr: block.ptr, bytes, block };
+  }
+
+  /** A typed-array view of `h` (made afresh: growing the memory replaces its buffer). */
+  typed(h: WasmBuffer, dtype: DType): TypedArray {
+    const n = h.bytes / wasmElementBytes(dtype);
+    const buf = this.wasmMemory.buffer;
+    if (dtype === 'int32') return new Int32Array(buf, h.ptr, n);
+    if (dtype === 'bool') return new Uint8Array(buf, h.ptr, n);
+    return new Float32Array(buf, h.ptr, n);
+  }
+
+  /** The handle of a typed array viewing this memory, if it is exactly one of `handles`. */
+  handleOf(a: TypedArray, handles: readonly WasmBuffer[]): WasmBuffer | undefined {
+    if (a.buffer !== this.wasmMemory.buffer) return undefined;
+    return handles.find((h) => h.ptr === a.byteOffset && h.bytes === a.byteLength);
+  }
+
+  adopt(h: WasmBuffer): WasmBuffer {
+    return h;
+  }
+
+  fromHost(data: TypedArray, dtype: DType): WasmBuffer {
+    const h = this.alloc(data.length, dtype);
+    this.typed(h, dtype).set(data);
+    return h;
+  }
+
+  async toHost(h: WasmBuffer, meta: TensorMeta): Promise<TypedArray> {
+    return this.toHostSync(h, meta);
+  }
+
+  toHostSync(h: WasmBuffer, meta: TensorMeta): TypedArray {
+    return this.typed(h, meta.dtype).slice(0, meta.size);
+  }
+
+  view(h: WasmBuffer, offset: number, size: number, dtype: DType): WasmBuffer {
+    const e = wasmElementBytes(dtype);
+    if (offset < 0 || (offset + size) * e > h.bytes) {
+      throw new RangeError(`wasm view: elements ${offset}..${offset + size} outside a block of ${h.bytes / e}`);
+    }
+    return { ptr: h.ptr + offset * e, bytes: size * e, block: null };
+  }
+
+  copy(src: WasmBuffer, dst: WasmBuffer, size: number, dtype: DType): void {
+    const e = wasmElementBytes(dtype);
+    new Uint8Array(this.wasmMemory.buffer).copyWithin(dst.ptr, src.ptr, src.ptr + size * e);
+  }
+
+  free(h: WasmBuffer): void {
+    if (h.block !== null) this.allocator.release(h.block);
+  }
+
+  memory(): MemoryInfo {
+    const s = this.allocator.stats();
+    return { buffers: s.blocks, bytes: s.bytes };
+  }
+
+  /** Bytes in the free lists and the linear memory's size, beside `memory()`'s live figures. */
+  pool(): { pooledBytes: number; memoryBytes: number } {
+    const s = this.allocator.stats();
+    return { pooledBytes: s.pooledBytes, memoryBytes: s.memoryBytes };
+  }
+}

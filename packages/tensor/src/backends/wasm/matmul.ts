@@ -1,0 +1,53 @@
+// The wasm backend's bmm and fused linear forward: B (each batch's) is packed into panels of
+// 8 columns in a scratch block, then the SIMD microkernel (packages/tensor/wasm/gemm.ts)
+// computes every row of C. Transposed operands are read through strides, never copied.
+
+import type { Kernel } from '../../backend.js';
+import type { BmmAttrs, LinearAttrs } from '../../attrs.js';
+import type { WasmBackend, WasmBuffer } from './backend.js';
+
+/** Strides, in elements, of element (row, col) of a matrix stored [rows, cols] or, transposed, [cols, rows]. */
+function strides(rows: number, cols: number, transposed: boolean): [number, number] {
+  return transposed ? [1, rows] : [cols, 1];
+}
+
+/**
+ * C [M, N] (at c) = A @ B for one batch: A's element (i, k) at a + 4 (i sam + k sak), B's
+ * element (k, n) at b + 4 (k sbk + n sbn).
+ */
+function gemm(backend: WasmBackend, a: number, sam: number, sak: number, b: number, sbk: number, sbn: number, c: number, M: number, K: number, N: number): void {
+  if (M === 0 || N === 0) return;
+  const k = backend.kernels;
+  const scratch = backend.alloc(8 * K * Math.ceil(N / 8), 'float32');
+  try {
+    k.packB(b, scratch.ptr, K, N, sbk, sbn);
+    k.gemmRows(a, sam, sak, scratch.ptr, c, 0, M, K, N);
+  } finally {
+    backend.free(scratch);
+  }
+}
+
+export const wasmBmm: Kernel<'wasm', BmmAttrs> = (backend, [a, b], out, { transA, transB }) => {
+  const [B, M, N] = out.shape as [number, number, number];
+  const K = transA ? a!.shape[1]! : a!.shape[2]!;
+  const c = backend.alloc(out.size, out.dtype);
+  const [sam, sak] = strides(M, K, transA);
+  const [sbk, sbn] = strides(K, N, transB);
+  for (let z = 0; z < B; z++) {
+    gemm(backend, a!.data.ptr + 4 * z * M * K, sam, sak, b!.data.ptr + 4 * z * K * N, sbk, sbn, c.ptr + 4 * z * M * N, M, K, N);
+  }
+  return c;
+};
+
+const ACT = { none: 0, relu: 1, sigmoid: 2 } as const;
+
+/** act(x W^T + b) for x [N, in], W [out, in], b [out] or absent. */
+export const wasmLinear: Kernel<'wasm', LinearAttrs> = (backend, [x, w, bias], out, { act }) => {
+  const [M, N] = out.shape as [number, number];
+  const K = x!.shape[1]!;
+  const c: WasmBuffer = backend.alloc(out.size, out.dtype);
+  // B = W^T: element (k, n) is W[n, k].
+  gemm(backend, x!.data.ptr, K, 1, w!.data.ptr, 1, K, c.ptr, M, K, N);
+  if (bias !== undefined || act !== 'none') backend.kernels.biasAct(c.ptr, bias?.data.ptr ?? 0, 0, M, N, ACT[act]);
+  return c;
+};
