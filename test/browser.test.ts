@@ -2,7 +2,8 @@
 // adapter, over http://127.0.0.1 since WebGPU needs a secure context), driven by
 // puppeteer-core. Two pages built from the current sources with vite:
 //   - browser/parity.html runs every op-fixture case of every package on the browser's GPU,
-//     forward and gradient against PyTorch's values, and must run every registered op;
+//     forward and gradient against PyTorch's values, and must run every registered op; then
+//     the same on the CPU and wasm backends in the page;
 //   - the playground trains AITM small end to end and must land within 0.02 of the oracle AUC.
 // Without a browser the suite is skipped, except under AITM_REQUIRE_WEBGPU=1 (CI), where a
 // missing browser fails it, as a missing GPU adapter fails the GPU tests.
@@ -76,11 +77,13 @@ describe.runIf(haveBrowser)('in headless Chromium (WebGPU on its own adapter)', 
     expect(r.cases).toBeGreaterThan(150);
     expect(r.failures).toEqual([]);
     expect(r.cpuFailures).toEqual([]); // the CPU backend in the page, float64
+    expect(r.wasmFailures).toEqual([]); // the wasm backend in the page, float32
     expect(r.registered.filter((op) => !r.ran.includes(op))).toEqual([]);
+    expect(r.registered.filter((op) => !r.wasmRan.includes(op))).toEqual([]);
     await page.close();
   }, 300_000);
 
-  it("the README's web-page example, built as written, runs in the page on WebGPU", async () => {
+  it("the README's web-page example, built as written, runs in the page (on wasm: SwiftShader is a software adapter)", async () => {
     const readme = readFileSync(join(root, 'README.md'), 'utf8');
     const block = /## In a web page[\s\S]*?```ts\n([\s\S]*?)```/.exec(readme)![1]!;
     // Inside the workspace, so the page's imports resolve to the packages.
@@ -93,7 +96,7 @@ describe.runIf(haveBrowser)('in headless Chromium (WebGPU on its own adapter)', 
       const page = await browser.newPage();
       await page.goto(`${site.url}/`);
       await page.waitForFunction(() => document.body.textContent!.includes('loss'), { timeout: 60_000 });
-      expect(await page.evaluate(() => document.body.textContent)).toMatch(/^webgpu: loss 0\.\d+, grad \[\[-?\d/);
+      expect(await page.evaluate(() => document.body.textContent)).toMatch(/^wasm: loss 0\.\d+, grad \[\[-?\d/);
       await page.close();
       site.server.close();
     } finally {
@@ -103,7 +106,7 @@ describe.runIf(haveBrowser)('in headless Chromium (WebGPU on its own adapter)', 
 
   it('the playground trains AITM small on the page GPU, within 0.02 of the oracle AUC', async () => {
     const page = await browser.newPage();
-    await page.goto(`${playground.url}/?rows=80000&epochs=4&batch=1024&fields=4&vocab=10&autorun=1`);
+    await page.goto(`${playground.url}/?rows=80000&epochs=4&batch=1024&fields=4&vocab=10&backend=webgpu&autorun=1`);
     await page.waitForFunction('window.aitmResult || window.aitmError', { timeout: 240_000 });
     expect(await page.evaluate(() => window.aitmError)).toBeUndefined();
     const r = (await page.evaluate(() => window.aitmResult))!;

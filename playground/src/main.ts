@@ -7,7 +7,7 @@
 // start it (&autorun=1); when a
 // run ends the page sets window.aitmResult (or window.aitmError), which the browser tests read.
 
-import { disposeWebGpu, initBackend, matmul, mean, randn, sigmoid, tensor, webGpuAdapter, type BackendName } from '@aitm/tensor';
+import { disposeWebGpu, initBackend, matmul, mean, randn, sigmoid, tensor, wasmFlavour, webGpuAdapter, type BackendName } from '@aitm/tensor';
 import { checkpointBytes } from '@aitm/nn';
 import {
   attentionHistogram,
@@ -50,16 +50,31 @@ const numberParam = (name: string, fallback: number): number => {
 
 let backend: BackendName | null = null;
 
+/** ?backend=webgpu|wasm|cpu, or initBackend's choice (WebGPU on a hardware GPU, else wasm). */
+function backendParam(): BackendName | undefined {
+  const v = params.get('backend');
+  if (v === null) return undefined;
+  if (v !== 'webgpu' && v !== 'wasm' && v !== 'cpu') throw new Error(`?backend=${v}: expected webgpu, wasm or cpu`);
+  return v;
+}
+
 async function device(): Promise<BackendName> {
   if (backend !== null) return backend;
-  backend = await initBackend({ log: (line) => ($('status').textContent = line) });
+  const asked = backendParam();
+  backend = await initBackend({ ...(asked && { backend: asked }), log: (line) => ($('status').textContent = line) });
   const a = webGpuAdapter();
-  $('device').textContent = backend === 'webgpu' && a ? `WebGPU: ${[a.vendor, a.architecture, a.description].filter(Boolean).join(', ')}` : 'CPU (no WebGPU adapter)';
+  $('device').textContent =
+    backend === 'webgpu' && a
+      ? `WebGPU: ${[a.vendor, a.architecture, a.description].filter(Boolean).join(', ')}`
+      : backend === 'wasm'
+        ? `WebAssembly (${wasmFlavour()}) on the CPU`
+        : 'CPU (float64 reference)';
   return backend;
 }
 
 function adapterName(): string {
   const a = webGpuAdapter();
+  if (backend === 'wasm') return `WebAssembly ${wasmFlavour()}`;
   return a ? [a.vendor, a.architecture, a.description].filter(Boolean).join(', ') : 'cpu';
 }
 
@@ -119,7 +134,7 @@ async function train(): Promise<AitmResult> {
     `<tr><td>test AUC</td>${test.auc.map((a) => `<td>${a.toFixed(4)}</td>`).join('')}</tr>` +
     `<tr><td>oracle AUC</td>${oracle.map((a) => `<td>${a.toFixed(4)}</td>`).join('')}</tr>` +
     `<tr><td>gap</td>${oracle.map((o, i) => `<td>${(o - test.auc[i]!).toFixed(4)}</td>`).join('')}</tr></table>` +
-    `<p>${Math.round(result.samplesPerSecond)} samples/s on ${be === 'webgpu' ? adapterName() : 'the CPU'}</p>`;
+    `<p>${Math.round(result.samplesPerSecond)} samples/s on ${be === 'cpu' ? 'the CPU' : adapterName()}</p>`;
   const links = $('downloads');
   links.replaceChildren(
     download('model.safetensors', (await checkpointBytes(model)) as BlobPart, 'application/octet-stream'),

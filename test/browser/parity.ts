@@ -1,6 +1,7 @@
 // The browser half of the kernel parity suite: every op-fixture case of every package (the
 // cases test/op-coverage.test.ts runs in Node) on the browser's own WebGPU adapter, forward
-// and gradient against PyTorch's values, recording which ops ran. test/browser.test.ts loads
+// and gradient against PyTorch's values, recording which ops ran; then on the CPU and wasm
+// backends in the page. test/browser.test.ts loads
 // this page in headless Chromium and reads window.parityResult.
 
 import * as T from '@aitm/tensor';
@@ -14,6 +15,10 @@ interface ParityResult {
   failures: string[];
   /** The same cases on the CPU backend in the page (float64, to PyTorch's rounding). */
   cpuFailures: string[];
+  /** The same cases on the wasm backend in the page (float32). */
+  wasmFailures: string[];
+  /** The ops the wasm cases ran. */
+  wasmRan: string[];
   ran: string[];
   registered: string[];
 }
@@ -51,14 +56,36 @@ async function main(): Promise<ParityResult> {
       cpuFailures.push(e instanceof Error ? e.message : String(e));
     }
   }
+  // And the wasm backend, in float32 as on the GPU.
+  await T.initWasm();
+  const wasmFailures: string[] = [];
+  const wasmRan = new Set<string>();
+  for (const c of cases) {
+    try {
+      const r = runCase(c, 'wasm');
+      await checkFloat32(c, r);
+      for (const op of [...r.forwardOps, ...r.backwardOps]) wasmRan.add(op);
+    } catch (e) {
+      wasmFailures.push(e instanceof Error ? e.message : String(e));
+    }
+  }
   const a = T.webGpuAdapter();
-  return { adapter: a ? `${a.vendor}, ${a.architecture}, ${a.description}` : 'none', cases: cases.length, failures, cpuFailures, ran: [...ran], registered: [...T.opRegistry.keys()] };
+  return {
+    adapter: a ? `${a.vendor}, ${a.architecture}, ${a.description}` : 'none',
+    cases: cases.length,
+    failures,
+    cpuFailures,
+    wasmFailures,
+    wasmRan: [...wasmRan],
+    ran: [...ran],
+    registered: [...T.opRegistry.keys()],
+  };
 }
 
 main().then(
   (r) => {
     window.parityResult = r;
-    document.getElementById('out')!.textContent = JSON.stringify({ ...r, ran: r.ran.length, registered: r.registered.length }, null, 2);
+    document.getElementById('out')!.textContent = JSON.stringify({ ...r, ran: r.ran.length, wasmRan: r.wasmRan.length, registered: r.registered.length }, null, 2);
   },
   (e: unknown) => {
     window.parityError = e instanceof Error ? e.message : String(e);

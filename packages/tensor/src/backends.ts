@@ -1,11 +1,13 @@
-// Choosing the backend new tensors live on: `setBackend('cpu' | 'webgpu')`, or
-// `initBackend()` which honours AITM_BACKEND and otherwise prefers WebGPU when an adapter
-// exists, falling back to the CPU with one line saying why and how to get a driver.
+// Choosing the backend new tensors live on: `setBackend('cpu' | 'webgpu' | 'wasm')`, or
+// `initBackend()` which honours AITM_BACKEND and otherwise takes WebGPU on a hardware
+// adapter and the wasm backend where the only adapter is a software one (llvmpipe,
+// SwiftShader) or there is none, saying why in one line. The float64 CPU backend is the
+// oracle: chosen only by name (or where WebAssembly itself is missing).
 
 import { registerBackend, setCurrentBackendName, currentBackend, type BackendName } from './backend.js';
 import { CpuBackend } from './backends/cpu/backend.js';
-import { initWebGpu } from './backends/webgpu/init.js';
-import { initWasm } from './backends/wasm/init.js';
+import { disposeWebGpu, initWebGpu, webGpuAdapter, webGpuBackend } from './backends/webgpu/init.js';
+import { initWasm, wasmFlavour } from './backends/wasm/init.js';
 import { envVar } from './env.js';
 
 registerBackend(new CpuBackend());
@@ -13,7 +15,7 @@ registerBackend(new CpuBackend());
 const NAMES: readonly BackendName[] = ['cpu', 'webgpu', 'wasm'];
 
 /**
- * Makes `name` the backend for new tensors (initialising WebGPU if needed).
+ * Makes `name` the backend for new tensors (initialising WebGPU or wasm if needed).
  *
  * @example
  * await setBackend('webgpu');
@@ -33,13 +35,15 @@ export function getBackendName(): BackendName {
 export interface InitBackendOptions {
   /** Overrides AITM_BACKEND. */
   backend?: BackendName;
-  /** Where the fallback notice goes (default: console.warn). */
+  /** Where the line saying which backend was chosen, and why, goes (default: console.warn). */
   log?: (line: string) => void;
 }
 
 /**
  * Picks the default backend: the requested one (option or AITM_BACKEND) or, when none is
- * requested, WebGPU if an adapter exists and the CPU otherwise, saying so loudly.
+ * requested, WebGPU on a hardware adapter; the wasm backend where the only WebGPU adapter is
+ * a software one (on a CPU, WebAssembly SIMD is faster than a software rasteriser) or there
+ * is no WebGPU; the CPU only where WebAssembly is missing too. All but the first say why.
  */
 export async function initBackend(opts: InitBackendOptions = {}): Promise<BackendName> {
   const env = envVar('AITM_BACKEND');
@@ -48,13 +52,29 @@ export async function initBackend(opts: InitBackendOptions = {}): Promise<Backen
     await setBackend(requested);
     return requested;
   }
+  const log = opts.log ?? console.warn;
+  let why: string;
+  const gpuWasOpen = webGpuBackend() !== null;
   try {
-    await setBackend('webgpu');
-    return 'webgpu';
+    await initWebGpu();
+    const a = webGpuAdapter();
+    if (a !== null && !a.isSoftware) {
+      setCurrentBackendName('webgpu');
+      return 'webgpu';
+    }
+    why = `the only WebGPU adapter is a software one (${[a?.vendor, a?.description || a?.device].filter(Boolean).join(', ')})`;
+    // Close the software device again unless someone else opened it (their tensors live there).
+    if (!gpuWasOpen) disposeWebGpu();
   } catch (e) {
-    const why = e instanceof Error ? e.message.split('\n')[0] : String(e);
-    (opts.log ?? console.warn)(
-      `aitm: WebGPU is unavailable (${why}); falling back to the CPU backend. ` +
+    why = `WebGPU is unavailable (${e instanceof Error ? e.message.split('\n')[0] : String(e)})`;
+  }
+  try {
+    await setBackend('wasm');
+    log(`aitm: backend wasm (WebAssembly ${wasmFlavour()} on the CPU): ${why}. AITM_BACKEND=webgpu or --backend webgpu forces the GPU path.`);
+    return 'wasm';
+  } catch (e) {
+    log(
+      `aitm: ${why}, and the wasm backend cannot start (${e instanceof Error ? e.message : String(e)}); falling back to the CPU backend. ` +
         'Install a Vulkan driver (see the README: on Debian 12, mesa-vulkan-drivers from bookworm-backports) to use the GPU path.',
     );
     await setBackend('cpu');
