@@ -2,7 +2,11 @@
 
 import { existsSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { expect, it, vi } from 'vitest';
+import { beforeEach, expect, it, vi } from 'vitest';
+import { setBackend } from '@aitm/tensor';
+
+// Each block runs as in a fresh program: new tensors on the CPU until one calls initBackend.
+beforeEach(() => setBackend('cpu'));
 
 it('the README example runs as written and prints a loss and a gradient', async () => {
   const readme = readFileSync(fileURLToPath(new URL('../README.md', import.meta.url)), 'utf8');
