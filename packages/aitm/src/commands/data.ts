@@ -1,13 +1,14 @@
 // How the commands read data: train's splits (synthetic, or CSV with val/test split off when
 // not given), vocabulary sizes capped by --max-vocab, OOV reports, and a model's input CSV.
 
-import { closeSync, existsSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { schemaOf, type ModelConfig } from '../config.js';
 import { subset, type Dataset } from '../data/batch.js';
 import { TRAIN_DEFAULTS, syntheticSplits, type Splits } from '../data/builtin.js';
 import { readCsv, scanVocab } from '../data/csv.js';
 import { Rng } from '../data/rng.js';
 import type { SyntheticConfig } from '../data/synthetic.js';
+import { checkInputFile, fsFailure } from '../files.js';
 
 /** Tables this large from max id + 1 are usually one stray id; they are named on stderr. */
 const LARGE_VOCAB = 100_000;
@@ -77,7 +78,9 @@ export async function loadSplits(opts: DataOptions, seed: number, config: ModelC
     return splits;
   }
   const files = [data, opts.val, opts.test].filter((f): f is string => f !== undefined);
-  for (const f of files) if (!existsSync(f)) throw new Error(`data: file not found: ${f}`);
+  checkInputFile(data, '--data');
+  if (opts.val !== undefined) checkInputFile(opts.val, '--val');
+  if (opts.test !== undefined) checkInputFile(opts.test, '--test');
   const schema0 = config ? schemaOf(config) : undefined;
   // Vocabulary sizes: the config's, or max id + 1 over every given file (torch-rechub's rule).
   const vocab = config ? undefined : capVocab(await scanVocab(files, schema0 ? { schema: schema0 } : {}), opts.maxVocab);
@@ -100,11 +103,19 @@ export async function loadSplits(opts: DataOptions, seed: number, config: ModelC
 
 /** The header line of a CSV file. */
 export function csvHeader(file: string): string[] {
-  const fd = openSync(file, 'r');
+  checkInputFile(file, '--data');
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch (e) {
+    throw fsFailure(e, 'open', file);
+  }
   try {
     const buf = Buffer.alloc(1 << 16);
     const n = readSync(fd, buf, 0, buf.length, 0);
     return buf.subarray(0, n).toString('utf8').split(/\r?\n/)[0]!.replace(/^\uFEFF/, '').split(',');
+  } catch (e) {
+    throw fsFailure(e, 'read', file);
   } finally {
     closeSync(fd);
   }
@@ -112,7 +123,7 @@ export function csvHeader(file: string): string[] {
 
 /** Reads `file` with the model's schema; label columns are required only when `labels` is set. */
 export async function readForModel(config: ModelConfig, file: string, labels: boolean, strictIds = false): Promise<Dataset> {
-  if (!existsSync(file)) throw new Error(`data: file not found: ${file}`);
+  checkInputFile(file, '--data');
   const schema = schemaOf(config);
   if (!labels) {
     // Prediction inputs may carry the label columns or not.
