@@ -35,7 +35,7 @@ export interface DataOptions {
  * one stray huge id would otherwise grow a table to that many rows silently.
  */
 function capVocab(sizes: Record<string, number>, max: number | undefined): Record<string, number> {
-  const out: Record<string, number> = {};
+  const out: Record<string, number> = Object.create(null) as Record<string, number>; // column names are data, never prototype keys
   for (const [name, size] of Object.entries(sizes)) {
     out[name] = max === undefined ? size : Math.min(size, max);
     if (size > LARGE_VOCAB && (max === undefined || max > LARGE_VOCAB)) {
@@ -54,6 +54,31 @@ function reportOov(file: string, counts: Record<string, number>): Record<string,
     console.error(`data: ${file}: ids at or beyond the vocabulary were read as slot 0: ${remapped.map(([k, n]) => `${k}: ${n}`).join(', ')} (--strict-ids makes this an error)`);
   }
   return Object.fromEntries(remapped);
+}
+
+/**
+ * Says on stderr how many rows contradict the tasks' order: the tasks are a sequence (click,
+ * then purchase), so a later task's positive implies the earlier one's; a row with purchase=1
+ * and click=0 is counted (a warning, not an error: the data may be so, or the labels swapped).
+ * Returns the count per later task.
+ */
+export function warnSequence(file: string, ds: Dataset): number[] {
+  const names = ds.schema.labels;
+  const counts: number[] = [];
+  for (let t = 1; t < ds.labels.length; t++) {
+    const prev = ds.labels[t - 1]!;
+    const cur = ds.labels[t]!;
+    let n = 0;
+    for (let i = 0; i < ds.n; i++) if (cur[i]! > 0.5 && !(prev[i]! > 0.5)) n++;
+    counts.push(n);
+    if (n > 0) {
+      console.error(
+        `data: ${file}: ${n} of ${ds.n} rows have ${names[t]}=1 but ${names[t - 1]}=0, though the tasks are a sequence ` +
+          `(a ${names[t]} implies a ${names[t - 1]}); check the label order (--labels, the config's "labels") or the data`,
+      );
+    }
+  }
+  return counts;
 }
 
 /** `ds` shuffled by `rng` and cut in two: the rest, and a `fraction` of the rows. */
@@ -87,6 +112,7 @@ export async function loadSplits(opts: DataOptions, seed: number, config: ModelC
   const read = async (f: string) => {
     const r = await readCsv(f, { ...(schema0 ? { schema: schema0 } : {}), ...(vocab ? { vocab } : {}), strictIds: opts.strictIds ?? false });
     oovIds[f] = reportOov(f, r.oovRemaps);
+    warnSequence(f, r.data);
     return r.data;
   };
   let train = await read(data);
@@ -132,5 +158,6 @@ export async function readForModel(config: ModelConfig, file: string, labels: bo
   }
   const r = await readCsv(file, { schema, strictIds });
   reportOov(file, r.oovRemaps);
+  warnSequence(file, r.data);
   return r.data;
 }

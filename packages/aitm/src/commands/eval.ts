@@ -5,7 +5,7 @@ import { disposeWebGpu, initBackend, type BackendName } from '@aitm/tensor';
 import { metricsOf, predict, type TaskMetrics } from '../train/evaluate.js';
 import { readForModel } from './data.js';
 import { loadModel, memoryLimitOf, type ModelSource } from './model-source.js';
-import { metricsLines } from './print-report.js';
+import { aucNotes, metricsLines } from './print-report.js';
 
 /** `aitm eval`: metrics of a saved model on a labelled CSV. */
 export async function evalCommand(opts: ModelSource & { data: string; backend?: BackendName; log?: (l: string) => void; strictIds?: boolean; maxMemory?: number }): Promise<TaskMetrics> {
@@ -16,6 +16,7 @@ export async function evalCommand(opts: ModelSource & { data: string; backend?: 
     const ds = await readForModel(config, opts.data, true, opts.strictIds);
     const m = metricsOf(await predict(model, ds, { backend }), ds);
     for (const line of metricsLines(config.labels, m)) log(line);
+    for (const note of aucNotes(config.labels, ds, opts.data)) console.error(note);
     return m;
   } finally {
     disposeWebGpu();

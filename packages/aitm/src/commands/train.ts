@@ -17,7 +17,7 @@ import { fit, type EpochRecord } from '../train/trainer.js';
 import { writeAtomic } from './atomic-write.js';
 import { loadSplits, type DataOptions } from './data.js';
 import { memoryHint, memoryLimitOf, readConfigFile } from './model-source.js';
-import { trainSummary } from './print-report.js';
+import { aucNotes, trainSummary } from './print-report.js';
 
 /** The options of `aitm train` (each a flag of the CLI); the data options are `DataOptions`'. */
 export interface TrainCommandOptions extends DataOptions {
@@ -76,7 +76,7 @@ export async function trainCommand(opts: TrainCommandOptions = {}): Promise<{ re
     const memoryLimit = memoryLimitOf(opts.maxMemory);
     // A config's sizes are known before the data is read: refuse an impossible model first.
     if (given) checkModelMemory(given, memoryLimit, memoryHint(memoryLimit, `lower vocabSize or embedDim in ${opts.config}`));
-    const oovIds: Record<string, Record<string, number>> = {};
+    const oovIds: Record<string, Record<string, number>> = Object.create(null) as Record<string, Record<string, number>>;
     const splits = await loadSplits(opts, seed, given, log, oovIds);
     // Zero training steps is not a run: say which split is empty instead of writing an untrained model.
     for (const [name, ds] of [['training', splits.train], ['validation', splits.val], ['test', splits.test]] as const) {
@@ -131,6 +131,7 @@ export async function trainCommand(opts: TrainCommandOptions = {}): Promise<{ re
       const attention = await attentionWeights(model, splits.val, { backend });
       if (attention) writeAtomic(join(stage, 'attention.svg'), attentionHistogram(attention, config.labels));
       for (const line of trainSummary(report, outDir)) log(line);
+      for (const note of [...aucNotes(config.labels, splits.val, 'the validation split'), ...aucNotes(config.labels, splits.test, 'the test split')]) console.error(note);
       return { report, outDir };
     });
   } finally {
