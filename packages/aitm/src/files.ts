@@ -58,7 +58,7 @@ export function checkInputFile(path: string, what: string): void {
   try {
     st = statSync(path);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`${what} ${path}: file not found`);
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new Error(`${what} ${path}: file not found (ENOENT)`);
     throw fsFailure(e, `read ${what}`, path);
   }
   if (!st.isFile()) throw new Error(`${what} ${path}: is ${fileKind(st)}, not a regular file`);

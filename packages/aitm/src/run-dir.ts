@@ -9,7 +9,7 @@
 
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
-import { checkOutputFolder, makeFolder, removeOnSignal } from './commands/atomic-write.js';
+import { checkOutputFolder, removeOnSignal } from './commands/atomic-write.js';
 import { fsFailure } from './files.js';
 
 let staged = 0;
@@ -65,7 +65,11 @@ export async function writeRunDir<T>(dir: string, opts: RunDirOptions, write: (s
   }
   checkOutputFolder(dir, '--out', opts.inputs ?? []);
   const parent = dirname(dir);
-  makeFolder(parent, '--out parent');
+  try {
+    mkdirSync(parent, { recursive: true });
+  } catch (e) {
+    throw new Error(`--out ${dir}: cannot create its parent folder (${fsFailure(e, 'create', parent).message})`);
+  }
   const lock = join(parent, `${basename(dir)}.lock`);
   const staging = join(parent, `${basename(dir)}.staging-${process.pid}-${staged++}`);
   try {

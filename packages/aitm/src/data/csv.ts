@@ -223,7 +223,7 @@ function parseRow(
     if (text === '0') v = 0;
     else if (text === '1') v = 1;
     else {
-      v = isDecimal(text) ? Number(text) : NaN; // accepts "1.0" as written by pandas, not "0x1"
+      v = text.trim() !== '' && isDecimal(text) ? Number(text) : NaN; // accepts "1.0" as written by pandas, not "0x1"
       if (v !== 0 && v !== 1) {
         throw new Error(`${file}:${lineNo}:${plan.labelCols[t] + 1}: label column "${plan.labelNames[t]}" must be 0 or 1, got ${shown(text)}`);
       }
