@@ -4,7 +4,7 @@
 // and the adapter's name; downloads the model as model.safetensors + config.json (which
 // `aitm predict --model-dir` in Node accepts); and runs the tensor README's example.
 // Query parameters size a run (?rows=N&epochs=E&batch=B, and the world: &fields=F&vocab=V) and
-// start it (&autorun=1); when a
+// start it (&autorun=1); the form's fields are checked as the query is (./form.ts); when a
 // run ends the page sets window.aitmResult (or window.aitmError), which the browser tests read.
 
 import { disposeWebGpu, initBackend, matmul, mean, randn, sigmoid, tensor, wasmFlavour, webGpuAdapter, type BackendName } from '@aitm/tensor';
@@ -23,6 +23,7 @@ import {
   withVocab,
   type EpochRecord,
 } from '@aitm/aitm';
+import { positiveInteger, runSettings } from './form.js';
 
 interface AitmResult {
   backend: BackendName;
@@ -43,9 +44,7 @@ const $ = <T extends HTMLElement>(id: string): T => document.getElementById(id) 
 const params = new URLSearchParams(location.search);
 const numberParam = (name: string, fallback: number): number => {
   const v = params.get(name);
-  const n = v === null ? fallback : Number(v);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`?${name}=${v}: expected a positive integer`);
-  return n;
+  return v === null ? fallback : positiveInteger(`?${name}`, v);
 };
 
 let backend: BackendName | null = null;
@@ -88,9 +87,10 @@ function download(name: string, bytes: BlobPart, type: string): HTMLAnchorElemen
 }
 
 async function train(): Promise<AitmResult> {
-  const rows = Number(($('rows') as HTMLInputElement).value);
-  const epochs = Number(($('epochs') as HTMLInputElement).value);
-  const batchSize = Number(($('batch') as HTMLInputElement).value);
+  // The same checks as the query parameters: a 0 or empty field never trains an untrained model.
+  $('downloads').replaceChildren();
+  const field = (id: string): string => ($(id) as HTMLInputElement).value;
+  const { rows, epochs, batchSize } = runSettings({ rows: field('rows'), epochs: field('epochs'), batch: field('batch') });
   const be = await device();
   $('status').textContent = `generating ${rows} synthetic rows...`;
   const seed = 1;
@@ -121,7 +121,7 @@ async function train(): Promise<AitmResult> {
     },
     onEpoch: (record) => {
       records.push(record);
-      $('curves').innerHTML = learningCurves({ epochs: records, labels, bestEpoch: records.length - 1 });
+      $('curves').innerHTML = learningCurves({ epochs: records, labels: [...labels], bestEpoch: records.length - 1 });
     },
   });
   bar.value = 1;
@@ -168,9 +168,17 @@ async function guarded<T>(fn: () => Promise<T>): Promise<T | undefined> {
 }
 
 try {
-  ($('rows') as HTMLInputElement).value = String(numberParam('rows', 100_000));
-  ($('epochs') as HTMLInputElement).value = String(numberParam('epochs', TRAIN_DEFAULTS.epochs));
-  ($('batch') as HTMLInputElement).value = String(numberParam('batch', TRAIN_DEFAULTS.batchSize));
+  const query = runSettings(
+    {
+      rows: params.get('rows') ?? '100000',
+      epochs: params.get('epochs') ?? String(TRAIN_DEFAULTS.epochs),
+      batch: params.get('batch') ?? String(TRAIN_DEFAULTS.batchSize),
+    },
+    '?',
+  );
+  ($('rows') as HTMLInputElement).value = String(query.rows);
+  ($('epochs') as HTMLInputElement).value = String(query.epochs);
+  ($('batch') as HTMLInputElement).value = String(query.batchSize);
 } catch (e) {
   window.aitmError = (e as Error).message;
   $('error').textContent = window.aitmError;

@@ -21,10 +21,20 @@ const USAGE = `usage:
   aitm compare [--data synthetic|FILE] [--val FILE] [--test FILE] [--models A,B,..] [--seeds N]
                [--rows N] [--epochs N] [--batch-size B] [--lr X] [--backend webgpu|wasm|cpu] [--out DIR]
   aitm eval (--model-dir DIR | --checkpoint FILE [IMPORT]) --data FILE [--backend webgpu|wasm|cpu]
-  aitm predict (--model-dir DIR | --checkpoint FILE [IMPORT]) --data FILE --out FILE [--backend webgpu|wasm|cpu]
+  aitm predict (--model-dir DIR | --checkpoint FILE [IMPORT]) --data FILE --out FILE [--overwrite] [--backend webgpu|wasm|cpu]
   aitm import --checkpoint FILE --data CSV [IMPORT] --out DIR [--overwrite]
-  aitm export (--model-dir DIR | --checkpoint FILE --data CSV [IMPORT]) --onnx FILE
+  aitm export (--model-dir DIR | --checkpoint FILE --data CSV [IMPORT]) --onnx FILE [--overwrite]
     IMPORT: [--labels a,b,..] [--dense c1,c2,..] [--model NAME]
+  every command: [--max-memory GIB]
+
+Outputs never replace an input of the same command (the data, the config, the model's files),
+and predict --out and export --onnx refuse an existing file unless --overwrite. Files are
+written whole or not at all; on SIGINT/SIGTERM the temporary files are removed (exit 130/143).
+Inputs must be regular files (a directory, device or FIFO is refused).
+
+A model that would need more than --max-memory GiB to train (parameters, gradients and
+Adam's two moments, 4 bytes each; default half of this machine's memory) is refused before
+it is allocated, naming its largest embedding tables.
 
 train with no options trains AITM on the built-in synthetic data and prints the test AUC of
 each task beside the oracle AUC (the AUC of the true probabilities).
@@ -133,6 +143,7 @@ async function main(argv: string[]): Promise<void> {
       'strict-ids': { type: 'boolean' },
       overwrite: { type: 'boolean' },
       'max-vocab': { type: 'string' },
+      'max-memory': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -142,6 +153,9 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   const backend = backendOf(o.backend);
+  const maxMemory = num('max-memory', o['max-memory']);
+  const memory = maxMemory === undefined ? {} : { maxMemory };
+  const overwrite = o.overwrite ? { overwrite: true } : {};
   // Changes to the built-in synthetic world (train and compare on synthetic data).
   const world = Object.fromEntries(
     Object.entries({
@@ -176,6 +190,7 @@ async function main(argv: string[]): Promise<void> {
         seed: num('seed', o.seed),
         syntheticRows: num('rows', o.rows),
         maxVocab: num('max-vocab', o['max-vocab']),
+        maxMemory,
       };
       const defined = Object.fromEntries(Object.entries(numbers).filter(([, v]) => v !== undefined));
       await trainCommand({ ...opts, ...defined, ...synthetic });
@@ -199,27 +214,37 @@ async function main(argv: string[]): Promise<void> {
         ...(backend !== undefined && { backend }),
         ...defined,
         ...synthetic,
+        ...memory,
       });
       return;
     }
     case 'eval':
-      await evalCommand({ ...sourceOf(o), data: need('data', o.data), ...(backend && { backend }), ...(o['strict-ids'] && { strictIds: true }) });
+      await evalCommand({ ...sourceOf(o), data: need('data', o.data), ...(backend && { backend }), ...(o['strict-ids'] && { strictIds: true }), ...memory });
       return;
     case 'predict':
-      await predictCommand({ ...sourceOf(o), data: need('data', o.data), out: need('out', o.out), ...(backend && { backend }), ...(o['strict-ids'] && { strictIds: true }) });
+      await predictCommand({ ...sourceOf(o), data: need('data', o.data), out: need('out', o.out), ...(backend && { backend }), ...(o['strict-ids'] && { strictIds: true }), ...overwrite, ...memory });
       return;
     case 'export':
-      await exportCommand({ ...sourceOf(o), onnx: need('onnx', o.onnx), ...(o.data !== undefined && { data: o.data }) });
+      await exportCommand({ ...sourceOf(o), onnx: need('onnx', o.onnx), ...(o.data !== undefined && { data: o.data }), ...overwrite, ...memory });
       return;
     case 'import':
-      await importCommand({ checkpoint: need('checkpoint', o.checkpoint), ...importOptions(o), data: need('data', o.data), out: need('out', o.out), ...(o.overwrite && { overwrite: true }) });
+      await importCommand({ checkpoint: need('checkpoint', o.checkpoint), ...importOptions(o), data: need('data', o.data), out: need('out', o.out), ...overwrite, ...memory });
       return;
     default:
       throw new Error(`unknown command '${command}'\n\n${USAGE}`);
   }
 }
 
+/** An error as the CLI prints it; a file-system error that names no path still names its operation. */
+function describe(e: unknown): string {
+  if (!(e instanceof Error)) return String(e);
+  const err = e as NodeJS.ErrnoException;
+  // Node's file-system errors: "ENOSPC: no space left on device, write" names no path.
+  if (typeof err.code === 'string' && typeof err.syscall === 'string' && err.path === undefined) return `${err.syscall} failed (path unknown): ${err.message}`;
+  return e.message;
+}
+
 main(process.argv.slice(2)).catch((e: unknown) => {
-  console.error(`aitm: ${e instanceof Error ? e.message : String(e)}`);
+  console.error(`aitm: ${describe(e)}`);
   process.exitCode = 1;
 });

@@ -219,6 +219,11 @@ export function parseConfig(raw: unknown): ModelConfig {
   if (!Array.isArray(c.labels) || c.labels.length < 2 || !c.labels.every((l) => typeof l === 'string')) {
     fail('labels', `expected at least 2 label names (one per task), got ${JSON.stringify(c.labels)}`);
   }
+  const labels = new Set<string>();
+  for (const l of c.labels as string[]) {
+    if (labels.has(l)) fail('labels', `"${l}" is named twice: the model would train two identical tasks`);
+    labels.add(l);
+  }
   if (!Array.isArray(c.features) || c.features.length === 0) fail('features', 'expected a non-empty array');
   const names = new Set<string>();
   c.features.forEach((f: unknown, i: number) => {
@@ -227,6 +232,7 @@ export function parseConfig(raw: unknown): ModelConfig {
     const o = f as Record<string, unknown>;
     if (typeof o.name !== 'string' || o.name === '') fail(`${key}.name`, 'expected a non-empty string');
     if (names.has(o.name)) fail(`${key}.name`, `duplicate feature '${o.name}'`);
+    if (labels.has(o.name)) fail(`${key}.name`, `'${o.name}' is a label: a model must not read its own target as an input feature`);
     names.add(o.name);
     if (o.type === 'sparse') {
       if (!isPosInt(o.vocabSize)) fail(`${key}.vocabSize`, `expected a positive integer for feature '${o.name}', got ${JSON.stringify(o.vocabSize)}`);
@@ -292,28 +298,165 @@ const mlpOptions = (m: MlpConfig) => ({
   batchNorm: m.batchNorm ?? true,
 });
 
+/** Bytes per parameter while training: the float32 value, its gradient and Adam's two moments. */
+export const TRAINING_BYTES_PER_PARAMETER = 16;
+
+/** The memory limit of `buildModel` where none is given (the host's memory is not known): 4 GiB. */
+export const DEFAULT_MEMORY_LIMIT = 4 * 2 ** 30;
+
+/** Most float32 values one embedding table may hold: one 4 GiB array buffer. */
+const MAX_TABLE_VALUES = 2 ** 30;
+
+/** What a config's model needs: its parameter count (estimated), the bytes to train it, its embedding tables. */
+export interface ModelMemory {
+  /** Parameters (embedding tables exactly; MLPs, gates and attention from their dims, BatchNorm included). */
+  parameters: number;
+  /** parameters * TRAINING_BYTES_PER_PARAMETER. */
+  bytes: number;
+  /** The embedding tables, largest first. */
+  tables: { name: string; rows: number; dim: number }[];
+}
+
+/** Parameters of an MLP from `input` through `dims` (Linear + BatchNorm each), plus an output Linear(*, 1). */
+function mlpParameters(input: number, m: MlpConfig, output: boolean): number {
+  let n = 0;
+  let from = input;
+  for (const d of m.dims) {
+    n += from * d + d + (m.batchNorm === false ? 0 : 2 * d);
+    from = d;
+  }
+  return n + (output ? from + 1 : 0);
+}
+
+/**
+ * The parameters and training memory of the model `config` describes, computed from the
+ * config alone (nothing is allocated), so that an impossible size is refused before it is.
+ */
+export function modelMemory(config: ModelConfig): ModelMemory {
+  const tables = config.features.flatMap((f) => (f.type === 'sparse' ? [{ name: f.name, rows: f.vocabSize as number, dim: f.embedDim }] : []));
+  tables.sort((a, b) => b.rows * b.dim - a.rows * a.dim);
+  const nDense = config.features.filter((f) => f.type === 'dense').length;
+  const inputDim = tables.reduce((a, t) => a + t.dim, 0) + nDense;
+  const nTask = config.labels.length;
+  const lastOf = (m: MlpConfig, input: number) => m.dims.at(-1) ?? input;
+  let body = 0;
+  let towerInput = inputDim;
+  switch (config.model) {
+    case 'aitm':
+    case 'aitm-autoint': {
+      let bottomInput = inputDim;
+      if (config.model === 'aitm-autoint') {
+        const a = config.autoint;
+        const width = a.heads * a.attDim;
+        let dim = tables[0]?.dim ?? 0;
+        for (let l = 0; l < a.layers; l++) {
+          body += nTask * dim * width * (a.residual === false ? 3 : 4);
+          dim = width;
+        }
+        bottomInput = tables.length * width + nDense;
+      }
+      body += nTask * mlpParameters(bottomInput, config.bottom, false);
+      towerInput = lastOf(config.bottom, bottomInput);
+      // Info gates (an MLP of one layer) and the attention's three projections per transfer.
+      body += (nTask - 1) * (mlpParameters(towerInput, { ...config.bottom, dims: [towerInput] }, false) + 3 * towerInput * (towerInput + 1));
+      break;
+    }
+    case 'sharedbottom':
+      body = mlpParameters(inputDim, config.bottom, false);
+      towerInput = lastOf(config.bottom, inputDim);
+      break;
+    case 'mmoe': {
+      const e = config.experts;
+      body = e.nExpert * mlpParameters(inputDim, e, false) + nTask * mlpParameters(inputDim, { dims: [e.nExpert] }, false);
+      towerInput = lastOf(e, inputDim);
+      break;
+    }
+    case 'ple': {
+      const e = config.experts;
+      let input = inputDim;
+      for (let l = 0; l < config.levels; l++) {
+        body += (nTask * e.nSpecific + e.nShared) * mlpParameters(input, e, false);
+        body += nTask * mlpParameters(input, { dims: [e.nSpecific + e.nShared] }, false);
+        if (l < config.levels - 1) body += mlpParameters(input, { dims: [nTask * e.nSpecific + e.nShared] }, false);
+        input = lastOf(e, input);
+      }
+      towerInput = input;
+      break;
+    }
+    case 'esmm':
+      break;
+  }
+  const towers = config.towers.reduce((a, t) => a + mlpParameters(towerInput, t, true), 0);
+  const parameters = tables.reduce((a, t) => a + t.rows * t.dim, 0) + body + towers;
+  return { parameters, bytes: parameters * TRAINING_BYTES_PER_PARAMETER, tables };
+}
+
+/** A byte count for people: "1.5 GiB", "12.0 MiB". */
+export function formatBytes(bytes: number): string {
+  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB'];
+  let v = bytes;
+  let u = 0;
+  while (v >= 1024 && u < units.length - 1) {
+    v /= 1024;
+    u++;
+  }
+  return u === 0 ? `${v} bytes` : `${v.toFixed(1)} ${units[u]}`;
+}
+
+/**
+ * Throws, before anything is allocated, when the model `config` describes needs more than
+ * `limitBytes` to train (parameters, their gradients and Adam's two moments, 4 bytes each),
+ * or has an embedding table larger than one array can be (2^30 values); the message names
+ * the figure, the limit and the largest tables, then `hint` (what the caller's user can change).
+ *
+ * @example
+ * checkModelMemory(config, 8 * 2 ** 30, 'lower vocabSize or embedDim in the config');
+ */
+export function checkModelMemory(config: ModelConfig, limitBytes: number = DEFAULT_MEMORY_LIMIT, hint = ''): void {
+  const m = modelMemory(config);
+  const largest = m.tables
+    .slice(0, 3)
+    .map((t) => `"${t.name}" ${t.rows} x ${t.dim} (${formatBytes(t.rows * t.dim * TRAINING_BYTES_PER_PARAMETER)})`)
+    .join(', ');
+  const tail = `${largest ? `; largest embedding tables: ${largest}` : ''}${hint ? `; ${hint}` : ''}`;
+  const big = m.tables.find((t) => t.rows * t.dim > MAX_TABLE_VALUES);
+  if (big !== undefined) {
+    throw new Error(`model too large: the embedding table of feature "${big.name}" has ${big.rows} rows x ${big.dim} = ${big.rows * big.dim} values, over the ${MAX_TABLE_VALUES} one array can hold${tail}`);
+  }
+  if (m.bytes > limitBytes) {
+    throw new Error(
+      `model too large: ${config.model} with about ${m.parameters} parameters needs about ${formatBytes(m.bytes)} to train ` +
+        `(parameters, gradients and Adam's two moments, 4 bytes each), over the limit of ${formatBytes(limitBytes)}${tail}`,
+    );
+  }
+}
+
 /**
  * Builds the model a config describes (fresh weights from the global generator). Every
- * model's forward gives [B, nTask] probabilities in label order.
+ * model's forward gives [B, nTask] probabilities in label order. A model that would need more
+ * than `memoryLimit` bytes to train (default DEFAULT_MEMORY_LIMIT) is refused before it is
+ * allocated (see checkModelMemory).
  */
-export function buildModel(config: ModelConfig, opts: { dtype?: DType } = {}): MultiTaskModel {
+export function buildModel(config: ModelConfig, opts: { dtype?: DType; memoryLimit?: number } = {}): MultiTaskModel {
+  checkModelMemory(config, opts.memoryLimit ?? DEFAULT_MEMORY_LIMIT);
   const features = featuresOf(config);
   const n = config.labels.length;
   const towers = config.towers.map(mlpOptions);
+  const o = opts.dtype === undefined ? {} : { dtype: opts.dtype };
   switch (config.model) {
     case 'aitm':
-      return new AITM(features, n, mlpOptions(config.bottom), towers, opts);
+      return new AITM(features, n, mlpOptions(config.bottom), towers, o);
     case 'aitm-autoint':
-      return new AITMAutoInt(features, n, config.autoint, mlpOptions(config.bottom), towers, opts);
+      return new AITMAutoInt(features, n, config.autoint, mlpOptions(config.bottom), towers, o);
     case 'sharedbottom':
-      return new SharedBottom(features, n, mlpOptions(config.bottom), towers, opts);
+      return new SharedBottom(features, n, mlpOptions(config.bottom), towers, o);
     case 'mmoe':
-      return new MMOE(features, n, config.experts.nExpert, mlpOptions(config.experts), towers, opts);
+      return new MMOE(features, n, config.experts.nExpert, mlpOptions(config.experts), towers, o);
     case 'ple':
-      return new PLE(features, n, config.levels, config.experts.nSpecific, config.experts.nShared, mlpOptions(config.experts), towers, opts);
+      return new PLE(features, n, config.levels, config.experts.nSpecific, config.experts.nShared, mlpOptions(config.experts), towers, o);
     case 'esmm':
       // torch-rechub's argument order: the CVR tower's params first; towers[] is in label order (CTR first).
-      return new ESMM(features, towers[1]!, towers[0]!, opts);
+      return new ESMM(features, towers[1]!, towers[0]!, o);
   }
 }
 

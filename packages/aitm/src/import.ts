@@ -110,6 +110,11 @@ export function inferConfig(entries: readonly SafetensorsEntry[], header: readon
   if (nTask < 2) fail(`found ${nTask} tower(s) under 'towers.<i>': a multi-task model has at least 2`);
   const labels = [...(opts.labels ?? (nTask === 2 ? DEFAULT_LABELS : fail(`the checkpoint has ${nTask} tasks: name their label columns in order with --labels`)))];
   if (labels.length !== nTask) fail(`--labels names ${labels.length} columns but the checkpoint has ${nTask} towers`);
+  const twice = labels.find((l, i) => labels.indexOf(l) !== i);
+  if (twice !== undefined) fail(`--labels names '${twice}' twice: the model would have two identical tasks`);
+  for (const f of sparse) {
+    if (labels.includes(f.name)) fail(`the embedding 'embedding.embed_dict.${f.name}.weight' is named like the label column '${f.name}': a model must not read its own target as an input (check --labels)`);
+  }
   const towers = towerPrefix ? labels.map((_, t) => mlpAt(sd, `towers.${t}`, true).mlp) : [mlpAt(sd, 'tower_ctr', true).mlp, mlpAt(sd, 'tower_cvr', true).mlp];
 
   // The first layer's input width tells how many dense values follow the embeddings.

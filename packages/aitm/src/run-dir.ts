@@ -3,10 +3,14 @@
 // end; a killed or failed run leaves no half-written DIR (at most a staging folder, named as
 // such). A lock file (`DIR.lock`, holding the writer's pid) keeps a second run from writing the
 // same DIR at the same time; a lock left by a process that no longer exists is taken over.
-// A DIR that already holds a run is replaced only when asked (`overwrite`).
+// A DIR that already holds a run is replaced only when asked (`overwrite`), and never when it
+// holds one of the command's inputs. On SIGINT/SIGTERM the staging folder and the lock are
+// removed (commands/atomic-write.ts' removeOnSignal); only SIGKILL leaves them behind.
 
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { checkOutputFolder, removeOnSignal } from './commands/atomic-write.js';
+import { fsFailure } from './files.js';
 
 let staged = 0;
 
@@ -43,6 +47,8 @@ function takeLock(lock: string, dir: string): void {
 export interface RunDirOptions {
   /** Replace a DIR that already holds a run (default false: refuse). */
   overwrite?: boolean;
+  /** The command's input files: a DIR holding one of them is never replaced. */
+  inputs?: readonly (string | undefined)[];
 }
 
 /**
@@ -57,37 +63,53 @@ export async function writeRunDir<T>(dir: string, opts: RunDirOptions, write: (s
   if (existsSync(dir) && readdirSync(dir).length > 0 && !opts.overwrite) {
     throw new Error(`--out ${dir}: already holds files (another run's?); choose another --out or pass --overwrite`);
   }
+  checkOutputFolder(dir, '--out', opts.inputs ?? []);
   const parent = dirname(dir);
   try {
     mkdirSync(parent, { recursive: true });
   } catch (e) {
-    throw new Error(`--out ${dir}: cannot create its parent folder (${(e as Error).message})`);
+    throw new Error(`--out ${dir}: cannot create its parent folder (${fsFailure(e, 'create', parent).message})`);
   }
   const lock = join(parent, `${basename(dir)}.lock`);
+  const staging = join(parent, `${basename(dir)}.staging-${process.pid}-${staged++}`);
   try {
     takeLock(lock, dir);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'EACCES' || (e as NodeJS.ErrnoException).code === 'EROFS') {
-      throw new Error(`--out ${dir}: not writable (${(e as Error).message})`);
-    }
+    if ((e as NodeJS.ErrnoException).code !== undefined) throw fsFailure(e, 'take the --out lock', lock);
     throw e;
   }
-  const staging = join(parent, `${basename(dir)}.staging-${process.pid}-${staged++}`);
+  // Both are ours from here on; the rename below is synchronous, so no handler runs inside it.
+  const forgetLock = removeOnSignal(lock);
+  const forgetStaging = removeOnSignal(staging);
   try {
-    mkdirSync(staging);
-    const result = await write(staging);
-    if (existsSync(dir)) {
-      // Replacing a run (overwrite): move it aside first, so DIR is always one whole run.
-      const old = `${staging}.old`;
-      renameSync(dir, old);
-      renameSync(staging, dir);
-      rmSync(old, { recursive: true, force: true });
-    } else {
-      renameSync(staging, dir);
+    try {
+      mkdirSync(staging);
+      const result = await write(staging);
+      const move = (from: string, to: string): void => {
+        try {
+          renameSync(from, to);
+        } catch (e) {
+          throw fsFailure(e, `rename ${from} to`, to);
+        }
+      };
+      if (existsSync(dir)) {
+        // Replacing a run (overwrite): move it aside first, so DIR is always one whole run.
+        const old = `${staging}.old`;
+        move(dir, old);
+        move(staging, dir);
+        rmSync(old, { recursive: true, force: true });
+      } else {
+        move(staging, dir);
+      }
+      return result;
+    } catch (e) {
+      throw (e as NodeJS.ErrnoException).code !== undefined && (e as NodeJS.ErrnoException).syscall !== undefined ? fsFailure(e, 'write the run folder', staging) : e;
+    } finally {
+      rmSync(staging, { recursive: true, force: true });
+      rmSync(lock, { force: true });
     }
-    return result;
   } finally {
-    rmSync(staging, { recursive: true, force: true });
-    rmSync(lock, { force: true });
+    forgetStaging();
+    forgetLock();
   }
 }

@@ -97,7 +97,7 @@ describe('hand-written configs', () => {
       [{ model: 'ple', ...base, experts: { nSpecific: 1, nShared: 1, dims: [4] } }, 'config: levels: expected a positive integer, got undefined'],
       [{ model: 'ple', ...base, experts: { nSpecific: 0, nShared: 0, dims: [4] }, levels: 1 }, 'config: experts: nSpecific + nShared must be at least 1'],
       [{ model: 'ple', ...base, experts: { nSpecific: 1, nShared: 1 }, levels: 1 }, 'config: experts.dims: expected an array of positive integers'],
-      [{ model: 'esmm', ...base, labels: ['a', 'b', 'c'], towers: [{ dims: [2] }, { dims: [2] }, { dims: [2] }] }, 'config: labels: esmm has exactly 2 tasks (click, then purchase), got 3 labels'],
+      [{ model: 'esmm', ...base, labels: ['x', 'y', 'z'], towers: [{ dims: [2] }, { dims: [2] }, { dims: [2] }] }, 'config: labels: esmm has exactly 2 tasks (click, then purchase), got 3 labels'],
       [{ model: 'esmm', ...base, experts: { nExpert: 2, dims: [4] } }, 'config: experts: is not a key of model esmm (its own keys: none besides the common ones)'],
       [{ model: 'sharedbottom', ...base, bottom: { dims: [4] }, alpha: 0.6 }, 'config: alpha: model sharedbottom has no label constraint'],
       [{ model: 'aitm-autoint', ...base, bottom: { dims: [4] } }, 'config: autoint: expected an object like {"layers":1,"heads":2,"attDim":4}'],

@@ -56,7 +56,7 @@ describe('aitm import and predict --checkpoint with torch-rechub checkpoints', (
       for (const backend of gpu ? (['cpu', 'webgpu'] as const) : (['cpu'] as const)) {
         for (const source of [{ modelDir: out }, { checkpoint: fx(`${c.name}.pth`), ...flags }]) {
           const pred = join(out, `pred-${backend}.csv`);
-          await predictCommand({ ...source, data, out: pred, backend });
+          await predictCommand({ ...source, data, out: pred, backend, overwrite: true });
           const got = readCsvNumbers(pred);
           expect(got.header).toEqual(want.header);
           got.rows.forEach((r, i) => r.forEach((v, t) => expect(Math.abs(v - want.rows[i]![t]!), `${backend} row ${i} task ${t}`).toBeLessThan(1e-5)));

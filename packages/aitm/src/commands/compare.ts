@@ -2,13 +2,14 @@
 // pipeline on the same data and splits, over a few seeds, and tabulates per-task test AUC and
 // logloss (mean and std over seeds), the oracle AUC on synthetic data, size and speed.
 
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setBackend, type BackendName } from '@aitm/tensor';
 import { buildModel, MODEL_NAMES, parseConfig, type ModelName } from '../config.js';
 import type { CompareModelResult, CompareResult, Report } from '../report.js';
 import { aucByModel } from '../plots/charts.js';
-import { writeAtomic } from './atomic-write.js';
+import { checkOutputFile, makeFolder, writeAtomic } from './atomic-write.js';
+import { memoryLimitOf } from './model-source.js';
 import { trainCommand, type TrainCommandOptions } from './train.js';
 
 /**
@@ -45,6 +46,8 @@ export interface CompareOptions {
   out?: string;
   quiet?: boolean;
   log?: (line: string) => void;
+  /** GiB a model may take to train (default half the machine's memory); see `aitm train --max-memory`. */
+  maxMemory?: number;
 }
 
 export type { CompareModelResult, CompareResult } from '../report.js';
@@ -59,9 +62,9 @@ const std = (xs: readonly number[]) => {
 const perTask = (runs: readonly number[][], f: (xs: number[]) => number) => runs[0]!.map((_, t) => f(runs.map((r) => r[t]!)));
 
 /** Trainable parameters of the model a run directory's config.json describes (built on the CPU). */
-async function paramCount(runDir: string): Promise<number> {
+async function paramCount(runDir: string, memoryLimit: number): Promise<number> {
   await setBackend('cpu');
-  const model = buildModel(parseConfig(JSON.parse(readFileSync(join(runDir, 'config.json'), 'utf8'))));
+  const model = buildModel(parseConfig(JSON.parse(readFileSync(join(runDir, 'config.json'), 'utf8'))), { memoryLimit });
   const n = model.parameters().reduce((s, p) => s + p.size, 0);
   model.dispose();
   return n;
@@ -104,7 +107,10 @@ export async function compareCommand(opts: CompareOptions = {}): Promise<{ resul
   const models = opts.models ?? [...MODEL_NAMES];
   for (const m of models) if (!MODEL_NAMES.includes(m)) throw new Error(`compare: unknown model '${m}' (known: ${MODEL_NAMES.join(', ')})`);
   const outDir = opts.out ?? join('runs', `compare-${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}`);
-  mkdirSync(outDir, { recursive: true });
+  makeFolder(outDir, '--out');
+  // compare.json, compare.md and the plot are its own outputs (replaced by a rerun), never its inputs.
+  const files = ['compare.json', 'compare.md', 'auc-by-model.svg'].map((f) => join(outDir, f));
+  for (const f of files) checkOutputFile(f, { flag: '--out', inputs: [opts.data, opts.val, opts.test], overwrite: true });
   log(`compare: ${models.join(', ')} on ${synthetic ? `synthetic data (${rows} train rows)` : data}, ${epochs} epoch(s), seeds 1..${seeds}`);
 
   const results: CompareModelResult[] = [];
@@ -123,6 +129,7 @@ export async function compareCommand(opts: CompareOptions = {}): Promise<{ resul
         batchSize: opts.batchSize ?? COMPARE_DEFAULTS.batchSize,
         lr: opts.lr ?? COMPARE_DEFAULTS.lr,
         ...(opts.backend !== undefined && { backend: opts.backend }),
+        ...(opts.maxMemory !== undefined && { maxMemory: opts.maxMemory }),
         ...(synthetic && { syntheticRows: rows }),
         ...(synthetic && opts.synthetic && { synthetic: opts.synthetic }),
         model,
@@ -147,7 +154,7 @@ export async function compareCommand(opts: CompareOptions = {}): Promise<{ resul
       aucStd: perTask(aucs, std),
       logloss: perTask(lls, mean),
       loglossStd: perTask(lls, std),
-      params: await paramCount(runDir),
+      params: await paramCount(runDir, memoryLimitOf(opts.maxMemory)),
       samplesPerSecond: mean(reports.map((r) => r.samplesPerSecond)),
     });
   }
@@ -172,9 +179,9 @@ export async function compareCommand(opts: CompareOptions = {}): Promise<{ resul
     table,
     '',
   ].join('\n');
-  writeAtomic(join(outDir, 'compare.json'), `${JSON.stringify(result, null, 2)}\n`);
-  writeAtomic(join(outDir, 'compare.md'), md);
-  writeAtomic(join(outDir, 'auc-by-model.svg'), aucByModel(result));
+  writeAtomic(files[0]!, `${JSON.stringify(result, null, 2)}\n`);
+  writeAtomic(files[1]!, md);
+  writeAtomic(files[2]!, aucByModel(result));
   log('');
   log(table);
   log(`wrote ${join(outDir, 'compare.json')}, compare.md and auc-by-model.svg`);

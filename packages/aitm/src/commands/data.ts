@@ -1,13 +1,14 @@
 // How the commands read data: train's splits (synthetic, or CSV with val/test split off when
 // not given), vocabulary sizes capped by --max-vocab, OOV reports, and a model's input CSV.
 
-import { closeSync, existsSync, openSync, readSync } from 'node:fs';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { schemaOf, type ModelConfig } from '../config.js';
 import { subset, type Dataset } from '../data/batch.js';
 import { TRAIN_DEFAULTS, syntheticSplits, type Splits } from '../data/builtin.js';
 import { readCsv, scanVocab } from '../data/csv.js';
 import { Rng } from '../data/rng.js';
 import type { SyntheticConfig } from '../data/synthetic.js';
+import { checkInputFile, fsFailure } from '../files.js';
 
 /** Tables this large from max id + 1 are usually one stray id; they are named on stderr. */
 const LARGE_VOCAB = 100_000;
@@ -34,7 +35,7 @@ export interface DataOptions {
  * one stray huge id would otherwise grow a table to that many rows silently.
  */
 function capVocab(sizes: Record<string, number>, max: number | undefined): Record<string, number> {
-  const out: Record<string, number> = {};
+  const out: Record<string, number> = Object.create(null) as Record<string, number>; // column names are data, never prototype keys
   for (const [name, size] of Object.entries(sizes)) {
     out[name] = max === undefined ? size : Math.min(size, max);
     if (size > LARGE_VOCAB && (max === undefined || max > LARGE_VOCAB)) {
@@ -53,6 +54,31 @@ function reportOov(file: string, counts: Record<string, number>): Record<string,
     console.error(`data: ${file}: ids at or beyond the vocabulary were read as slot 0: ${remapped.map(([k, n]) => `${k}: ${n}`).join(', ')} (--strict-ids makes this an error)`);
   }
   return Object.fromEntries(remapped);
+}
+
+/**
+ * Says on stderr how many rows contradict the tasks' order: the tasks are a sequence (click,
+ * then purchase), so a later task's positive implies the earlier one's; a row with purchase=1
+ * and click=0 is counted (a warning, not an error: the data may be so, or the labels swapped).
+ * Returns the count per later task.
+ */
+export function warnSequence(file: string, ds: Dataset): number[] {
+  const names = ds.schema.labels;
+  const counts: number[] = [];
+  for (let t = 1; t < ds.labels.length; t++) {
+    const prev = ds.labels[t - 1]!;
+    const cur = ds.labels[t]!;
+    let n = 0;
+    for (let i = 0; i < ds.n; i++) if (cur[i]! > 0.5 && !(prev[i]! > 0.5)) n++;
+    counts.push(n);
+    if (n > 0) {
+      console.error(
+        `data: ${file}: ${n} of ${ds.n} rows have ${names[t]}=1 but ${names[t - 1]}=0, though the tasks are a sequence ` +
+          `(a ${names[t]} implies a ${names[t - 1]}); check the label order (--labels, the config's "labels") or the data`,
+      );
+    }
+  }
+  return counts;
 }
 
 /** `ds` shuffled by `rng` and cut in two: the rest, and a `fraction` of the rows. */
@@ -77,13 +103,16 @@ export async function loadSplits(opts: DataOptions, seed: number, config: ModelC
     return splits;
   }
   const files = [data, opts.val, opts.test].filter((f): f is string => f !== undefined);
-  for (const f of files) if (!existsSync(f)) throw new Error(`data: file not found: ${f}`);
+  checkInputFile(data, '--data');
+  if (opts.val !== undefined) checkInputFile(opts.val, '--val');
+  if (opts.test !== undefined) checkInputFile(opts.test, '--test');
   const schema0 = config ? schemaOf(config) : undefined;
   // Vocabulary sizes: the config's, or max id + 1 over every given file (torch-rechub's rule).
   const vocab = config ? undefined : capVocab(await scanVocab(files, schema0 ? { schema: schema0 } : {}), opts.maxVocab);
   const read = async (f: string) => {
     const r = await readCsv(f, { ...(schema0 ? { schema: schema0 } : {}), ...(vocab ? { vocab } : {}), strictIds: opts.strictIds ?? false });
     oovIds[f] = reportOov(f, r.oovRemaps);
+    warnSequence(f, r.data);
     return r.data;
   };
   let train = await read(data);
@@ -100,11 +129,19 @@ export async function loadSplits(opts: DataOptions, seed: number, config: ModelC
 
 /** The header line of a CSV file. */
 export function csvHeader(file: string): string[] {
-  const fd = openSync(file, 'r');
+  checkInputFile(file, '--data');
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch (e) {
+    throw fsFailure(e, 'open', file);
+  }
   try {
     const buf = Buffer.alloc(1 << 16);
     const n = readSync(fd, buf, 0, buf.length, 0);
     return buf.subarray(0, n).toString('utf8').split(/\r?\n/)[0]!.replace(/^\uFEFF/, '').split(',');
+  } catch (e) {
+    throw fsFailure(e, 'read', file);
   } finally {
     closeSync(fd);
   }
@@ -112,7 +149,7 @@ export function csvHeader(file: string): string[] {
 
 /** Reads `file` with the model's schema; label columns are required only when `labels` is set. */
 export async function readForModel(config: ModelConfig, file: string, labels: boolean, strictIds = false): Promise<Dataset> {
-  if (!existsSync(file)) throw new Error(`data: file not found: ${file}`);
+  checkInputFile(file, '--data');
   const schema = schemaOf(config);
   if (!labels) {
     // Prediction inputs may carry the label columns or not.
@@ -121,5 +158,6 @@ export async function readForModel(config: ModelConfig, file: string, labels: bo
   }
   const r = await readCsv(file, { schema, strictIds });
   reportOov(file, r.oovRemaps);
+  warnSequence(file, r.data);
   return r.data;
 }

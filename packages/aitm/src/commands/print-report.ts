@@ -1,11 +1,36 @@
 // The lines the commands print about their results: train's test AUC, oracle AUC, gap,
 // logloss and speed, and eval's per-task metrics.
 
+import type { Dataset } from '../data/batch.js';
 import type { Report } from '../report.js';
 import type { TaskMetrics } from '../train/evaluate.js';
 
 function fmt(v: number[]): string {
   return v.map((x) => x.toFixed(4)).join(' / ');
+}
+
+/** An AUC as printed: 4 decimals, or "undefined" (a split with one class; aucNotes says why). */
+const aucText = (a: number): string => (Number.isNaN(a) ? 'undefined' : a.toFixed(4));
+
+/**
+ * Why a task's AUC is undefined on `ds`, one line per such task: the split (`where`, e.g. "the
+ * test split") has no rows, no positive or no negative labels for it. Empty when every AUC is defined.
+ *
+ * @example
+ * aucNotes(['click', 'purchase'], test, 'the test split');
+ * // ['purchase: AUC undefined: no positive labels in the test split (0 of 120 rows)']
+ */
+export function aucNotes(labels: readonly string[], ds: Dataset, where: string): string[] {
+  const notes: string[] = [];
+  labels.forEach((l, t) => {
+    const col = ds.labels[t]!;
+    let pos = 0;
+    for (let i = 0; i < ds.n; i++) if (col[i]! > 0.5) pos++;
+    if (ds.n === 0) notes.push(`${l}: AUC undefined: ${where} has no rows`);
+    else if (pos === 0) notes.push(`${l}: AUC undefined: no positive labels in ${where} (0 of ${ds.n} rows)`);
+    else if (pos === ds.n) notes.push(`${l}: AUC undefined: no negative labels in ${where} (all ${ds.n} rows are 1)`);
+  });
+  return notes;
 }
 
 /**
@@ -15,7 +40,7 @@ function fmt(v: number[]): string {
  */
 export function trainSummary(report: Report, outDir: string): string[] {
   const labels = report.labels;
-  const lines = [`test AUC   ${labels.map((l, i) => `${l} ${report.test.auc[i]!.toFixed(4)}`).join(', ')}`];
+  const lines = [`test AUC   ${labels.map((l, i) => `${l} ${aucText(report.test.auc[i]!)}`).join(', ')}`];
   if (report.oracleAuc) lines.push(`oracle AUC ${labels.map((l, i) => `${l} ${report.oracleAuc![i]!.toFixed(4)}`).join(', ')}`);
   if (report.oracleAuc) {
     const gaps = report.oracleAuc.map((o, i) => o - report.test.auc[i]!);
@@ -27,7 +52,7 @@ export function trainSummary(report: Report, outDir: string): string[] {
   return lines;
 }
 
-/** What `aitm eval` prints: one line per task (label order) with its AUC and logloss. */
+/** What `aitm eval` prints: one line per task (label order) with its AUC ("undefined" where it is; see aucNotes) and logloss. */
 export function metricsLines(labels: readonly string[], m: TaskMetrics): string[] {
-  return labels.map((l, i) => `${l}: AUC ${m.auc[i]!.toFixed(4)}, logloss ${m.logloss[i]!.toFixed(4)}`);
+  return labels.map((l, i) => `${l}: AUC ${aucText(m.auc[i]!)}, logloss ${m.logloss[i]!.toFixed(4)}`);
 }

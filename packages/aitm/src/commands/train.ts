@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import { disposeWebGpu, initBackend, manualSeed, wasmFlavour, webGpuAdapter, type BackendName } from '@aitm/tensor';
 import { saveCheckpoint } from '@aitm/nn/node';
-import { alphaOf, buildModel, defaultConfig, type ModelName } from '../config.js';
+import { alphaOf, buildModel, checkModelMemory, defaultConfig, type ModelName } from '../config.js';
 import { TRAIN_DEFAULTS } from '../data/builtin.js';
 import { withVocab } from '../data/schema.js';
 import { attentionHistogram, learningCurves } from '../plots/charts.js';
@@ -16,8 +16,8 @@ import { progressSink } from '../train/progress.js';
 import { fit, type EpochRecord } from '../train/trainer.js';
 import { writeAtomic } from './atomic-write.js';
 import { loadSplits, type DataOptions } from './data.js';
-import { readConfigFile } from './model-source.js';
-import { trainSummary } from './print-report.js';
+import { memoryHint, memoryLimitOf, readConfigFile } from './model-source.js';
+import { aucNotes, trainSummary } from './print-report.js';
 
 /** The options of `aitm train` (each a flag of the CLI); the data options are `DataOptions`'. */
 export interface TrainCommandOptions extends DataOptions {
@@ -36,6 +36,8 @@ export interface TrainCommandOptions extends DataOptions {
   log?: (line: string) => void;
   /** Replace an --out folder that already holds a run (default: refuse). */
   overwrite?: boolean;
+  /** GiB the model may take to train (parameters, gradients, Adam's moments; default half the machine's memory). */
+  maxMemory?: number;
 }
 
 /** Rejects option values that would train nothing or something else than asked, naming the flag. */
@@ -71,7 +73,10 @@ export async function trainCommand(opts: TrainCommandOptions = {}): Promise<{ re
     manualSeed(seed);
     const alpha = opts.alpha === undefined ? {} : { alpha: opts.alpha };
     const given = opts.config ? readConfigFile(opts.config, alpha) : null;
-    const oovIds: Record<string, Record<string, number>> = {};
+    const memoryLimit = memoryLimitOf(opts.maxMemory);
+    // A config's sizes are known before the data is read: refuse an impossible model first.
+    if (given) checkModelMemory(given, memoryLimit, memoryHint(memoryLimit, `lower vocabSize or embedDim in ${opts.config}`));
+    const oovIds: Record<string, Record<string, number>> = Object.create(null) as Record<string, Record<string, number>>;
     const splits = await loadSplits(opts, seed, given, log, oovIds);
     // Zero training steps is not a run: say which split is empty instead of writing an untrained model.
     for (const [name, ds] of [['training', splits.train], ['validation', splits.val], ['test', splits.test]] as const) {
@@ -81,10 +86,15 @@ export async function trainCommand(opts: TrainCommandOptions = {}): Promise<{ re
       }
     }
     const config = given ?? defaultConfig(withVocab(splits.schema, {}), { ...alpha, ...(opts.model ? { model: opts.model } : {}) });
+    if (!given) {
+      const hint = 'the tables are sized from the data (largest id + 1): cap them with --max-vocab N (ids past it are read as slot 0)';
+      checkModelMemory(config, memoryLimit, memoryHint(memoryLimit, hint));
+    }
     const outDir = opts.out ?? join('runs', `${config.model}-${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}`);
     // Checked and locked before training; written into a staging folder renamed into place at the end.
-    return await writeRunDir(outDir, { overwrite: opts.overwrite ?? false }, async (stage) => {
-      const model = buildModel(config);
+    const inputs = [opts.data, opts.val, opts.test, opts.config];
+    return await writeRunDir(outDir, { overwrite: opts.overwrite ?? false, inputs }, async (stage) => {
+      const model = buildModel(config, { memoryLimit });
       const nParams = model.parameters().reduce((n, p) => n + p.size, 0);
       const adapter = backend === 'webgpu' ? webGpuAdapter() : null;
       const wasm = backend === 'wasm' ? wasmFlavour() : null;
@@ -126,6 +136,7 @@ export async function trainCommand(opts: TrainCommandOptions = {}): Promise<{ re
       const attention = await attentionWeights(model, splits.val, { backend });
       if (attention) writeAtomic(join(stage, 'attention.svg'), attentionHistogram(attention, config.labels));
       for (const line of trainSummary(report, outDir)) log(line);
+      for (const note of [...aucNotes(config.labels, splits.val, 'the validation split'), ...aucNotes(config.labels, splits.test, 'the test split')]) console.error(note);
       return { report, outDir };
     });
   } finally {

@@ -1,5 +1,6 @@
 // Streaming CSV reader for label/sparse/dense tables (Ali-CCP layout): yields Dataset chunks of at
-// most chunkRows rows so files larger than memory can be trained on, with strict, located errors.
+// most chunkRows rows so files larger than memory can be trained on, with strict, located errors
+// (file:line:column): only decimal numbers, dense values within float32's range, labels 0 or 1.
 
 import { allocDataset, concatDatasets, sliceRows, type Dataset } from './batch.js';
 import { readLineBatches } from './lines.js';
@@ -112,7 +113,7 @@ export async function* readCsvChunks(path: string, opts: CsvOptions = {}): Async
 /** Whole file as one Dataset (chunks concatenated) plus total OOV remap counts. */
 export async function readCsv(path: string, opts: CsvOptions = {}): Promise<CsvReadResult> {
   const parts: Dataset[] = [];
-  const oovRemaps: Record<string, number> = {};
+  const oovRemaps: Record<string, number> = Object.create(null) as Record<string, number>; // column names are data, never keys of Object.prototype
   for await (const chunk of readCsvChunks(path, opts)) {
     parts.push(chunk.data);
     for (const [k, v] of Object.entries(chunk.oovRemaps)) oovRemaps[k] = (oovRemaps[k] ?? 0) + v;
@@ -130,7 +131,7 @@ export async function scanVocab(
   paths: readonly string[],
   opts: Pick<CsvOptions, 'schema' | 'labels' | 'chunkRows'> = {},
 ): Promise<Record<string, number>> {
-  const sizes: Record<string, number> = {};
+  const sizes: Record<string, number> = Object.create(null) as Record<string, number>; // column names are data ("constructor", "__proto__")
   const schema = opts.schema && {
     labels: opts.schema.labels,
     features: opts.schema.features.map((f) => (f.type === 'sparse' ? { ...f, vocabSize: 'auto' as const } : f)),
@@ -215,15 +216,16 @@ function parseRow(
   file: string,
   lineNo: number,
 ): void {
+  // Messages start "<file>:<line>:<column>:" (the column 1-based, as in the header).
   for (let t = 0; t < plan.labelCols.length; t++) {
     const text = fields[plan.labelCols[t]];
     let v: number;
     if (text === '0') v = 0;
     else if (text === '1') v = 1;
     else {
-      v = text.trim() === '' ? NaN : Number(text); // accepts "1.0" as written by pandas
+      v = text.trim() !== '' && isDecimal(text) ? Number(text) : NaN; // accepts "1.0" as written by pandas, not "0x1"
       if (v !== 0 && v !== 1) {
-        throw new Error(`${file}:${lineNo}: label column "${plan.labelNames[t]}" must be 0 or 1, got ${shown(text)}`);
+        throw new Error(`${file}:${lineNo}:${plan.labelCols[t] + 1}: label column "${plan.labelNames[t]}" must be 0 or 1, got ${shown(text)}`);
       }
     }
     out.labels[t][row] = v;
@@ -231,11 +233,11 @@ function parseRow(
   for (let k = 0; k < plan.sparseCols.length; k++) {
     const text = fields[plan.sparseCols[k]];
     let id = parseDigits(text);
-    if (id < 0) id = parseIdSlow(text, plan.sparseNames[k], file, lineNo);
+    if (id < 0) id = parseIdSlow(text, plan.sparseNames[k], `${file}:${lineNo}:${plan.sparseCols[k] + 1}`);
     const size = plan.sparseVocab[k];
     if (size > 0 && id >= size) {
       if (plan.strictIds) {
-        throw new Error(`${file}:${lineNo}: sparse column "${plan.sparseNames[k]}": id ${id} is at or beyond its vocabulary of ${size} (--strict-ids)`);
+        throw new Error(`${file}:${lineNo}:${plan.sparseCols[k] + 1}: sparse column "${plan.sparseNames[k]}": id ${id} is at or beyond its vocabulary of ${size} (--strict-ids)`);
       }
       id = 0;
       oov[k]++;
@@ -245,11 +247,27 @@ function parseRow(
   for (let k = 0; k < plan.denseCols.length; k++) {
     const text = fields[plan.denseCols[k]];
     const v = text.trim() === '' ? NaN : Number(text);
-    if (!Number.isFinite(v)) {
-      throw new Error(`${file}:${lineNo}: dense column "${plan.denseNames[k]}": not a finite number: ${shown(text)}`);
+    if (!Number.isFinite(v) || !isDecimal(text)) {
+      const where = `${file}:${lineNo}:${plan.denseCols[k] + 1}: dense column "${plan.denseNames[k]}"`;
+      if (Number.isFinite(v)) throw new Error(`${where}: ${shown(text)} is not a decimal number (hex, octal and binary forms are refused)`);
+      throw new Error(`${where}: not a finite number: ${shown(text)}`);
+    }
+    // Stored as float32: a value finite in float64 but beyond float32's range would become inf.
+    if (!Number.isFinite(Math.fround(v))) {
+      throw new Error(`${file}:${lineNo}:${plan.denseCols[k] + 1}: dense column "${plan.denseNames[k]}": ${shown(text)} is beyond float32's range (about ±3.4e38)`);
     }
     out.dense[k][row] = v;
   }
+}
+
+/** Plain decimal notation ("3", "-0.5", "1e-3", " 2 "): what Number() reads except its hex, octal and binary forms. */
+function isDecimal(text: string): boolean {
+  // The common case first: no letter but e/E can make Number() read a non-decimal form.
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i) | 0x20; // lower case for letters
+    if (c === 0x78 || c === 0x6f || c === 0x62) return false; // x, o, b: 0x10, 0o7, 0b1
+  }
+  return true;
 }
 
 /** Fast path for plain decimal digits (nearly every field); -1 means "not that simple". */
@@ -265,8 +283,8 @@ function parseDigits(text: string): number {
   return v <= MAX_ID ? v : -1;
 }
 
-function parseIdSlow(text: string, column: string, file: string, lineNo: number): number {
-  const where = `${file}:${lineNo}: sparse column "${column}"`;
+function parseIdSlow(text: string, column: string, at: string): number {
+  const where = `${at}: sparse column "${column}"`;
   // Decimal digits, optionally "3.0" as pandas writes integers in float columns; never hex
   // ("0x10") or exponents ("1e3"), which Number() would quietly accept.
   const m = /^\s*([-+]?)(\d+)(?:\.0*)?\s*$/.exec(text);
@@ -293,7 +311,7 @@ function copyRows(view: Dataset): Dataset {
 }
 
 function countsByName(names: readonly string[], counts: Int32Array): Record<string, number> {
-  const out: Record<string, number> = {};
+  const out: Record<string, number> = Object.create(null) as Record<string, number>;
   names.forEach((name, k) => (out[name] = counts[k]));
   return out;
 }

@@ -24,7 +24,8 @@ export function batchTensors(ds: Dataset, rows: Int32Array | null, backend: Back
     for (let i = 0; i < n; i++) out[i] = col[rows[i]!]!;
     return out;
   };
-  const inputs: Record<string, Tensor> = {};
+  // Feature names are data: "__proto__" or "constructor" must be plain keys, not Object.prototype's.
+  const inputs: Record<string, Tensor> = Object.create(null) as Record<string, Tensor>;
   const sparse = sparseFeatures(ds.schema);
   if (sparse.length > 0) {
     // Rows padded to FLAT_ALIGN ints so each feature's view starts at a bindable offset.

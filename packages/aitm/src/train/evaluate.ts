@@ -14,6 +14,24 @@ export interface Predictor {
 }
 
 /**
+ * A function to await in a long loop: about every `ms` milliseconds it waits for one turn of
+ * the event loop (a timer), so that signal handlers (SIGTERM's clean-up) and a page's events
+ * run even when every other await in the loop is a resolved promise (the CPU backend).
+ *
+ * @example
+ * const pause = eventLoopTurns();
+ * for (const b of batches) { step(b); await pause(); }
+ */
+export function eventLoopTurns(ms = 100): () => Promise<void> {
+  let last = performance.now();
+  return async () => {
+    if (performance.now() - last < ms) return;
+    await new Promise<void>((r) => setTimeout(r, 0));
+    last = performance.now();
+  };
+}
+
+/**
  * Runs `visit` on consecutive row batches of `ds` (in row order) with the model in eval mode,
  * restoring its mode afterwards. `visit` returns false to stop early. The one batching loop of
  * every eval-mode pass (predictions, attention weights).
@@ -26,11 +44,13 @@ export async function forEachEvalBatch(
 ): Promise<void> {
   const wasTraining = model.training;
   model.train(false);
+  const pause = eventLoopTurns();
   try {
     for (let start = 0; start < ds.n; start += batchSize) {
       const end = Math.min(ds.n, start + batchSize);
       const rows = new Int32Array(end - start).map((_, i) => start + i);
       if ((await visit(rows, start)) === false) return;
+      await pause();
     }
   } finally {
     model.train(wasTraining);

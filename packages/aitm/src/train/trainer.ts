@@ -10,7 +10,7 @@ import { shuffledIndexBatches } from '../data/batch.js';
 import { mixSeeds, Rng } from '../data/rng.js';
 import { aitmLoss } from '../models/loss.js';
 import { batchTensors } from './batch-tensors.js';
-import { evaluate, type Predictor } from './evaluate.js';
+import { evaluate, eventLoopTurns, type Predictor } from './evaluate.js';
 import { progressSink, type ProgressSink } from './progress.js';
 import { warmUp, type WarmUpReport } from './warmup.js';
 
@@ -124,6 +124,7 @@ export async function fit(model: TrainableModel, train: Dataset, val: Dataset | 
       const t0 = performance.now();
       let done = 0;
       const losses: number[] = [];
+      const pause = eventLoopTurns();
       for (const rows of shuffledIndexBatches(train.n, opts.batchSize, rng)) {
         const logThis = step % logEvery === 0;
         const health = tidy(() => {
@@ -144,6 +145,7 @@ export async function fit(model: TrainableModel, train: Dataset, val: Dataset | 
         done += rows.length;
         const secs = (performance.now() - t0) / 1000;
         progress.update({ epoch: epoch + 1, epochs: opts.epochs, done, total: train.n, loss: losses.at(-1) ?? null, samplesPerSecond: done / Math.max(secs, 1e-9) });
+        await pause(); // lets SIGINT/SIGTERM clean up mid-epoch on the CPU backend
       }
       if (epoch === 0 && opts.backend === 'webgpu') {
         const c = gpuCounters(true);
