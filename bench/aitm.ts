@@ -33,9 +33,12 @@ const COUNTED_STEPS = 3;
 
 export function configFor(data: Dataset, batchNorm: boolean): AitmConfig {
   const config = defaultConfig(data.schema, { alpha: SHAPE.alpha }) as AitmConfig;
-  config.bottom = { ...config.bottom, dims: [...SHAPE.bottom], batchNorm };
-  config.towers = config.towers.map((t) => ({ ...t, dims: [...SHAPE.tower], batchNorm }));
-  return config;
+  // The config is readonly: a copy with the bench's bottoms and towers.
+  return {
+    ...config,
+    bottom: { ...config.bottom, dims: [...SHAPE.bottom], batchNorm },
+    towers: config.towers.map((t) => ({ ...t, dims: [...SHAPE.tower], batchNorm })),
+  };
 }
 
 function modelFor(data: Dataset, batchNorm: boolean) {
