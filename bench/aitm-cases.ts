@@ -57,6 +57,8 @@ export interface PeerSpec {
   few?: { warm: number; steps: number };
   /** Only these batch sizes (the others are skipped and reported as null). */
   batches?: number[];
+  /** Threads the peer runs on, where it is told (torch_aitm.py: torch.set_num_threads). */
+  threads?: number;
 }
 
 /** What a peer prints as its last line. */
@@ -64,6 +66,8 @@ export interface PeerReply {
   results: Record<string, number>;
   skipped: string[];
   note?: string;
+  /** Threads the peer ran on, where it reports them (torch_aitm.py). */
+  threads?: number;
 }
 
 export interface BatchData {

@@ -1,7 +1,9 @@
 // AITM throughput (samples/s): a training step (forward, aitmLoss, backward, Adam, zeroGrad)
-// and eval-mode inference, ours on WebGPU and on the CPU against the same model in
-// TensorFlow.js (WebGPU and CPU, each in its own child process) and PyTorch on the CPU.
-// `ours` is our WebGPU number; our CPU backend is the peer "ours-cpu".
+// and eval-mode inference, ours on WebGPU, on the CPU and on wasm against the same model in
+// TensorFlow.js (WebGPU, wasm and CPU, each in its own child process), onnxruntime on the
+// CPU (inference) and PyTorch on the CPU. `ours` is our WebGPU number; our CPU backend is
+// the peer "ours-cpu", our wasm backend "ours-wasm-1t" / "ours-wasm-2t" (1 and 2 threads),
+// beside PyTorch at the same thread counts, "torch-cpu-1t" / "torch-cpu-2t".
 
 import { spawnSync } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
@@ -13,6 +15,7 @@ import { Adam } from '@aitm/nn';
 import { aitmLoss, batchTensors, buildModel, defaultConfig, generateSynthetic, onnxBytes, type AitmConfig, type Dataset } from '@aitm/aitm';
 import { Deadline, runPython, timeIt, timingFor, type Row, type SuiteOptions, type TimingOptions } from './common.js';
 import { aitmCases, BATCHES, SHAPE, writeBatchFile, type AitmCase, type PeerReply, type PeerSpec } from './aitm-cases.js';
+import { hasOpenBlas, oursWasmKey, releaseWasm, THREAD_COUNTS, torchCpuKey, torchEnv, useWasmThreads } from './threads.js';
 
 /** Our WebGPU work per step, counted over a few unsynced steps after the timing. */
 export interface PerStep {
@@ -33,9 +36,12 @@ const COUNTED_STEPS = 3;
 
 export function configFor(data: Dataset, batchNorm: boolean): AitmConfig {
   const config = defaultConfig(data.schema, { alpha: SHAPE.alpha }) as AitmConfig;
-  config.bottom = { ...config.bottom, dims: [...SHAPE.bottom], batchNorm };
-  config.towers = config.towers.map((t) => ({ ...t, dims: [...SHAPE.tower], batchNorm }));
-  return config;
+  // The config is readonly: a copy with the bench's bottoms and towers.
+  return {
+    ...config,
+    bottom: { ...config.bottom, dims: [...SHAPE.bottom], batchNorm },
+    towers: config.towers.map((t) => ({ ...t, dims: [...SHAPE.tower], batchNorm })),
+  };
 }
 
 function modelFor(data: Dataset, batchNorm: boolean) {
@@ -60,7 +66,8 @@ interface Plan {
   few?: { warm: number; steps: number };
 }
 
-type Impl = 'ours-webgpu' | 'ours-cpu' | 'torch-cpu' | 'tfjs-webgpu' | 'tfjs-wasm' | 'tfjs-cpu' | 'onnxruntime-cpu';
+/** ours-wasm and torch-cpu: the plan of each thread count's run. */
+type Impl = 'ours-webgpu' | 'ours-cpu' | 'ours-wasm' | 'torch-cpu' | 'tfjs-webgpu' | 'tfjs-wasm' | 'tfjs-cpu' | 'onnxruntime-cpu';
 
 function plans(quick: boolean): Record<Impl, Plan> {
   const t = timingFor(quick);
@@ -69,6 +76,7 @@ function plans(quick: boolean): Record<Impl, Plan> {
     return {
       'ours-webgpu': { limitS: 300, ...all },
       'ours-cpu': { limitS: 300, ...all },
+      'ours-wasm': { limitS: 300, ...all },
       'torch-cpu': { limitS: 300, ...all },
       'tfjs-webgpu': { limitS: 600, ...all },
       'tfjs-wasm': { limitS: 600, ...all, few: { warm: 1, steps: 3 } },
@@ -83,6 +91,8 @@ function plans(quick: boolean): Record<Impl, Plan> {
   return {
     'ours-webgpu': { limitS: 40, batches: BATCHES, timing: t },
     'ours-cpu': { limitS: 20, batches: [512, 2048], timing: oneRound },
+    // Per thread count; all 12 cases take about 10 s here with one round (B=8192 training: 0.3 s per step).
+    'ours-wasm': { limitS: 20, batches: BATCHES, timing: oneRound },
     'torch-cpu': { limitS: 20, batches: BATCHES, timing: t },
     'tfjs-webgpu': { limitS: 45, batches: [512, 2048], timing: oneRound },
     'tfjs-wasm': { limitS: 30, batches: [512, 2048], timing: oneRound, few: { warm: 1, steps: 2 } },
@@ -150,22 +160,55 @@ async function oursCase(c: AitmCase, data: Dataset, backend: T.BackendName, timi
   }
 }
 
-async function ours(backend: T.BackendName, list: AitmCase[], data: Dataset, plan: Plan): Promise<Map<string, OursResult>> {
-  await T.setBackend(backend);
+/**
+ * Every case of `plan` on one of our backends, which the caller has made current (for wasm
+ * with its thread count); `label` names the column in the log.
+ */
+async function ours(backend: T.BackendName, label: string, list: AitmCase[], data: Dataset, plan: Plan): Promise<Map<string, OursResult>> {
   if (backend === 'webgpu') console.log(`ours-webgpu adapter: ${T.webGpuAdapter()?.description ?? '?'}`);
   const deadline = new Deadline(plan.limitS);
   const out = new Map<string, OursResult>();
   for (const c of list) {
     if (!plan.batches.includes(c.batch)) continue;
     if (deadline.passed) {
-      console.warn(`ours-${backend}: time limit (${plan.limitS} s) reached, skipping '${c.name}' and later cases`);
+      console.warn(`${label}: time limit (${plan.limitS} s) reached, skipping '${c.name}' and later cases`);
       break;
     }
     const t0 = performance.now();
     const r = await oursCase(c, data, backend, plan.timing);
     out.set(c.name, r);
     const work = r.perStep ? `, ${r.perStep.dispatches} dispatches, ${r.perStep.syncs} host syncs per step` : '';
-    console.log(`ours-${backend} ${c.name}: ${r.samplesPerS.toFixed(0)} samples/s${work} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+    console.log(`${label} ${c.name}: ${r.samplesPerS.toFixed(0)} samples/s${work} (${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+  }
+  return out;
+}
+
+/** A CPU column at one thread count: its values, or why it was not run. */
+interface CpuColumn {
+  values: Map<string, number>;
+  /** Why the column is null (set with no values), or how it ran where that differs from what was asked. */
+  note: string | null;
+}
+
+/**
+ * Our wasm backend at each thread count (`setNumThreads` where @aitm/tensor has it), the
+ * same cases, step and timing as ours on WebGPU. Afterwards the backend goes back to one
+ * thread and is released, so no worker of ours competes with the peer processes.
+ */
+async function oursWasm(list: AitmCase[], data: Dataset, plan: Plan): Promise<Map<number, CpuColumn>> {
+  const out = new Map<number, CpuColumn>();
+  try {
+    for (const threads of THREAD_COUNTS) {
+      const note = await useWasmThreads(threads);
+      if (note !== null) console.warn(`aitm: ${note}`);
+      const values = new Map<string, number>();
+      if (note === null) {
+        for (const [name, r] of await ours('wasm', oursWasmKey(threads), list, data, plan)) values.set(name, r.samplesPerS);
+      }
+      out.set(threads, { values, note });
+    }
+  } finally {
+    await releaseWasm();
   }
   return out;
 }
@@ -207,21 +250,20 @@ function runNodePeer(script: string, args: string[], timeoutS: number): PeerRepl
   }
 }
 
-/** True when Debian's OpenBLAS (which torch then uses instead of the reference BLAS) is installed. */
-function hasOpenBlas(): boolean {
-  const r = spawnSync('dpkg', ['-s', 'libopenblas0-pthread'], { encoding: 'utf8' });
-  return r.status === 0 && /Status: install ok installed/.test(r.stdout);
-}
-
-function torchCpu(spec: PeerSpec): PeerReply | null {
-  // Without OpenBLAS torch falls back to the reference BLAS (slow but correct); with it,
-  // this CPU needs its core type named and one BLAS thread beside torch's own threads.
-  const openBlas = hasOpenBlas();
-  const env: Record<string, string> = openBlas ? { OPENBLAS_CORETYPE: 'SkylakeX', OPENBLAS_NUM_THREADS: '1' } : {};
-  console.log(`torch-cpu: ${openBlas ? 'OpenBLAS (libopenblas0-pthread)' : 'reference BLAS (install libopenblas0-pthread for OpenBLAS)'}`);
-  const reply = runPython('torch_aitm.py', spec, spec.deadlineS + 60, env) as PeerReply | null;
-  if (reply?.note) console.log(`torch-cpu: ${reply.note}`);
-  return reply;
+/**
+ * PyTorch on the CPU at `threads` threads: torch.set_num_threads(threads) in the script and
+ * OPENBLAS_NUM_THREADS (and OMP_NUM_THREADS) the same. Without OpenBLAS torch falls back to
+ * the reference BLAS (slow but correct); with it, this CPU needs its core type named.
+ */
+function torchCpu(spec: PeerSpec, threads: number, openBlas: boolean): CpuColumn {
+  const key = torchCpuKey(threads);
+  console.log(`${key}: ${openBlas ? 'OpenBLAS (libopenblas0-pthread)' : 'reference BLAS (install libopenblas0-pthread for OpenBLAS)'}`);
+  const reply = runPython('torch_aitm.py', { ...spec, threads }, spec.deadlineS + 60, torchEnv(threads, openBlas)) as PeerReply | null;
+  if (reply?.note) console.log(`${key}: ${reply.note}`);
+  let note: string | null = reply === null ? 'torch_aitm.py failed (see the warning above)' : null;
+  if (reply?.threads !== undefined && reply.threads !== threads) note = `asked for ${threads} threads, torch runs ${reply.threads}`;
+  else if (reply !== null && !openBlas) note = 'reference BLAS (libopenblas0-pthread is not installed)';
+  return { values: new Map(Object.entries(reply?.results ?? {})), note };
 }
 
 export async function runAitmBench(opts: SuiteOptions): Promise<AitmRow[]> {
@@ -232,11 +274,14 @@ export async function runAitmBench(opts: SuiteOptions): Promise<AitmRow[]> {
   const dataPath = join(tmpdir(), `aitm-bench-${process.pid}.bin`);
   writeBatchFile(dataPath, { ids: data.sparse, labels: data.labels });
   try {
-    const gpu = await ours('webgpu', list, data, plan['ours-webgpu']);
+    await T.setBackend('webgpu');
+    const gpu = await ours('webgpu', 'ours-webgpu', list, data, plan['ours-webgpu']);
     await dispatchFloor(data, plan['ours-webgpu'].timing);
     // Our device would sit idle while the tfjs child uses the same adapter: release it.
     T.disposeWebGpu();
-    const cpu = await ours('cpu', list, data, plan['ours-cpu']);
+    await T.setBackend('cpu');
+    const cpu = await ours('cpu', 'ours-cpu', list, data, plan['ours-cpu']);
+    const wasm = await oursWasm(list, data, plan['ours-wasm']);
 
     const spec = (p: Plan): PeerSpec => ({
       data: dataPath,
@@ -260,7 +305,8 @@ export async function runAitmBench(opts: SuiteOptions): Promise<AitmRow[]> {
       model.dispose();
     }
     const featureNames = data.schema.features.map((f) => f.name);
-    const torch = torchCpu(spec(plan['torch-cpu']));
+    const openBlas = hasOpenBlas();
+    const torch = new Map(THREAD_COUNTS.map((n) => [n, torchCpu(spec(plan['torch-cpu']), n, openBlas)] as const));
     // PyTorch on CUDA where it has it (bench/gpu.sh on a GPU machine): eager mode, synchronised per step.
     const torchCuda = process.env.AITM_TORCH_CUDA === '1' ? (runPython('torch_aitm.py', spec(plan['torch-cpu']), plan['torch-cpu'].limitS + 120, { AITM_TORCH_DEVICE: 'cuda' }) as PeerReply | null) : null;
     const tfGpu = runNodePeer('tfjs_aitm.js', ['webgpu', JSON.stringify(spec(plan['tfjs-webgpu']))], plan['tfjs-webgpu'].limitS + 120);
@@ -268,23 +314,35 @@ export async function runAitmBench(opts: SuiteOptions): Promise<AitmRow[]> {
     const tfWasm = runNodePeer('tfjs_aitm.js', ['wasm', JSON.stringify(spec(plan['tfjs-wasm']))], plan['tfjs-wasm'].limitS + 300);
     const ortCpu = runNodePeer('ort_aitm.js', [JSON.stringify({ ...spec(plan['onnxruntime-cpu']), onnx, featureNames })], plan['onnxruntime-cpu'].limitS + 120);
     const peer = (r: PeerReply | null, name: string) => r?.results[name] ?? null;
-    const result: AitmRow[] = list.map((c) => ({
-      case: c.name,
-      unit: 'samples/s',
-      ours: gpu.get(c.name)?.samplesPerS ?? null,
-      peers: {
-        'ours-cpu': cpu.get(c.name)?.samplesPerS ?? null,
-        'tfjs-webgpu': peer(tfGpu, c.name),
-        'tfjs-wasm': c.mode === 'train' ? peer(tfWasm, c.name) : null,
-        'tfjs-cpu': peer(tfCpu, c.name),
-        'onnxruntime-cpu': c.mode === 'infer' ? peer(ortCpu, c.name) : null,
-        'torch-cpu': peer(torch, c.name),
-        ...(torchCuda ? { 'torch-cuda': peer(torchCuda, c.name) } : {}),
-      },
-      perStep: gpu.get(c.name)?.perStep ?? null,
-    }));
+    const result: AitmRow[] = list.map((c) => {
+      const cpuColumns: Record<string, number | null> = {};
+      const notes: Record<string, string> = {};
+      for (const n of THREAD_COUNTS) {
+        for (const [key, col] of [[oursWasmKey(n), wasm.get(n)], [torchCpuKey(n), torch.get(n)]] as const) {
+          cpuColumns[key] = col?.values.get(c.name) ?? null;
+          // A column-wide note (skipped, other thread count) on every row; a time limit shows as null alone.
+          if (col?.note) notes[key] = col.note;
+        }
+      }
+      return {
+        case: c.name,
+        unit: 'samples/s',
+        ours: gpu.get(c.name)?.samplesPerS ?? null,
+        peers: {
+          'ours-cpu': cpu.get(c.name)?.samplesPerS ?? null,
+          'tfjs-webgpu': peer(tfGpu, c.name),
+          'tfjs-wasm': c.mode === 'train' ? peer(tfWasm, c.name) : null,
+          'tfjs-cpu': peer(tfCpu, c.name),
+          'onnxruntime-cpu': c.mode === 'infer' ? peer(ortCpu, c.name) : null,
+          ...cpuColumns,
+          ...(torchCuda ? { 'torch-cuda': peer(torchCuda, c.name) } : {}),
+        },
+        ...(Object.keys(notes).length > 0 ? { notes } : {}),
+        perStep: gpu.get(c.name)?.perStep ?? null,
+      };
+    });
     printPerStep(result);
-    if (opts.quick) console.log('\n--quick: ours-cpu and tfjs-webgpu skip B=8192, tfjs-cpu runs B=512 only (one step); skipped cases are null');
+    if (opts.quick) console.log('\n--quick: ours-cpu, tfjs-webgpu and tfjs-wasm skip B=8192, tfjs-cpu runs B=512 only (one step); skipped cases are null');
     return result;
   } finally {
     rmSync(dataPath, { force: true });

@@ -4,7 +4,7 @@
 //
 // Each suite writes bench/results/<suite>.json: [{case, unit, ours, peers: {name: value}}].
 
-import { printTable, writeResults, type Row, type SuiteOptions } from './common.js';
+import { printPeerRatios, printTable, writeResults, type Row, type SuiteOptions } from './common.js';
 
 type Suite = (opts: SuiteOptions) => Promise<Row[]>;
 
@@ -16,6 +16,21 @@ const SUITES: Record<string, () => Promise<Suite>> = {
   costs: async () => (await import('./costs.js')).runCostsBench,
 };
 
+/**
+ * The CPU comparisons beside the WebGPU ratios: our wasm backend against PyTorch at the same
+ * thread count, and at one thread against tfjs-wasm (single-threaded in Node).
+ */
+function cpuPairs(rows: Row[]): [string, string][] {
+  const names = new Set(rows.flatMap((r) => Object.keys(r.peers)));
+  const pairs: [string, string][] = [];
+  for (const name of names) {
+    const m = /^ours-wasm-(\d+)t$/.exec(name);
+    if (m && names.has(`torch-cpu-${m[1]}t`)) pairs.push([name, `torch-cpu-${m[1]}t`]);
+  }
+  if (names.has('ours-wasm-1t') && names.has('tfjs-wasm')) pairs.push(['ours-wasm-1t', 'tfjs-wasm']);
+  return pairs;
+}
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const quick = args.includes('--quick');
@@ -26,6 +41,7 @@ async function main(): Promise<void> {
     const t0 = performance.now();
     const rows = await (await SUITES[name]!())({ quick });
     printTable(`${name}${quick ? ' (quick)' : ''}: ${((performance.now() - t0) / 1000).toFixed(0)} s`, rows);
+    printPeerRatios(rows, cpuPairs(rows));
     console.log(`wrote ${writeResults(name, rows)}`);
   }
 }

@@ -11,6 +11,8 @@ export interface Row {
   unit: string;
   ours: number | null;
   peers: Record<string, number | null>;
+  /** Why a peer's value is null or how it was run, by peer name (only where there is something to say). */
+  notes?: Record<string, string>;
 }
 
 export interface SuiteOptions {
@@ -116,6 +118,31 @@ export function printTable(title: string, rows: Row[]): void {
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
   console.log(`\n${title}\n${line(head)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}`);
+  for (const b of body) console.log(line(b));
+  // A note shared by every row (a column skipped throughout) is printed once.
+  const notes = new Set(rows.flatMap((r) => Object.entries(r.notes ?? {}).map(([p, n]) => `${p}: ${n}`)));
+  for (const n of notes) console.log(`note: ${n}`);
+}
+
+/**
+ * Ratios between two peer columns per case (`num / den`, above 1: num is faster), e.g. our
+ * wasm backend against PyTorch on the CPU at the same thread count.
+ */
+export function printPeerRatios(rows: Row[], pairs: readonly (readonly [string, string])[]): void {
+  const shown = pairs.filter(([a, b]) => rows.some((r) => r.peers[a] != null && r.peers[b] != null));
+  if (shown.length === 0) return;
+  const head = ['case', ...shown.map(([a, b]) => `${a}/${b}`)];
+  const body = rows.map((r) => [
+    r.case,
+    ...shown.map(([a, b]) => {
+      const x = r.peers[a] ?? null;
+      const y = r.peers[b] ?? null;
+      return x !== null && y ? `${(x / y).toFixed(2)}x` : '-';
+    }),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
+  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  console.log(`\n${line(head)}\n${widths.map((w) => '-'.repeat(w)).join('  ')}`);
   for (const b of body) console.log(line(b));
 }
 

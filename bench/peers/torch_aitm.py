@@ -12,10 +12,15 @@ relu(p2 - p1)), backward and Adam; inference is eval mode under no_grad.
 
 BLAS: Debian's python3-torch links the generic BLAS interface, which is the slow
 reference BLAS unless OpenBLAS is installed (apt-get install libopenblas0-pthread). With
-OpenBLAS, this CPU needs OPENBLAS_CORETYPE=SkylakeX (its core type is not detected) and
-OPENBLAS_NUM_THREADS=1 (torch runs its own threads); bench/aitm.ts sets both when the
-package is installed. Measured here at B=2048: 31k samples/s with the reference BLAS,
-137k-236k with tuned OpenBLAS.
+OpenBLAS, this CPU needs OPENBLAS_CORETYPE=SkylakeX (its core type is not detected).
+
+Threads: the spec's "threads" (bench/aitm.ts runs 1 and 2, the columns torch-cpu-1t and
+torch-cpu-2t) goes to torch.set_num_threads, and bench/aitm.ts sets OPENBLAS_NUM_THREADS
+and OMP_NUM_THREADS to the same count. Without "threads" torch keeps its default (one
+thread on the 2-core machine the README's figures come from).
+
+Measured here at B=2048 (one thread): 31k samples/s with the reference BLAS, 137k-236k
+with tuned OpenBLAS.
 """
 import json
 import math
@@ -30,7 +35,7 @@ import torch.nn.functional as F
 
 sys.dont_write_bytecode = True  # keep bench/peers free of __pycache__
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from torch_matmul import seconds_per_rep  # noqa: E402
+from torch_matmul import seconds_per_rep, set_threads  # noqa: E402
 
 
 class EmbeddingLayer(nn.Module):
@@ -106,6 +111,7 @@ def aitm_loss(p, y, alpha):
 
 def main():
     spec = json.loads(sys.argv[1])
+    set_threads(spec.get("threads"))
     shape = spec["shape"]
     torch.manual_seed(0)
     rows, fields, tasks = spec["rows"], shape["fields"], shape["tasks"]
@@ -143,8 +149,10 @@ def main():
         s = seconds_per_rep(step, spec["budgetMs"] / 1000, spec["rounds"])
         out[c["name"]] = b / s
         print(f"torch-{device.type} {c['name']}: {b / s:.0f} samples/s", file=sys.stderr)
-    note = f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '-')}"
-    print(json.dumps({"results": out, "skipped": skipped, "note": note}))
+    note = (f"torch {torch.__version__}, {torch.get_num_threads()} thread(s), "
+            f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', '-')}, "
+            f"OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE', '-')}")
+    print(json.dumps({"results": out, "skipped": skipped, "note": note, "threads": torch.get_num_threads()}))
 
 
 if __name__ == "__main__":

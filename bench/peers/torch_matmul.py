@@ -1,7 +1,10 @@
 """PyTorch CPU matmul timings for bench/matmul.ts.
 
 Usage: torch_matmul.py '{"cases": [{"case": str, "batch": b, "m": m, "n": n, "k": k,
-"transA": bool, "transB": bool}], "budget_s": float, "rounds": int}'
+"transA": bool, "transB": bool}], "budget_s": float, "rounds": int, "threads": int}'
+
+"threads" (optional) is passed to torch.set_num_threads before anything runs; bench/matmul.ts
+sets OPENBLAS_NUM_THREADS (and OMP_NUM_THREADS) to the same count in the environment.
 
 Prints one JSON line: {"threads": t, "results": {case: GFLOPS}}. Operands are created in
 their stored layout ([k, m] for transA, [n, k] for transB) and used through a transposed
@@ -30,8 +33,15 @@ def seconds_per_rep(fn, budget_s, rounds):
     return best
 
 
+def set_threads(threads):
+    """torch's intra-op threads, set explicitly (None: torch's default)."""
+    if threads is not None:
+        torch.set_num_threads(int(threads))
+
+
 def main():
     spec = json.loads(sys.argv[1])
+    set_threads(spec.get("threads"))
     torch.manual_seed(0)
     out = {}
     for c in spec["cases"]:
