@@ -78,8 +78,15 @@ const KERNELS: { readonly [B in BackendName]: AdamKernel<B> } = {
     const params = new Params('adamStep').u32(size).f32(h.beta1, h.beta2, h.eps, s.decay, s.l2, s.stepSize, s.sqrtBc2);
     backend.run('adamStep', ADAM_WGSL(wgslType(dtype)), [p, g, m, v], params, Math.ceil(size / WG), [0, 2, 3]);
   },
-  // The reference loop, in place on views of wasm memory.
-  wasm: (backend, p, g, m, v, size, dtype, h) => adamCpu(null, ...[p, g, m, v].map((t) => backend.typed(t, dtype)) as [TypedArray, TypedArray, TypedArray, TypedArray], size, dtype, h),
+  // float32: SIMD in place (packages/tensor/wasm/adam.ts), the WGSL kernel's float32 arithmetic.
+  wasm: (backend, p, g, m, v, size, dtype, h) => {
+    if (dtype !== 'float32') {
+      adamCpu(null, ...([p, g, m, v].map((t) => backend.typed(t, dtype)) as [TypedArray, TypedArray, TypedArray, TypedArray]), size, dtype, h);
+      return;
+    }
+    const s = scalars(h);
+    backend.kernels.adamStep(p.ptr, g.ptr, m.ptr, v.ptr, h.beta1, h.beta2, h.eps, s.decay, s.l2, s.stepSize, s.sqrtBc2, 0, size);
+  },
 };
 
 /** The update as a plain loop (float64 arithmetic, stored in the arrays' dtype). */

@@ -3,7 +3,8 @@
 
 import { isFloat, toTypedArray, type DType } from '../dtype.js';
 import { defineOp, runOp } from '../op.js';
-import { referenceOnWasm } from '../backends/wasm/reference.js';
+import { referenceOnWasm, withWasm } from '../backends/wasm/reference.js';
+import { wasmCast } from '../backends/wasm/unary.js';
 import type { CastAttrs } from '../attrs.js';
 import { gpuCast } from '../backends/webgpu/layout.js';
 import type { Tensor } from '../tensor.js';
@@ -11,7 +12,7 @@ import type { Tensor } from '../tensor.js';
 export const castOp = defineOp<CastAttrs>({
   name: 'cast',
   infer: ([x], { dtype }) => ({ shape: x!.shape, dtype }),
-  kernels: referenceOnWasm({ cpu: (_b, [x], out) => toTypedArray(x!.data, out.dtype), webgpu: gpuCast }),
+  kernels: withWasm(referenceOnWasm({ cpu: (_b, [x], out) => toTypedArray(x!.data, out.dtype), webgpu: gpuCast }), wasmCast),
   grad: (dy, { inputs: [x] }) => [isFloat(x!.dtype) && isFloat(dy.dtype) ? cast(dy, x!.dtype, true) : null],
 });
 

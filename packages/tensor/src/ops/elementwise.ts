@@ -8,6 +8,7 @@ import { broadcastShapes } from '../shape.js';
 import type { KernelTable, TensorMeta } from '../backend.js';
 import { defineOp, runOp, type OpDef } from '../op.js';
 import { referenceOnWasm } from '../backends/wasm/reference.js';
+import { SIMD_UNARY, wasmUnary } from '../backends/wasm/unary.js';
 import { SIMD_BINARY, wasmBinary } from '../backends/wasm/elementwise.js';
 import type { UnaryAttrs } from '../attrs.js';
 import type { Tensor, TensorLike } from '../tensor.js';
@@ -124,16 +125,25 @@ function unaryInfer(name: string, ints: boolean) {
   };
 }
 
+/** A unary op's table with its SIMD wasm kernel (SIMD_UNARY) where it has one, the reference kept as its fallback. */
+function withSimdUnaryOnWasm(name: UnaryName, table: KernelTable<UnaryAttrs>): KernelTable<UnaryAttrs> {
+  const code = SIMD_UNARY[name];
+  return code === undefined ? table : { ...table, wasm: wasmUnary(code)(table.wasm) };
+}
+
 function defineUnary(name: UnaryName): OpDef<UnaryAttrs> {
   const spec: UnarySpec = UNARY[name];
   const g = spec.grad;
   return defineOp<UnaryAttrs>({
     name,
     infer: unaryInfer(name, spec.ints ?? false),
-    kernels: referenceOnWasm({
-      cpu: (_b, [x], out, { a, b }) => mapUnary(x!, out, spec.cpu, a, b),
-      webgpu: gpuUnary(name, spec.wgsl, spec.wgslInt),
-    }),
+    kernels: withSimdUnaryOnWasm(
+      name,
+      referenceOnWasm({
+        cpu: (_b, [x], out, { a, b }) => mapUnary(x!, out, spec.cpu, a, b),
+        webgpu: gpuUnary(name, spec.wgsl, spec.wgslInt),
+      }),
+    ),
     grad: g === 'none' ? 'none' : (dy, { inputs, output, attrs }) => [g(inputs[0]!, output, dy, attrs)],
   });
 }

@@ -8,7 +8,8 @@
 
 import { fmtShape } from '../shape.js';
 import { defineOp, runOp } from '../op.js';
-import { referenceOnWasm } from '../backends/wasm/reference.js';
+import { referenceOnWasm, withWasm } from '../backends/wasm/reference.js';
+import { wasmGatherConcat, wasmGatherConcatGrad } from '../backends/wasm/gather.js';
 import type { GatherConcatAttrs, GatherConcatGradAttrs } from '../attrs.js';
 import type { Tensor } from '../tensor.js';
 import { isFloat } from '../dtype.js';
@@ -24,10 +25,13 @@ import { concat } from './layout.js';
 export const gatherConcatGradOp = defineOp<GatherConcatGradAttrs>({
   name: 'gatherConcatGrad',
   infer: ([dy], { total }) => ({ shape: [total], dtype: dy!.dtype }),
-  kernels: referenceOnWasm({
-    cpu: (_b, [dy, ...ids], out, { fields }) => gatherConcatGradCpu(dy!, ids, fields, out),
-    webgpu: (b, [dy, ...ids], out, { fields }) => gpuGatherConcatGrad(b, dy!, ids, fields, out),
-  }),
+  kernels: withWasm(
+    referenceOnWasm({
+      cpu: (_b, [dy, ...ids], out, { fields }) => gatherConcatGradCpu(dy!, ids, fields, out),
+      webgpu: (b, [dy, ...ids], out, { fields }) => gpuGatherConcatGrad(b, dy!, ids, fields, out),
+    }),
+    wasmGatherConcatGrad,
+  ),
   grad: 'notImplemented',
 });
 
@@ -54,10 +58,13 @@ export const gatherConcatOp = defineOp<GatherConcatAttrs>({
     });
     return { shape: [batch ?? 0, width], dtype };
   },
-  kernels: referenceOnWasm({
-    cpu: (_b, inputs, out, { fields }) => gatherConcatCpu(inputs.slice(0, fields), inputs.slice(fields), out),
-    webgpu: (b, inputs, out, { fields }) => gpuGatherConcat(b, inputs.slice(0, fields), inputs.slice(fields), out),
-  }),
+  kernels: withWasm(
+    referenceOnWasm({
+      cpu: (_b, inputs, out, { fields }) => gatherConcatCpu(inputs.slice(0, fields), inputs.slice(fields), out),
+      webgpu: (b, inputs, out, { fields }) => gpuGatherConcat(b, inputs.slice(0, fields), inputs.slice(fields), out),
+    }),
+    wasmGatherConcat,
+  ),
   grad: (dy, { inputs, attrs: { fields } }) => {
     if (isGradEnabled()) {
       const reference = (xs: readonly Tensor[]) => concat(xs.slice(0, fields).map((t, f) => gather(t, xs[fields + f]!)), 1);

@@ -4,7 +4,8 @@
 
 import { fmtShape } from '../shape.js';
 import { defineOp, runOp } from '../op.js';
-import { referenceOnWasm } from '../backends/wasm/reference.js';
+import { referenceOnWasm, withWasm } from '../backends/wasm/reference.js';
+import { wasmGather, wasmScatterAdd } from '../backends/wasm/gather.js';
 import type { ScatterAddAttrs } from '../attrs.js';
 import type { Tensor } from '../tensor.js';
 import { gatherRows, scatterAddRows } from '../backends/cpu/kernels.js';
@@ -17,7 +18,7 @@ export const gatherOp = defineOp<null>({
     if (table!.shape.length < 1) throw new Error(`gather: the table must have at least 1 dimension, got ${fmtShape(table!.shape)}`);
     return { shape: [...idx!.shape, ...table!.shape.slice(1)], dtype: table!.dtype };
   },
-  kernels: referenceOnWasm({ cpu: (_b, [table, idx], out) => gatherRows('gather', table!, idx!, out), webgpu: gpuGather }),
+  kernels: withWasm(referenceOnWasm({ cpu: (_b, [table, idx], out) => gatherRows('gather', table!, idx!, out), webgpu: gpuGather }), wasmGather),
   grad: (dy, { inputs: [table, idx] }) => [scatterAdd(dy, idx!, table!.shape[0]!), null],
 });
 
@@ -31,7 +32,7 @@ export const scatterAddOp = defineOp<ScatterAddAttrs>({
     }
     return { shape: [rows, ...src!.shape.slice(idx!.shape.length)], dtype: src!.dtype };
   },
-  kernels: referenceOnWasm({ cpu: (_b, [src, idx], out) => scatterAddRows('scatterAdd', src!, idx!, out), webgpu: gpuScatterAdd }),
+  kernels: withWasm(referenceOnWasm({ cpu: (_b, [src, idx], out) => scatterAddRows('scatterAdd', src!, idx!, out), webgpu: gpuScatterAdd }), wasmScatterAdd),
   grad: (dy, { inputs: [, idx] }) => [gather(dy, idx!), null],
 });
 

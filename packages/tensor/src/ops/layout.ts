@@ -5,7 +5,8 @@
 import { allocArray } from '../dtype.js';
 import { assertShape, broadcastShapes, broadcastStrides, fmtShape, normAxis, shapesEqual, sizeOf, stridesOf } from '../shape.js';
 import { defineOp, runOp } from '../op.js';
-import { referenceOnWasm } from '../backends/wasm/reference.js';
+import { referenceOnWasm, withWasm } from '../backends/wasm/reference.js';
+import { wasmConcat, wasmSplit } from '../backends/wasm/gather.js';
 import type { AxisAttrs, BoxAttrs, PermuteAttrs, ShapeAttrs, SplitAttrs } from '../attrs.js';
 import type { Tensor } from '../tensor.js';
 import { concat as cpuConcat, gatherStrided, scatterStrided } from '../backends/cpu/kernels.js';
@@ -106,7 +107,7 @@ export function transpose(x: Tensor, dim0 = -2, dim1 = -1): Tensor {
 export const splitOp = defineOp<SplitAttrs>({
   name: 'split',
   infer: ([x], { total }) => ({ shape: [total], dtype: x!.dtype }),
-  kernels: referenceOnWasm({
+  kernels: withWasm(referenceOnWasm({
     cpu: (_b, [x], out, { blocks, offsets, outer }) => {
       const o = allocArray(out.dtype, out.size);
       const row = blocks.reduce((a, b) => a + b, 0);
@@ -120,7 +121,7 @@ export const splitOp = defineOp<SplitAttrs>({
       return o;
     },
     webgpu: gpuSplit,
-  }),
+  }), () => wasmSplit),
   grad: 'notImplemented',
 });
 
@@ -141,7 +142,7 @@ export const concatOp = defineOp<AxisAttrs>({
     }
     return { shape: first.shape.map((d, i) => (i === axis ? len : d)), dtype: first.dtype };
   },
-  kernels: referenceOnWasm({ cpu: (_b, inputs, out, { axis }) => cpuConcat(inputs, out, axis), webgpu: gpuConcat }),
+  kernels: withWasm(referenceOnWasm({ cpu: (_b, inputs, out, { axis }) => cpuConcat(inputs, out, axis), webgpu: gpuConcat }), () => wasmConcat),
   grad: (dy, { inputs, attrs: { axis } }) => {
     if (isGradEnabled()) {
       // Recording a double backward: slices of dy (differentiable) instead of views.

@@ -7,7 +7,8 @@ import { isFloat } from '../dtype.js';
 import { fmtShape, normAxes, shapesEqual, type Shape } from '../shape.js';
 import type { TensorMeta } from '../backend.js';
 import { defineOp, runOp } from '../op.js';
-import { referenceOnWasm } from '../backends/wasm/reference.js';
+import { referenceOnWasm, withWasm } from '../backends/wasm/reference.js';
+import { wasmReduce } from '../backends/wasm/reduce.js';
 import type { ReduceAttrs } from '../attrs.js';
 import type { Tensor } from '../tensor.js';
 import { reduce, sumInt32 } from '../backends/cpu/kernels.js';
@@ -36,20 +37,26 @@ function keptGrad(dy: Tensor, input: Tensor, axes: readonly number[]): Tensor {
 export const sumOp = defineOp<ReduceAttrs>({
   name: 'sum',
   infer: inferReduce('sum'),
-  kernels: referenceOnWasm({
-    cpu: (_b, [x], out, { axes }) => (out.dtype === 'int32' ? sumInt32(x!, out, axes) : reduce(x!, out, axes, 0, (acc, v) => acc + v)),
-    webgpu: gpuReduce('sum'),
-  }),
+  kernels: withWasm(
+    referenceOnWasm({
+      cpu: (_b, [x], out, { axes }) => (out.dtype === 'int32' ? sumInt32(x!, out, axes) : reduce(x!, out, axes, 0, (acc, v) => acc + v)),
+      webgpu: gpuReduce('sum'),
+    }),
+    wasmReduce('sum'),
+  ),
   grad: (dy, { inputs: [x], attrs }) => [keptGrad(dy, x!, attrs.axes).expand(x!.shape)],
 });
 
 export const maxOp = defineOp<ReduceAttrs>({
   name: 'max',
   infer: inferReduce('max'),
-  kernels: referenceOnWasm({
-    cpu: (_b, [x], out, { axes }) => reduce(x!, out, axes, -Infinity, (acc, v) => (v > acc || Number.isNaN(v) ? v : acc)),
-    webgpu: gpuReduce('max'),
-  }),
+  kernels: withWasm(
+    referenceOnWasm({
+      cpu: (_b, [x], out, { axes }) => reduce(x!, out, axes, -Infinity, (acc, v) => (v > acc || Number.isNaN(v) ? v : acc)),
+      webgpu: gpuReduce('max'),
+    }),
+    wasmReduce('max'),
+  ),
   grad: (dy, { inputs: [x], output, attrs }) => {
     const y = keptGrad(output, x!, attrs.axes);
     const mask = x!.eq(y);

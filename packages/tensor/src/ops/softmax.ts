@@ -8,7 +8,8 @@ import { isFloat } from '../dtype.js';
 import { normAxis } from '../shape.js';
 import type { TensorMeta } from '../backend.js';
 import { defineOp, runOp } from '../op.js';
-import { referenceOnWasm } from '../backends/wasm/reference.js';
+import { referenceOnWasm, withWasm } from '../backends/wasm/reference.js';
+import { wasmSoftmax, wasmSoftmaxBackward } from '../backends/wasm/softmax.js';
 import type { AxisAttrs, SoftmaxBackwardAttrs } from '../attrs.js';
 import type { Tensor } from '../tensor.js';
 import { softmax as cpuSoftmax, softmaxBackward as cpuSoftmaxBackward } from '../backends/cpu/kernels.js';
@@ -32,14 +33,17 @@ export const softmaxBackwardOp = defineOp<SoftmaxBackwardAttrs>({
     }
     return { shape: y!.shape, dtype: y!.dtype };
   },
-  kernels: referenceOnWasm({ cpu: (_b, [y, dy], out, { axis, log }) => cpuSoftmaxBackward(y!, dy!, out, axis, log), webgpu: gpuSoftmaxBackward }),
+  kernels: withWasm(
+    referenceOnWasm({ cpu: (_b, [y, dy], out, { axis, log }) => cpuSoftmaxBackward(y!, dy!, out, axis, log), webgpu: gpuSoftmaxBackward }),
+    wasmSoftmaxBackward,
+  ),
   grad: 'notImplemented',
 });
 
 export const softmaxOp = defineOp<AxisAttrs>({
   name: 'softmax',
   infer: inferFloat('softmax'),
-  kernels: referenceOnWasm({ cpu: (_b, [x], out, { axis }) => cpuSoftmax(x!, out, axis, false), webgpu: gpuSoftmax(false) }),
+  kernels: withWasm(referenceOnWasm({ cpu: (_b, [x], out, { axis }) => cpuSoftmax(x!, out, axis, false), webgpu: gpuSoftmax(false) }), wasmSoftmax(false)),
   // Recording a double backward: the same formula from differentiable ops.
   grad: (dy, { output: y, attrs: { axis } }) =>
     isGradEnabled() ? [mul(y, sub(dy, sum(mul(dy, y), axis, true)))] : [runOp(softmaxBackwardOp, [y, dy], { axis, log: false })],
@@ -48,7 +52,7 @@ export const softmaxOp = defineOp<AxisAttrs>({
 export const logSoftmaxOp = defineOp<AxisAttrs>({
   name: 'logSoftmax',
   infer: inferFloat('logSoftmax'),
-  kernels: referenceOnWasm({ cpu: (_b, [x], out, { axis }) => cpuSoftmax(x!, out, axis, true), webgpu: gpuSoftmax(true) }),
+  kernels: withWasm(referenceOnWasm({ cpu: (_b, [x], out, { axis }) => cpuSoftmax(x!, out, axis, true), webgpu: gpuSoftmax(true) }), wasmSoftmax(true)),
   grad: (dy, { output: y, attrs: { axis } }) =>
     isGradEnabled() ? [sub(dy, mul(exp(y), sum(dy, axis, true)))] : [runOp(softmaxBackwardOp, [y, dy], { axis, log: true })],
 });

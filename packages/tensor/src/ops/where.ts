@@ -4,7 +4,8 @@
 
 import { broadcastShapes } from '../shape.js';
 import { defineOp, runOp } from '../op.js';
-import { referenceOnWasm } from '../backends/wasm/reference.js';
+import { referenceOnWasm, withWasm } from '../backends/wasm/reference.js';
+import { wasmWhere } from '../backends/wasm/unary.js';
 import type { Tensor, TensorLike } from '../tensor.js';
 import { scalarLike, zerosLike } from '../creation.js';
 import { mapBroadcast } from '../backends/cpu/kernels.js';
@@ -18,10 +19,13 @@ export const whereOp = defineOp<null>({
     if (a!.dtype !== b!.dtype) throw new Error(`where: dtype mismatch between the branches, ${a!.dtype} and ${b!.dtype}`);
     return { shape: broadcastShapes('where', c!.shape, a!.shape, b!.shape), dtype: a!.dtype };
   },
-  kernels: referenceOnWasm({
-    cpu: (_b, inputs, out) => mapBroadcast(inputs, out, (c, a, b) => (c !== 0 ? a! : b!)),
-    webgpu: gpuWhere,
-  }),
+  kernels: withWasm(
+    referenceOnWasm({
+      cpu: (_b, inputs, out) => mapBroadcast(inputs, out, (c, a, b) => (c !== 0 ? a! : b!)),
+      webgpu: gpuWhere,
+    }),
+    wasmWhere,
+  ),
   grad: (dy, { inputs: [c, a, b] }) => {
     const zero = zerosLike(dy);
     return [

@@ -39,6 +39,20 @@ export interface WasmKernels {
   readonly bnStats: (x: number, n: number, c: number, mean: number, vari: number) => void;
   readonly bnApply: (x: number, mean: number, vari: number, w: number, b: number, y: number, n: number, c: number, eps: number, relu: number, scale: number) => void;
   readonly bnBackward: (x: number, dy: number, w: number, yOut: number, out: number, n: number, c: number, eps: number, dwAt: number, dbAt: number, scratch: number) => void;
+  // wasm/gather.ts: the id kernels return the first position of an id out of range, else -1.
+  readonly firstBadId: (idx: number, rows: number, i0: number, i1: number) => number;
+  readonly gatherRows: (table: number, rows: number, rowBytes: number, idx: number, out: number, outStride: number, i0: number, i1: number) => number;
+  readonly scatterAddRows: (src: number, srcStride: number, col: number, idx: number, n: number, out: number, rows: number, cols: number, isInt: number, zero: number, c0: number, c1: number) => number;
+  readonly copyBlocks: (src: number, srcStride: number, dst: number, dstStride: number, bytes: number, p0: number, p1: number) => void;
+  // wasm/softmax.ts, reduce.ts, unary.ts, adam.ts (flags are 0 or 1).
+  readonly softmaxRows: (x: number, out: number, cols: number, log: number, r0: number, r1: number) => void;
+  readonly softmaxBackwardRows: (y: number, dy: number, out: number, cols: number, log: number, r0: number, r1: number) => void;
+  readonly reduceRows: (x: number, out: number, cols: number, op: number, r0: number, r1: number) => void;
+  readonly reduceCols: (x: number, out: number, acc: number, rows: number, cols: number, op: number, c0: number, c1: number) => void;
+  readonly unary: (op: number, x: number, out: number, isInt: number, i0: number, i1: number) => void;
+  readonly where: (c: number, kind: number, cScalar: number, a: number, aScalar: number, b: number, bScalar: number, out: number, i0: number, i1: number) => void;
+  readonly castF32I32: (x: number, out: number, toInt: number, i0: number, i1: number) => void;
+  readonly adamStep: (p: number, g: number, m: number, v: number, beta1: number, beta2: number, eps: number, decay: number, l2: number, stepSize: number, sqrtBc2: number, i0: number, i1: number) => void;
 }
 
 /** Which binary runs: 'relaxed-simd' (fused multiply-add) or 'simd128'. */

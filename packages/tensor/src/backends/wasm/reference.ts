@@ -50,3 +50,11 @@ function copyIn(backend: WasmBackend, data: TypedArray, dtype: KernelInput<Typed
 export function referenceOnWasm<A>(k: { readonly cpu: Kernel<'cpu', A>; readonly webgpu: Kernel<'webgpu', A> }): KernelTable<A> {
   return { cpu: k.cpu, webgpu: k.webgpu, wasm: onWasmMemory(k.cpu) };
 }
+
+/**
+ * `table` with its wasm kernel replaced by `simd(reference)`: a SIMD kernel that runs the
+ * reference (`table.wasm`) for the cases it does not handle.
+ */
+export function withWasm<A>(table: KernelTable<A>, simd: (reference: Kernel<'wasm', A>) => Kernel<'wasm', A>): KernelTable<A> {
+  return { ...table, wasm: simd(table.wasm) };
+}
