@@ -72,6 +72,21 @@ describe('fused aitmLoss vs the composed reference', () => {
   it('names the shapes it refuses', () => {
     expect(() => aitmLoss(T.zeros([4, 2]), T.zeros([4, 3]))).toThrow('aitmLoss: probabilities [4,2] and labels [4,3] must both be [B, nTask]');
   });
+
+  // A NaN probability (a diverged model) gives a NaN loss and NaN gradients on every backend,
+  // as the CPU kernel's Math.max does; the WGSL max used to turn it into a finite number.
+  for (const backend of ['cpu', 'webgpu', 'wasm'] as const) {
+    it.skipIf(backend === 'webgpu' && !gpu)(`a NaN probability gives a NaN loss and gradient on ${backend}`, async () => {
+      if (backend === 'wasm') await T.initWasm();
+      const dtype = backend === 'cpu' ? 'float64' : 'float32';
+      const p = T.tensor([[0.5, NaN], [0.25, 0.125]], { dtype, backend, requiresGrad: true });
+      const y = T.tensor([[1, 0], [0, 0]], { dtype, backend });
+      const total = aitmLoss(p, y, 0.6).total;
+      total.backward();
+      expect(Number.isNaN((await values(total))[0])).toBe(true);
+      expect((await values(p.grad)).map(Number.isNaN)).toEqual([false, true, false, false]);
+    });
+  }
 });
 
 /** An attention layer of `dim` on `backend`, own/info [13, dim] and an upstream gradient, all seeded. */

@@ -56,8 +56,10 @@ function backwardCpu(P: TypedArray, Y: TypedArray, dy: number, batch: number, ta
   return out;
 }
 
-const FORWARD_WGSL = memoWgsl((t: string) => `${kernelPreamble(3)}
-@group(0) @binding(0) var<storage, read> P: array<${t}>;
+/** max(a, b) that keeps a NaN `a`, as the CPU kernels' Math.max does (WGSL's max may drop it). */
+const NAN_MAX_WGSL = '\nfn nan_max(a: f32, b: f32) -> f32 { return select(max(a, b), a, is_nan(a)); }\n';
+
+const FORWARD_WGSL = memoWgsl((t: string) => `${kernelPreamble(3)}${NAN_MAX_WGSL}@group(0) @binding(0) var<storage, read> P: array<${t}>;
 @group(0) @binding(1) var<storage, read> Y: array<${t}>;
 @group(0) @binding(2) var<storage, read_write> OUT: array<${t}>;
 var<workgroup> acc: array<f32, ${WG}>;
@@ -73,8 +75,8 @@ fn main(@builtin(local_invocation_index) lid: u32) {
       let e = b * tasks + t;
       let p = P[e];
       let y = Y[e];
-      bce += (y - 1.0) * max(log(1.0 - p), -100.0) - y * max(log(p), -100.0);
-      if (t > 0u) { con += max(p - P[e - 1u], 0.0); }
+      bce += (y - 1.0) * nan_max(log(1.0 - p), -100.0) - y * nan_max(log(p), -100.0);
+      if (t > 0u) { con += nan_max(p - P[e - 1u], 0.0); }
     }
   }
   acc[lid] = bce + pf(2u) * con;
@@ -86,8 +88,7 @@ fn main(@builtin(local_invocation_index) lid: u32) {
   if (lid == 0u) { OUT[0] = acc[0] / f32(batch); }
 }`);
 
-const BACKWARD_WGSL = memoWgsl((t: string) => `${kernelPreamble(4)}
-@group(0) @binding(0) var<storage, read> P: array<${t}>;
+const BACKWARD_WGSL = memoWgsl((t: string) => `${kernelPreamble(4)}${NAN_MAX_WGSL}@group(0) @binding(0) var<storage, read> P: array<${t}>;
 @group(0) @binding(1) var<storage, read> Y: array<${t}>;
 @group(0) @binding(2) var<storage, read> DY: array<${t}>;
 @group(0) @binding(3) var<storage, read_write> OUT: array<${t}>;
@@ -103,7 +104,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   var c = 0.0;
   if (t > 0u && p - P[e - 1u] > 0.0) { c += 1.0; }
   if (t + 1u < tasks && P[e + 1u] - p > 0.0) { c -= 1.0; }
-  OUT[e] = DY[0] * ((p - Y[e]) / max((1.0 - p) * p, pf(4u)) + pf(2u) * c) * pf(3u);
+  OUT[e] = DY[0] * ((p - Y[e]) / nan_max((1.0 - p) * p, pf(4u)) + pf(2u) * c) * pf(3u);
 }`);
 
 /** dL/dp given (p, y, dy): the loss op's gradient, no gradient of its own. */
