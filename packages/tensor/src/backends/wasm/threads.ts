@@ -89,9 +89,11 @@ const WORKER_SOURCE = `'use strict';
   // Node runs this as a script or, under --input-type=module (inherited), as a module: reach
   // worker_threads either way.
   if (typeof process === 'object' && process !== null && process.versions && process.versions.node) {
+    // (A variable name: a bundle of the package names no Node built-in.)
+    const name = 'node:' + 'worker_threads';
     const wt = typeof process.getBuiltinModule === 'function'
-      ? Promise.resolve(process.getBuiltinModule('node:worker_threads'))
-      : typeof require === 'function' ? Promise.resolve(require('node:worker_threads')) : import('node:worker_threads');
+      ? Promise.resolve(process.getBuiltinModule(name))
+      : typeof require === 'function' ? Promise.resolve(require(name)) : import(name);
     wt.then((m) => {
       node = m.parentPort;
       node.once('message', start);
