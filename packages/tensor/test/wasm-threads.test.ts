@@ -284,4 +284,23 @@ describe('a process with wasm threads', () => {
     expect(r.status).toBe(0);
     expect(JSON.parse(r.stdout.trim())).toEqual({ threads: 3, split: 1, n: 30000 });
   }, 90_000);
+
+  it.skipIf(!existsSync(dist))('runs one thread without SharedArrayBuffer, says why in wasmThreads(), and in one line when threads were asked for', () => {
+    const script = `
+      import * as T from ${JSON.stringify(dist)};
+      await T.setBackend('wasm');
+      const c = T.matmul(T.randn([300, 200]), T.randn([200, 100]));
+      console.log(JSON.stringify({ ...T.wasmThreads(), n: c.dataSync().length }));
+    `;
+    const run = (env: Record<string, string>) =>
+      spawnSync(process.execPath, ['--no-harmony-sharedarraybuffer', '--input-type=module', '-e', script], { env: { ...process.env, AITM_THREADS: '', ...env }, encoding: 'utf8', timeout: 60_000 });
+    const asked = run({ AITM_THREADS: '2' });
+    expect(asked.status, asked.stderr).toBe(0);
+    expect(JSON.parse(asked.stdout.trim())).toEqual({ threads: 1, requested: 2, shared: false, reason: 'this host has no SharedArrayBuffer', n: 30000 });
+    expect(asked.stderr).toBe('wasm backend: 1 thread, not 2: this host has no SharedArrayBuffer\n');
+    const byDefault = run({});
+    expect(byDefault.status, byDefault.stderr).toBe(0);
+    expect(JSON.parse(byDefault.stdout.trim())).toMatchObject({ threads: 1, shared: false, reason: 'this host has no SharedArrayBuffer' });
+    expect(byDefault.stderr).toBe('');
+  }, 90_000);
 });

@@ -15,6 +15,8 @@ let asked: number | null = null;
 let singleReason: string | null = null;
 /** Whether the one-thread line has been printed. */
 let said = false;
+/** The thread count initWasm started with. */
+let startedWith = 1;
 
 /** The wasm backend's threads: how many kernels use, how many were asked for, and why not more. */
 export interface WasmThreadsInfo {
@@ -54,9 +56,14 @@ async function threadCount(): Promise<number> {
   return asked ?? envThreads() ?? Math.min(MAX_THREADS, await coreCount());
 }
 
-/** Says once, on the console, that the backend runs one thread although more were asked for. */
+/**
+ * Says once, on the console, that the backend runs one thread although more were asked for
+ * explicitly (setNumThreads, AITM_THREADS); the default (a thread per core) is not worth a
+ * line where it cannot be had: `wasmThreads().reason` says why.
+ */
 function sayOnce(requested: number): void {
-  if (said || requested <= 1 || singleReason === null) return;
+  const explicit = asked !== null || envThreads() !== undefined;
+  if (said || !explicit || requested <= 1 || singleReason === null) return;
   said = true;
   console.warn(`wasm backend: 1 thread, not ${requested}: ${singleReason}`);
 }
@@ -71,6 +78,7 @@ export async function initWasm(): Promise<WasmBackend> {
   starting ??= (async () => {
     singleReason = null;
     const requested = await threadCount();
+    startedWith = requested;
     const shared = sharedMemory();
     const memory = shared ?? newMemory(PAGES, MAX_PAGES);
     const { kernels, flavour, module } = await instantiateKernels(memory);
@@ -127,7 +135,7 @@ export function wasmThreads(): WasmThreadsInfo | null {
   const pool = instance.threads;
   return {
     threads: pool?.threads() ?? 1,
-    requested: pool?.requested() ?? asked ?? 1,
+    requested: pool?.requested() ?? asked ?? startedWith,
     shared: isShared(instance.wasmMemory),
     reason: singleReason,
   };

@@ -109,6 +109,8 @@ interface ThreadHandle {
   post(message: unknown): void;
   /** Calls back once with null when the worker is ready, or with why it failed. */
   onStarted(fn: (error: string | null) => void): void;
+  /** Calls back when the worker has ended (Node; a browser does not say). */
+  onExit(fn: () => void): void;
   /** Lets the process exit while the worker lives (Node; nothing in a browser). */
   unref(): void;
   terminate(): void;
@@ -162,15 +164,22 @@ export async function hostSpawner(): Promise<Spawner | string> {
     return () => {
       const w = new Worker(WORKER_SOURCE, { eval: true });
       let watch: ReturnType<typeof started> | null = null;
+      let exited = (): void => {};
       const pending: unknown[] = [];
       w.on('message', (m) => (watch ? watch.message(m) : pending.push(m)));
       w.on('error', (e) => watch?.error(String((e as Error).message ?? e)));
-      w.on('exit', (code) => watch?.error(`the worker exited (code ${String(code)})`));
+      w.on('exit', (code) => {
+        watch?.error(`the worker exited (code ${String(code)})`);
+        exited();
+      });
       return {
         post: (m) => w.postMessage(m),
         onStarted: (fn) => {
           watch = started(fn);
           for (const m of pending.splice(0)) watch.message(m);
+        },
+        onExit: (fn) => {
+          exited = fn;
         },
         unref: () => w.unref(),
         terminate: () => void w.terminate(),
@@ -192,6 +201,7 @@ export async function hostSpawner(): Promise<Spawner | string> {
       onStarted: (fn) => {
         watch = started(fn);
       },
+      onExit: () => {},
       unref: () => {},
       terminate: () => w.terminate(),
     };
@@ -334,6 +344,12 @@ export class ThreadPool {
     }
     const slot: Slot = { handle, index: w, ready: false };
     this.slots[w] = slot;
+    // A worker that ends unasked (it cannot while a kernel waits on it: the caller is blocked
+    // then) is no longer handed work.
+    handle.onExit(() => {
+      slot.ready = false;
+      if (this.slots[w] === slot) this.slots[w] = null;
+    });
     return new Promise<void>((resolve) => {
       handle.onStarted((error) => {
         if (error === null && this.slots[w] === slot) {
