@@ -33,7 +33,8 @@ export { kernelPreamble, memoWgsl, wgslType, type WebGpuBackend } from './backen
 export { Params } from './backends/webgpu/params.js';
 export type { GpuBuffer } from './backends/webgpu/runtime.js';
 export type { CpuBackend } from './backends/cpu/backend.js';
-export { initWasm, disposeWasm, wasmBackend, wasmFlavour } from './backends/wasm/init.js';
+export { initWasm, disposeWasm, wasmBackend, wasmFlavour, setNumThreads, wasmThreads } from './backends/wasm/init.js';
+export type { WasmThreadsInfo } from './backends/wasm/init.js';
 export type { WasmBackend, WasmBuffer } from './backends/wasm/backend.js';
 export type { WasmFlavour, LinearMemory } from './backends/wasm/module.js';
 // For packages that define their own ops: an op with no wasm kernel of its own runs its CPU

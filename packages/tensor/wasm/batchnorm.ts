@@ -11,60 +11,69 @@
   return v128.bitselect(zero, y, f32x4.lt(y, zero));
 }
 
-/** mean[j] and the biased variance var[j] of each column (float32 arrays of C at mean, vari). */
-export function bnStats(x: usize, n: i32, c: i32, mean: usize, vari: usize): void {
-  memory.fill(mean, 0, <usize>c << 2);
-  memory.fill(vari, 0, <usize>c << 2);
-  const c4 = c & ~3;
+/**
+ * mean[j] and the biased variance var[j] of columns [j0, j1) (float32 arrays of C at mean,
+ * vari). Each column is summed over all rows in row order, whatever the column range: threads
+ * split the columns, and every statistic is the same number whatever the split.
+ */
+export function bnStats(x: usize, n: i32, c: i32, mean: usize, vari: usize, j0: i32, j1: i32): void {
+  const first = <usize>j0 << 2;
+  memory.fill(mean + first, 0, <usize>(j1 - j0) << 2);
+  memory.fill(vari + first, 0, <usize>(j1 - j0) << 2);
+  const c4 = j0 + ((j1 - j0) & ~3);
   const rowBytes = <usize>c << 2;
   let row = x;
   for (let i = 0; i < n; i++) {
-    let j = 0;
+    let j = j0;
     for (; j < c4; j += 4) {
       const at = <usize>j << 2;
       v128.store(mean + at, f32x4.add(v128.load(mean + at), v128.load(row + at)));
     }
-    for (; j < c; j++) {
+    for (; j < j1; j++) {
       const at = <usize>j << 2;
       store<f32>(mean + at, load<f32>(mean + at) + load<f32>(row + at));
     }
     row += rowBytes;
   }
   const invN: f32 = 1 / <f32>n;
-  for (let j = 0; j < c; j++) store<f32>(mean + (<usize>j << 2), load<f32>(mean + (<usize>j << 2)) * invN);
+  for (let j = j0; j < j1; j++) store<f32>(mean + (<usize>j << 2), load<f32>(mean + (<usize>j << 2)) * invN);
   row = x;
   for (let i = 0; i < n; i++) {
-    let j = 0;
+    let j = j0;
     for (; j < c4; j += 4) {
       const at = <usize>j << 2;
       const e = f32x4.sub(v128.load(row + at), v128.load(mean + at));
       v128.store(vari + at, f32x4.add(v128.load(vari + at), f32x4.mul(e, e)));
     }
-    for (; j < c; j++) {
+    for (; j < j1; j++) {
       const at = <usize>j << 2;
       const e = load<f32>(row + at) - load<f32>(mean + at);
       store<f32>(vari + at, load<f32>(vari + at) + e * e);
     }
     row += rowBytes;
   }
-  for (let j = 0; j < c; j++) store<f32>(vari + (<usize>j << 2), load<f32>(vari + (<usize>j << 2)) * invN);
+  for (let j = j0; j < j1; j++) store<f32>(vari + (<usize>j << 2), load<f32>(vari + (<usize>j << 2)) * invN);
 }
 
-/**
- * y = (x - mean) * scale + b with scale = w / sqrt(var + eps) (scale written to `scale`, C
- * floats), then relu if asked. mean and var come from bnStats (training) or the running
- * statistics (eval).
- */
-export function bnApply(x: usize, mean: usize, vari: usize, w: usize, b: usize, y: usize, n: i32, c: i32, eps: f32, relu: i32, scale: usize): void {
+/** scale[j] = w[j] / sqrt(var[j] + eps) for the C columns (what bnApply multiplies by). */
+export function bnScale(w: usize, vari: usize, eps: f32, scale: usize, c: i32): void {
   for (let j = 0; j < c; j++) {
     const at = <usize>j << 2;
     store<f32>(scale + at, load<f32>(w + at) / Mathf.sqrt(load<f32>(vari + at) + eps));
   }
+}
+
+/**
+ * Rows [i0, i1) of y = (x - mean) * scale + b (x and y [N, C]; scale from bnScale), then relu
+ * if asked. mean and the variance behind scale come from bnStats (training) or the running
+ * statistics (eval).
+ */
+export function bnApply(x: usize, mean: usize, scale: usize, b: usize, y: usize, c: i32, relu: i32, i0: i32, i1: i32): void {
   const c4 = c & ~3;
   const rowBytes = <usize>c << 2;
-  let xr = x;
-  let yr = y;
-  for (let i = 0; i < n; i++) {
+  let xr = x + <usize>i0 * rowBytes;
+  let yr = y + <usize>i0 * rowBytes;
+  for (let i = i0; i < i1; i++) {
     let j = 0;
     for (; j < c4; j += 4) {
       const at = <usize>j << 2;
@@ -87,26 +96,31 @@ export function bnApply(x: usize, mean: usize, vari: usize, w: usize, b: usize, 
  * The backward pass into out: dx [N, C] at out, dw at out + 4 dwAt, db at out + 4 dbAt, where
  * g = dy (or, with the relu's output yOut, 0 where yOut <= 0; yOut 0: no relu), xhat = (x - mean) inv and
  * dx = (w inv / N) (N g - sum(g) - xhat sum(g xhat)). scratch: 4 C floats.
+ *
+ * This is pass 1, for columns [j0, j1): the statistics, dw and db (column sums in row order)
+ * and the per-column factors pass 2 (bnBackwardDx, by rows) reads from scratch. Every column
+ * is one thread's, so no sum depends on how the columns were split.
  */
-export function bnBackward(x: usize, dy: usize, w: usize, yOut: usize, out: usize, n: i32, c: i32, eps: f32, dwAt: i32, dbAt: i32, scratch: usize): void {
+export function bnBackward(x: usize, dy: usize, w: usize, yOut: usize, out: usize, n: i32, c: i32, eps: f32, dwAt: i32, dbAt: i32, scratch: usize, j0: i32, j1: i32): void {
   const cb = <usize>c << 2;
   const mean = scratch;
   const inv = scratch + cb;
   const sumG = out + (<usize>dbAt << 2);
   const sumGX = out + (<usize>dwAt << 2);
-  bnStats(x, n, c, mean, inv);
-  for (let j = 0; j < c; j++) {
+  bnStats(x, n, c, mean, inv, j0, j1);
+  for (let j = j0; j < j1; j++) {
     const at = <usize>j << 2;
     store<f32>(inv + at, 1 / Mathf.sqrt(load<f32>(inv + at) + eps));
   }
-  memory.fill(sumG, 0, cb);
-  memory.fill(sumGX, 0, cb);
-  const c4 = c & ~3;
+  const first = <usize>j0 << 2;
+  memory.fill(sumG + first, 0, <usize>(j1 - j0) << 2);
+  memory.fill(sumGX + first, 0, <usize>(j1 - j0) << 2);
+  const c4 = j0 + ((j1 - j0) & ~3);
   const zero = f32x4.splat(0);
-  // Pass 1: the column sums of g and g * xhat.
+  // The column sums of g and g * xhat.
   for (let i = 0; i < n; i++) {
     const ro = <usize>i * cb;
-    let j = 0;
+    let j = j0;
     for (; j < c4; j += 4) {
       const at = <usize>j << 2;
       let g = v128.load(dy + ro + at);
@@ -115,7 +129,7 @@ export function bnBackward(x: usize, dy: usize, w: usize, yOut: usize, out: usiz
       v128.store(sumG + at, f32x4.add(v128.load(sumG + at), g));
       v128.store(sumGX + at, f32x4.add(v128.load(sumGX + at), f32x4.mul(g, xhat)));
     }
-    for (; j < c; j++) {
+    for (; j < j1; j++) {
       const at = <usize>j << 2;
       let g = load<f32>(dy + ro + at);
       if (yOut != 0 && load<f32>(yOut + ro + at) <= 0) g = 0;
@@ -124,15 +138,31 @@ export function bnBackward(x: usize, dy: usize, w: usize, yOut: usize, out: usiz
       store<f32>(sumGX + at, load<f32>(sumGX + at) + g * xhat);
     }
   }
-  // Pass 2: dx. k = w inv / N per column (in scratch's third row).
+  // k = w inv / N per column (in scratch's third row).
   const k = scratch + 2 * cb;
   const nf = <f32>n;
-  for (let j = 0; j < c; j++) {
+  for (let j = j0; j < j1; j++) {
     const at = <usize>j << 2;
     store<f32>(k + at, (load<f32>(w + at) * load<f32>(inv + at)) / nf);
   }
+}
+
+/**
+ * Pass 2 of the batch-norm backward, rows [i0, i1) of dx (at out), from what bnBackward left
+ * in scratch and out (the same arguments).
+ */
+export function bnBackwardDx(x: usize, dy: usize, yOut: usize, out: usize, n: i32, c: i32, dwAt: i32, dbAt: i32, scratch: usize, i0: i32, i1: i32): void {
+  const cb = <usize>c << 2;
+  const mean = scratch;
+  const inv = scratch + cb;
+  const k = scratch + 2 * cb;
+  const sumG = out + (<usize>dbAt << 2);
+  const sumGX = out + (<usize>dwAt << 2);
+  const c4 = c & ~3;
+  const zero = f32x4.splat(0);
+  const nf = <f32>n;
   const nv = f32x4.splat(nf);
-  for (let i = 0; i < n; i++) {
+  for (let i = i0; i < i1; i++) {
     const ro = <usize>i * cb;
     let j = 0;
     for (; j < c4; j += 4) {

@@ -45,9 +45,9 @@ const SCALAR = 2;
 }
 
 // @ts-ignore: decorator
-@inline function binaryLoop(op: i32, a: usize, am: i32, b: usize, bm: i32, out: usize, rows: i32, cols: i32): void {
+@inline function binaryLoop(op: i32, a: usize, am: i32, b: usize, bm: i32, out: usize, r0: i32, r1: i32, cols: i32): void {
   const c4 = cols & ~3;
-  for (let i = 0; i < rows; i++) {
+  for (let i = r0; i < r1; i++) {
     const o = out + ((<usize>i * <usize>cols) << 2);
     let j = 0;
     for (; j < c4; j += 4) v128.store(o + (<usize>j << 2), opV(op, loadV(a, am, i, j, cols), loadV(b, bm, i, j, cols)));
@@ -56,33 +56,35 @@ const SCALAR = 2;
 }
 
 /**
- * out [rows, cols] = a op b, op 0 add, 1 sub, 2 mul, 3 div, 4 maximum, 5 minimum; am and bm
- * are the operands' layouts (0 the whole block, 1 a row repeated, 2 a scalar).
+ * Rows [r0, r1) of out [rows, cols] = a op b, op 0 add, 1 sub, 2 mul, 3 div, 4 maximum,
+ * 5 minimum; am and bm are the operands' layouts (0 the whole block, 1 a row repeated, 2 a
+ * scalar). Threads split the rows.
  */
-export function binary(op: i32, a: usize, am: i32, b: usize, bm: i32, out: usize, rows: i32, cols: i32): void {
+export function binary(op: i32, a: usize, am: i32, b: usize, bm: i32, out: usize, r0: i32, r1: i32, cols: i32): void {
   // One loop per op, so the op is a constant inside it.
-  if (op == 0) binaryLoop(0, a, am, b, bm, out, rows, cols);
-  else if (op == 1) binaryLoop(1, a, am, b, bm, out, rows, cols);
-  else if (op == 2) binaryLoop(2, a, am, b, bm, out, rows, cols);
-  else if (op == 3) binaryLoop(3, a, am, b, bm, out, rows, cols);
-  else if (op == 4) binaryLoop(4, a, am, b, bm, out, rows, cols);
-  else binaryLoop(5, a, am, b, bm, out, rows, cols);
+  if (op == 0) binaryLoop(0, a, am, b, bm, out, r0, r1, cols);
+  else if (op == 1) binaryLoop(1, a, am, b, bm, out, r0, r1, cols);
+  else if (op == 2) binaryLoop(2, a, am, b, bm, out, r0, r1, cols);
+  else if (op == 3) binaryLoop(3, a, am, b, bm, out, r0, r1, cols);
+  else if (op == 4) binaryLoop(4, a, am, b, bm, out, r0, r1, cols);
+  else binaryLoop(5, a, am, b, bm, out, r0, r1, cols);
 }
 
 /**
  * The gradient through a linear layer's activation, g = dy * act'(y) from the output y
  * (relu: 0 where y <= 0, else dy, as PyTorch's threshold_backward; sigmoid: dy y (1 - y);
  * act 0: none), written at out when writeG, and its column sums written at sums (C floats),
- * added row by row in order.
+ * added row by row in order; all for columns [j0, j1) of the [rows, cols] block (threads split
+ * the columns, so each sum is one thread's, in row order).
  */
-export function actGradSum(y: usize, dy: usize, out: usize, writeG: bool, sums: usize, rows: i32, cols: i32, act: i32, wantSums: bool): void {
-  const c4 = cols & ~3;
+export function actGradSum(y: usize, dy: usize, out: usize, writeG: bool, sums: usize, rows: i32, cols: i32, act: i32, wantSums: bool, j0: i32, j1: i32): void {
+  const c4 = j0 + ((j1 - j0) & ~3);
   const zero = f32x4.splat(0);
   const one = f32x4.splat(1);
-  if (wantSums) memory.fill(sums, 0, <usize>cols << 2);
+  if (wantSums) memory.fill(sums + (<usize>j0 << 2), 0, <usize>(j1 - j0) << 2);
   for (let i = 0; i < rows; i++) {
     const ro = (<usize>i * <usize>cols) << 2;
-    let j = 0;
+    let j = j0;
     for (; j < c4; j += 4) {
       const o = ro + (<usize>j << 2);
       let g = v128.load(dy + o);
@@ -97,7 +99,7 @@ export function actGradSum(y: usize, dy: usize, out: usize, writeG: bool, sums: 
         v128.store(s, f32x4.add(v128.load(s), g));
       }
     }
-    for (; j < cols; j++) {
+    for (; j < j1; j++) {
       const o = ro + (<usize>j << 2);
       let g = load<f32>(dy + o);
       const v = load<f32>(y + o);

@@ -152,6 +152,15 @@ export function biasAct(c: usize, bias: usize, m0: i32, m1: i32, N: i32, act: i3
   }
 }
 
+/**
+ * The linear layer's rows [m0, m1): gemmRows, then biasAct on the same rows (one call per
+ * thread's share, while its rows of C are in cache).
+ */
+export function linearRows(a: usize, sm: i32, sk: i32, bp: usize, c: usize, m0: i32, m1: i32, K: i32, N: i32, bias: usize, act: i32): void {
+  gemmRows(a, sm, sk, bp, c, m0, m1, K, N);
+  if (bias != 0 || act != 0) biasAct(c, bias, m0, m1, N, act);
+}
+
 /** 1 / (1 + e^-x), without overflow for large |x| (as the CPU backend's stableSigmoid). */
 function sigmoid(x: f32): f32 {
   if (x >= 0) return <f32>(1.0 / (1.0 + Math.exp(-<f64>x)));

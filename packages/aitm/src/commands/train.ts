@@ -2,7 +2,7 @@
 // (config.json, model.safetensors, report.json and the plots).
 
 import { join } from 'node:path';
-import { disposeWebGpu, initBackend, manualSeed, wasmFlavour, webGpuAdapter, type BackendName } from '@aitm/tensor';
+import { disposeWebGpu, initBackend, manualSeed, wasmFlavour, wasmThreads, webGpuAdapter, type BackendName } from '@aitm/tensor';
 import { saveCheckpoint } from '@aitm/nn/node';
 import { alphaOf, buildModel, checkModelMemory, defaultConfig, type ModelName } from '../config.js';
 import { TRAIN_DEFAULTS } from '../data/builtin.js';
@@ -98,10 +98,11 @@ export async function trainCommand(opts: TrainCommandOptions = {}): Promise<{ re
       const nParams = model.parameters().reduce((n, p) => n + p.size, 0);
       const adapter = backend === 'webgpu' ? webGpuAdapter() : null;
       const wasm = backend === 'wasm' ? wasmFlavour() : null;
+      const threads = backend === 'wasm' ? wasmThreads()?.threads : undefined;
       const device = adapter
         ? ` (${[adapter.vendor, adapter.architecture, adapter.description].filter((x) => x).join(', ')})`
         : wasm !== null
-          ? ` (${wasm})`
+          ? ` (${wasm}, ${threads ?? 1} thread${threads === 1 ? '' : 's'})`
           : '';
       log(`model: ${config.model}, ${config.labels.length} tasks (${config.labels.join(', ')}), ${nParams} parameters, backend ${backend}${device}`);
       const result = await fit(model, splits.train, splits.val, {

@@ -1,12 +1,14 @@
 // The WebAssembly backend: tensors live in one WebAssembly.Memory (float32, int32, bool),
 // and kernels are WebAssembly SIMD compiled from AssemblyScript (packages/tensor/wasm/) or,
 // for the ops listed in the package README, the CPU reference loops run in place on the
-// same memory (reference.ts). Reads are synchronous: the memory is the host's own.
+// same memory (reference.ts). Reads are synchronous: the memory is the host's own. Where the
+// memory is shared, the SIMD kernels split their work among threads (parallel, threads.ts).
 
 import type { DType, TypedArray } from '../../dtype.js';
 import type { Backend, MemoryInfo, TensorMeta } from '../../backend.js';
 import { WasmAllocator, type WasmBlock } from './allocator.js';
 import type { LinearMemory, WasmFlavour, WasmKernels } from './module.js';
+import { splitRange, type ThreadPool } from './threads.js';
 
 /** A tensor's storage: `bytes` bytes at byte address `ptr`; `block` is set when this handle owns them. */
 export interface WasmBuffer {
@@ -30,6 +32,14 @@ export class WasmBackend implements Backend<'wasm'> {
   readonly name = 'wasm' as const;
   readonly supportsFloat64 = false;
   private readonly allocator: WasmAllocator;
+  /** The worker threads kernels may split their work among (null: this thread only). */
+  threads: ThreadPool | null = null;
+  /**
+   * The least work (multiply-adds or elements touched) worth a thread's share: waking a worker
+   * and waiting for it costs some microseconds, so smaller kernels run on the calling thread.
+   * Tests set it to 1 to split even tiny kernels.
+   */
+  grain = 1 << 15;
 
   constructor(
     readonly wasmMemory: LinearMemory,
@@ -38,6 +48,34 @@ export class WasmBackend implements Backend<'wasm'> {
     maxBytes = MAX_BYTES,
   ) {
     this.allocator = new WasmAllocator(wasmMemory, BASE, maxBytes);
+  }
+
+  /** The least range a thread's share of a kernel may have, where one unit of the range costs `unitCost` (see `grain`). */
+  minChunk(unitCost: number): number {
+    return Math.max(1, Math.ceil(this.grain / Math.max(1, unitCost)));
+  }
+
+  /**
+   * Runs the kernel `kernel` over the range [0, total), written at arguments `rangeArg` and
+   * `rangeArg + 1` (pass 0, 0 there), split among the threads: the calling thread takes the
+   * first share, and each share has at least `chunk` units (work smaller than two shares runs
+   * on this thread alone). A kernel is split only where no output's summation order depends on
+   * the split (rows of a product, columns of a column sum), so results are the same bits
+   * whatever the thread count.
+   */
+  parallel<K extends keyof WasmKernels>(kernel: K, args: Parameters<WasmKernels[K]>, rangeArg: number, total: number, chunk: number): void {
+    const fn = this.kernels[kernel] as unknown as (...a: number[]) => void;
+    const a = args as unknown as number[];
+    const pool = this.threads;
+    const parts = pool === null ? 1 : Math.min(pool.threads(), Math.floor(total / Math.max(1, chunk)));
+    if (parts <= 1) {
+      a[rangeArg] = 0;
+      a[rangeArg + 1] = total;
+      fn(...a);
+      return;
+    }
+    // Inner bounds on multiples of 4 (whole SIMD blocks) unless the shares are smaller.
+    pool!.run(kernel, fn, a, rangeArg, splitRange(total, parts, total >= 4 * parts ? 4 : 1));
   }
 
   /** Fresh storage for `size` elements of `dtype` (contents undefined). */

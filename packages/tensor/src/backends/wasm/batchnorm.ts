@@ -1,6 +1,8 @@
 // The wasm backend's batch-norm kernels (SIMD in packages/tensor/wasm/batchnorm.ts): the
 // statistics, the training forward with its in-place running-statistics update, the
-// backward into one flat block, and eval mode.
+// backward into one flat block, and eval mode. Split among the threads so that no sum depends
+// on the thread count: the column statistics and sums by ranges of columns (each column summed
+// over all rows, in row order, by one thread), the per-element passes by rows.
 
 import type { Kernel } from '../../backend.js';
 import type { BatchNormAttrs, BatchNormBackwardAttrs, BatchNormForwardAttrs } from '../../attrs.js';
@@ -19,7 +21,7 @@ function withScratch<T>(backend: WasmBackend, floats: number, fn: (ptr: number) 
 export const wasmBnStats: Kernel<'wasm', null> = (backend, [x], out) => {
   const [n, c] = x!.shape as [number, number];
   const o = backend.alloc(out.size, out.dtype);
-  backend.kernels.bnStats(x!.data.ptr, n, c, o.ptr, o.ptr + 4 * c);
+  backend.parallel('bnStats', [x!.data.ptr, n, c, o.ptr, o.ptr + 4 * c, 0, 0], 5, c, backend.minChunk(2 * n));
   return o;
 };
 
@@ -29,7 +31,7 @@ export const wasmBnForward: Kernel<'wasm', BatchNormForwardAttrs> = (backend, [x
   withScratch(backend, 3 * c, (s) => {
     const mean = s;
     const vari = s + 4 * c;
-    backend.kernels.bnStats(x!.data.ptr, n, c, mean, vari);
+    backend.parallel('bnStats', [x!.data.ptr, n, c, mean, vari, 0, 0], 5, c, backend.minChunk(2 * n));
     if (momentum !== null) {
       // PyTorch's update: running = (1 - m) running + m batch, the variance unbiased.
       const f = new Float32Array(backend.wasmMemory.buffer);
@@ -41,7 +43,9 @@ export const wasmBnForward: Kernel<'wasm', BatchNormForwardAttrs> = (backend, [x
       }
       backend.typed(count!.data, 'int32')[0]! += 1;
     }
-    backend.kernels.bnApply(x!.data.ptr, mean, vari, w!.data.ptr, b!.data.ptr, y.ptr, n, c, eps, act === 'relu' ? 1 : 0, s + 8 * c);
+    const scale = s + 8 * c;
+    backend.kernels.bnScale(w!.data.ptr, vari, eps, scale, c);
+    backend.parallel('bnApply', [x!.data.ptr, mean, scale, b!.data.ptr, y.ptr, c, act === 'relu' ? 1 : 0, 0, 0], 7, n, backend.minChunk(c));
   });
   return y;
 };
@@ -49,17 +53,21 @@ export const wasmBnForward: Kernel<'wasm', BatchNormForwardAttrs> = (backend, [x
 export const wasmBnBackward: Kernel<'wasm', BatchNormBackwardAttrs> = (backend, [x, dy, w, y], out, { eps, act, dw, db }) => {
   const [n, c] = x!.shape as [number, number];
   const o = backend.alloc(out.size, out.dtype);
-  withScratch(backend, 3 * c, (s) =>
-    backend.kernels.bnBackward(x!.data.ptr, dy!.data.ptr, w!.data.ptr, act === 'relu' ? y!.data.ptr : 0, o.ptr, n, c, eps, dw, db, s),
-  );
+  const yOut = act === 'relu' ? y!.data.ptr : 0;
+  withScratch(backend, 3 * c, (s) => {
+    // Pass 1 by columns (statistics, dw, db); pass 2, dx, by rows.
+    backend.parallel('bnBackward', [x!.data.ptr, dy!.data.ptr, w!.data.ptr, yOut, o.ptr, n, c, eps, dw, db, s, 0, 0], 11, c, backend.minChunk(4 * n));
+    backend.parallel('bnBackwardDx', [x!.data.ptr, dy!.data.ptr, yOut, o.ptr, n, c, dw, db, s, 0, 0], 9, n, backend.minChunk(c));
+  });
   return o;
 };
 
 export const wasmBnEval: Kernel<'wasm', BatchNormAttrs> = (backend, [x, rm, rv, w, b], out, { eps, act }) => {
   const [n, c] = x!.shape as [number, number];
   const y = backend.alloc(out.size, out.dtype);
-  withScratch(backend, c, (s) =>
-    backend.kernels.bnApply(x!.data.ptr, rm!.data.ptr, rv!.data.ptr, w!.data.ptr, b!.data.ptr, y.ptr, n, c, eps, act === 'relu' ? 1 : 0, s),
-  );
+  withScratch(backend, c, (s) => {
+    backend.kernels.bnScale(w!.data.ptr, rv!.data.ptr, eps, s, c);
+    backend.parallel('bnApply', [x!.data.ptr, rm!.data.ptr, s, b!.data.ptr, y.ptr, c, act === 'relu' ? 1 : 0, 0, 0], 7, n, backend.minChunk(c));
+  });
   return y;
 };

@@ -1,6 +1,7 @@
 // The wasm backend's SIMD elementwise kernels (packages/tensor/wasm/elementwise.ts): float32
 // binary arithmetic where each operand is the whole output block, a row repeated down it or a
-// scalar; any other broadcast or dtype runs the op's CPU reference on wasm memory.
+// scalar; any other broadcast or dtype runs the op's CPU reference on wasm memory. Threads
+// split the binary ops by rows, the activation gradient with column sums by columns.
 
 import type { Kernel, KernelInput, TensorMeta } from '../../backend.js';
 import type { ActivationGradSumAttrs, LinearAttrs } from '../../attrs.js';
@@ -30,7 +31,7 @@ export function wasmBinary(code: number, reference: Kernel<'wasm', null>): Kerne
     const bm = layoutOf(b, out, cols);
     if (out.dtype !== 'float32' || am === null || bm === null || out.size === 0) return reference(backend, inputs, out, attrs);
     const o = backend.alloc(out.size, out.dtype);
-    backend.kernels.binary(code, a.data.ptr, am, b.data.ptr, bm, o.ptr, out.size / cols, cols);
+    backend.parallel('binary', [code, a.data.ptr, am, b.data.ptr, bm, o.ptr, 0, 0, cols], 6, out.size / cols, backend.minChunk(cols));
     return o;
   };
 }
@@ -39,9 +40,9 @@ const ACT = { none: 0, relu: 1, sigmoid: 2 } as const;
 
 /** dy * act'(y) from the activation's output y (float32). */
 export const wasmActivationGrad: Kernel<'wasm', LinearAttrs> = (backend, [y, dy], out, { act }) => {
-  const [rows, cols] = [y!.size / (y!.shape[y!.shape.length - 1] ?? 1), y!.shape[y!.shape.length - 1] ?? 1];
   const o = backend.alloc(out.size, out.dtype);
-  backend.kernels.actGradSum(y!.data.ptr, dy!.data.ptr, o.ptr, 1, 0, rows, cols, ACT[act], 0);
+  // Elementwise without the sums: the block as one row, its columns split among the threads.
+  backend.parallel('actGradSum', [y!.data.ptr, dy!.data.ptr, o.ptr, 1, 0, 1, out.size, ACT[act], 0, 0, 0], 9, out.size, backend.minChunk(1));
   return o;
 };
 
@@ -51,6 +52,6 @@ export const wasmActivationGradSum: Kernel<'wasm', ActivationGradSumAttrs> = (ba
   const o = backend.alloc(out.size, out.dtype);
   // The padding between the gradient and the sums is not read; zero it anyway (a flat block).
   new Float32Array(backend.wasmMemory.buffer, o.ptr, out.size).fill(0);
-  backend.kernels.actGradSum(y!.data.ptr, dy!.data.ptr, o.ptr, act === 'none' ? 0 : 1, o.ptr + 4 * sumAt, rows, cols, ACT[act], 1);
+  backend.parallel('actGradSum', [y!.data.ptr, dy!.data.ptr, o.ptr, act === 'none' ? 0 : 1, o.ptr + 4 * sumAt, rows, cols, ACT[act], 1, 0, 0], 9, cols, backend.minChunk(rows));
   return o;
 };

@@ -1,6 +1,8 @@
 // The wasm backend's bmm and fused linear forward: B (each batch's) is packed into panels of
-// 8 columns in a scratch block, then the SIMD microkernel (packages/tensor/wasm/gemm.ts)
-// computes every row of C. Transposed operands are read through strides, never copied.
+// 8 columns in a scratch block (once, on the calling thread), then the SIMD microkernel
+// (packages/tensor/wasm/gemm.ts) computes the rows of C, split among the threads by rows:
+// each output is one sum over k in one thread, so the thread count never changes a bit.
+// Transposed operands are read through strides, never copied.
 
 import type { Kernel } from '../../backend.js';
 import type { BmmAttrs, LinearAttrs } from '../../attrs.js';
@@ -13,15 +15,20 @@ function strides(rows: number, cols: number, transposed: boolean): [number, numb
 
 /**
  * C [M, N] (at c) = A @ B for one batch: A's element (i, k) at a + 4 (i sam + k sak), B's
- * element (k, n) at b + 4 (k sbk + n sbn).
+ * element (k, n) at b + 4 (k sbk + n sbn); then, with `epilogue`, bias (address, 0: none)
+ * and the activation code on each row.
  */
-function gemm(backend: WasmBackend, a: number, sam: number, sak: number, b: number, sbk: number, sbn: number, c: number, M: number, K: number, N: number): void {
+function gemm(
+  backend: WasmBackend, a: number, sam: number, sak: number, b: number, sbk: number, sbn: number, c: number, M: number, K: number, N: number,
+  epilogue?: { bias: number; act: number },
+): void {
   if (M === 0 || N === 0) return;
-  const k = backend.kernels;
   const scratch = backend.alloc(8 * K * Math.ceil(N / 8), 'float32');
   try {
-    k.packB(b, scratch.ptr, K, N, sbk, sbn);
-    k.gemmRows(a, sam, sak, scratch.ptr, c, 0, M, K, N);
+    backend.kernels.packB(b, scratch.ptr, K, N, sbk, sbn);
+    const chunk = backend.minChunk(K * N + N);
+    if (epilogue === undefined) backend.parallel('gemmRows', [a, sam, sak, scratch.ptr, c, 0, 0, K, N], 5, M, chunk);
+    else backend.parallel('linearRows', [a, sam, sak, scratch.ptr, c, 0, 0, K, N, epilogue.bias, epilogue.act], 5, M, chunk);
   } finally {
     backend.free(scratch);
   }
@@ -47,7 +54,7 @@ export const wasmLinear: Kernel<'wasm', LinearAttrs> = (backend, [x, w, bias], o
   const K = x!.shape[1]!;
   const c: WasmBuffer = backend.alloc(out.size, out.dtype);
   // B = W^T: element (k, n) is W[n, k].
-  gemm(backend, x!.data.ptr, K, 1, w!.data.ptr, 1, K, c.ptr, M, K, N);
-  if (bias !== undefined || act !== 'none') backend.kernels.biasAct(c.ptr, bias?.data.ptr ?? 0, 0, M, N, ACT[act]);
+  const epilogue = bias !== undefined || act !== 'none' ? { bias: bias?.data.ptr ?? 0, act: ACT[act] } : undefined;
+  gemm(backend, x!.data.ptr, K, 1, w!.data.ptr, 1, K, c.ptr, M, K, N, epilogue);
   return c;
 };

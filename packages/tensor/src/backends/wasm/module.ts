@@ -1,21 +1,29 @@
 // The compiled kernels (AssemblyScript in packages/tensor/wasm/, built by scripts/build-wasm.mjs)
 // and the host's choice between its two binaries: relaxed SIMD where the host validates it
 // (Node 22, Chrome 114 and later; Node 20 with --experimental-wasm-relaxed-simd), plain
-// SIMD128 otherwise. Chosen once.
+// SIMD128 otherwise. Chosen once. Each comes in two builds: for a private memory, and for a
+// shared one (threads: every worker instantiates the same module on the same memory).
 
-import { PLAIN_WASM, RELAXED_WASM } from './kernels.generated.js';
+import { PLAIN_SHARED_WASM, PLAIN_WASM, RELAXED_SHARED_WASM, RELAXED_WASM } from './kernels.generated.js';
 
-/** What the backend uses of a WebAssembly.Memory (typed here: Node's types and a consumer's may lack the DOM's). */
+/**
+ * What the backend uses of a WebAssembly.Memory (typed here: Node's types and a consumer's
+ * may lack the DOM's). A shared memory's buffer is a SharedArrayBuffer.
+ */
 export interface LinearMemory {
-  readonly buffer: ArrayBuffer;
+  readonly buffer: ArrayBuffer | SharedArrayBuffer;
   grow(pages: number): number;
 }
 
+/** A compiled WebAssembly.Module (opaque here; posted to worker threads as it is). */
+export type WasmModule = object;
+
 /** The host's WebAssembly API, as much of it as the backend uses. */
 interface WasmHost {
-  Memory: new (descriptor: { initial: number; maximum?: number }) => LinearMemory;
+  Memory: new (descriptor: { initial: number; maximum?: number; shared?: boolean }) => LinearMemory;
   validate(bytes: Uint8Array): boolean;
-  instantiate(bytes: Uint8Array, imports: object): Promise<{ instance: { exports: object } }>;
+  compile(bytes: Uint8Array): Promise<WasmModule>;
+  instantiate(module: WasmModule, imports: object): Promise<{ exports: object }>;
 }
 
 function host(): WasmHost {
@@ -24,9 +32,17 @@ function host(): WasmHost {
   return wa;
 }
 
-/** A fresh linear memory of `pages` 64 KiB pages that may grow to `maxPages`. */
-export function newMemory(pages: number, maxPages: number): LinearMemory {
-  return new (host().Memory)({ initial: pages, maximum: maxPages });
+/**
+ * A fresh linear memory of `pages` 64 KiB pages that may grow to `maxPages`; `shared`: one
+ * worker threads can use too (throws where the host cannot make one).
+ */
+export function newMemory(pages: number, maxPages: number, shared = false): LinearMemory {
+  return new (host().Memory)({ initial: pages, maximum: maxPages, ...(shared ? { shared: true } : {}) });
+}
+
+/** Whether `memory` is shared (its buffer a SharedArrayBuffer). */
+export function isShared(memory: LinearMemory): boolean {
+  return typeof SharedArrayBuffer === 'function' && memory.buffer instanceof SharedArrayBuffer;
 }
 
 /** The kernels' exports (addresses and sizes in bytes or elements, as each says). */
@@ -34,11 +50,14 @@ export interface WasmKernels {
   readonly packB: (b: number, bp: number, K: number, N: number, sk: number, sn: number) => void;
   readonly gemmRows: (a: number, sm: number, sk: number, bp: number, c: number, m0: number, m1: number, K: number, N: number) => void;
   readonly biasAct: (c: number, bias: number, m0: number, m1: number, N: number, act: number) => void;
-  readonly binary: (op: number, a: number, am: number, b: number, bm: number, out: number, rows: number, cols: number) => void;
-  readonly actGradSum: (y: number, dy: number, out: number, writeG: number, sums: number, rows: number, cols: number, act: number, wantSums: number) => void;
-  readonly bnStats: (x: number, n: number, c: number, mean: number, vari: number) => void;
-  readonly bnApply: (x: number, mean: number, vari: number, w: number, b: number, y: number, n: number, c: number, eps: number, relu: number, scale: number) => void;
-  readonly bnBackward: (x: number, dy: number, w: number, yOut: number, out: number, n: number, c: number, eps: number, dwAt: number, dbAt: number, scratch: number) => void;
+  readonly linearRows: (a: number, sm: number, sk: number, bp: number, c: number, m0: number, m1: number, K: number, N: number, bias: number, act: number) => void;
+  readonly binary: (op: number, a: number, am: number, b: number, bm: number, out: number, r0: number, r1: number, cols: number) => void;
+  readonly actGradSum: (y: number, dy: number, out: number, writeG: number, sums: number, rows: number, cols: number, act: number, wantSums: number, j0: number, j1: number) => void;
+  readonly bnStats: (x: number, n: number, c: number, mean: number, vari: number, j0: number, j1: number) => void;
+  readonly bnScale: (w: number, vari: number, eps: number, scale: number, c: number) => void;
+  readonly bnApply: (x: number, mean: number, scale: number, b: number, y: number, c: number, relu: number, i0: number, i1: number) => void;
+  readonly bnBackward: (x: number, dy: number, w: number, yOut: number, out: number, n: number, c: number, eps: number, dwAt: number, dbAt: number, scratch: number, j0: number, j1: number) => void;
+  readonly bnBackwardDx: (x: number, dy: number, yOut: number, out: number, n: number, c: number, dwAt: number, dbAt: number, scratch: number, i0: number, i1: number) => void;
   // wasm/gather.ts: the id kernels return the first position of an id out of range, else -1.
   readonly firstBadId: (idx: number, rows: number, i0: number, i1: number) => number;
   readonly gatherRows: (table: number, rows: number, rowBytes: number, idx: number, out: number, outStride: number, i0: number, i1: number) => number;
@@ -67,15 +86,28 @@ function bytesOf(base64: string): Uint8Array {
   return out;
 }
 
-/** The kernels instantiated on `memory`, with the flavour the host supports. */
-export async function instantiateKernels(memory: LinearMemory): Promise<{ kernels: WasmKernels; flavour: WasmFlavour }> {
-  const relaxed = bytesOf(RELAXED_WASM);
+/**
+ * The kernels instantiated on `memory`, with the flavour the host supports, and the compiled
+ * module (the shared-memory build when `memory` is shared, for worker threads to instantiate).
+ */
+export async function instantiateKernels(memory: LinearMemory): Promise<{ kernels: WasmKernels; flavour: WasmFlavour; module: WasmModule }> {
+  const shared = isShared(memory);
+  const relaxed = bytesOf(shared ? RELAXED_SHARED_WASM : RELAXED_WASM);
   const wa = host();
   const useRelaxed = wa.validate(relaxed);
-  const bytes = useRelaxed ? relaxed : bytesOf(PLAIN_WASM);
+  const bytes = useRelaxed ? relaxed : bytesOf(shared ? PLAIN_SHARED_WASM : PLAIN_WASM);
   if (!useRelaxed && !wa.validate(bytes)) {
-    throw new Error('wasm backend: this host does not support WebAssembly SIMD128 (Node 16.4+, Chrome 91+, Firefox 89+, Safari 16.4+ do)');
+    throw new Error(
+      `wasm backend: this host does not support WebAssembly SIMD128${shared ? ' with threads' : ''} (Node 16.4+, Chrome 91+, Firefox 89+, Safari 16.4+ do)`,
+    );
   }
-  const { instance } = await wa.instantiate(bytes, { env: { memory } });
-  return { kernels: instance.exports as unknown as WasmKernels, flavour: useRelaxed ? 'relaxed-simd' : 'simd128' };
+  const module = await wa.compile(bytes);
+  const instance = await wa.instantiate(module, { env: { memory } });
+  return { kernels: instance.exports as unknown as WasmKernels, flavour: useRelaxed ? 'relaxed-simd' : 'simd128', module };
+}
+
+/** Whether the host validates the shared-memory (threads) build of the kernels. */
+export function validatesSharedKernels(): boolean {
+  const wa = host();
+  return wa.validate(bytesOf(RELAXED_SHARED_WASM)) || wa.validate(bytesOf(PLAIN_SHARED_WASM));
 }
