@@ -85,7 +85,7 @@ const KERNELS: { readonly [B in BackendName]: AdamKernel<B> } = {
       return;
     }
     const s = scalars(h);
-    backend.kernels.adamStep(p.ptr, g.ptr, m.ptr, v.ptr, h.beta1, h.beta2, h.eps, s.decay, s.l2, s.stepSize, s.sqrtBc2, 0, size);
+    backend.parallel('adamStep', [p.ptr, g.ptr, m.ptr, v.ptr, h.beta1, h.beta2, h.eps, s.decay, s.l2, s.stepSize, s.sqrtBc2, 0, 0], 11, size, backend.minChunk(16));
   },
 };
 

@@ -18,17 +18,16 @@ export function wasmReduce(kind: 'sum' | 'max'): (reference: Kernel<'wasm', Redu
     const trailing = axes.length > 0 && contiguous && axes[axes.length - 1] === rank - 1;
     const leading = axes.length > 0 && contiguous && axes[0] === 0;
     if (op < 0 || (!trailing && !leading) || x.size === 0) return reference(backend, inputs, out, attrs);
-    const k = backend.kernels;
     const o = backend.alloc(out.size, out.dtype);
     if (trailing) {
       const rows = out.size;
-      k.reduceRows(x.data.ptr, o.ptr, x.size / rows, op, 0, rows);
+      backend.parallel('reduceRows', [x.data.ptr, o.ptr, x.size / rows, op, 0, 0], 4, rows, backend.minChunk(x.size / rows));
       return o;
     }
     const cols = out.size;
     const acc = op === 0 ? backend.alloc(2 * cols, 'float32') : null;
     try {
-      k.reduceCols(x.data.ptr, o.ptr, acc?.ptr ?? 0, x.size / cols, cols, op, 0, cols);
+      backend.parallel('reduceCols', [x.data.ptr, o.ptr, acc?.ptr ?? 0, x.size / cols, cols, op, 0, 0], 6, cols, backend.minChunk(x.size / cols));
     } finally {
       if (acc !== null) backend.free(acc);
     }

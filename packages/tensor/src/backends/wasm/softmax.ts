@@ -12,7 +12,7 @@ export function wasmSoftmax(log: boolean): (reference: Kernel<'wasm', AxisAttrs>
     if (out.dtype !== 'float32' || attrs.axis !== x.shape.length - 1 || out.size === 0) return reference(backend, inputs, out, attrs);
     const cols = x.shape[attrs.axis]!;
     const o = backend.alloc(out.size, out.dtype);
-    backend.kernels.softmaxRows(x.data.ptr, o.ptr, cols, log ? 1 : 0, 0, out.size / cols);
+    backend.parallel('softmaxRows', [x.data.ptr, o.ptr, cols, log ? 1 : 0, 0, 0], 4, out.size / cols, backend.minChunk(4 * cols));
     return o;
   };
 }
@@ -24,7 +24,7 @@ export function wasmSoftmaxBackward(reference: Kernel<'wasm', SoftmaxBackwardAtt
     if (out.dtype !== 'float32' || attrs.axis !== y.shape.length - 1 || out.size === 0) return reference(backend, inputs, out, attrs);
     const cols = y.shape[attrs.axis]!;
     const o = backend.alloc(out.size, out.dtype);
-    backend.kernels.softmaxBackwardRows(y.data.ptr, dy.data.ptr, o.ptr, cols, attrs.log ? 1 : 0, 0, out.size / cols);
+    backend.parallel('softmaxBackwardRows', [y.data.ptr, dy.data.ptr, o.ptr, cols, attrs.log ? 1 : 0, 0, 0], 5, out.size / cols, backend.minChunk(3 * cols));
     return o;
   };
 }

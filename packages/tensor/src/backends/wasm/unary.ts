@@ -19,7 +19,7 @@ export function wasmUnary(code: number): (reference: Kernel<'wasm', UnaryAttrs>)
     const isInt = out.dtype === 'int32';
     if ((out.dtype !== 'float32' && !isInt) || (isInt && !INT_CODES.has(code))) return reference(backend, inputs, out, attrs);
     const o = backend.alloc(out.size, out.dtype);
-    backend.kernels.unary(code, x.data.ptr, o.ptr, isInt ? 1 : 0, 0, out.size);
+    backend.parallel('unary', [code, x.data.ptr, o.ptr, isInt ? 1 : 0, 0, 0], 4, out.size, backend.minChunk(4));
     return o;
   };
 }
@@ -37,7 +37,7 @@ export function wasmWhere(reference: Kernel<'wasm', null>): Kernel<'wasm', null>
     }
     const scalar = (t: KernelInput<WasmBuffer>) => (t.size === 1 && out.size !== 1 ? 1 : 0);
     const o = backend.alloc(out.size, out.dtype);
-    backend.kernels.where(c.data.ptr, kind, scalar(c), a.data.ptr, scalar(a), b.data.ptr, scalar(b), o.ptr, 0, out.size);
+    backend.parallel('where', [c.data.ptr, kind, scalar(c), a.data.ptr, scalar(a), b.data.ptr, scalar(b), o.ptr, 0, 0], 8, out.size, backend.minChunk(1));
     return o;
   };
 }
@@ -50,7 +50,7 @@ export function wasmCast(reference: Kernel<'wasm', CastAttrs>): Kernel<'wasm', C
     if (!four(x.dtype) || !four(out.dtype)) return reference(backend, inputs, out, attrs);
     const o = backend.alloc(out.size, out.dtype);
     if (x.dtype === out.dtype) backend.copy(x.data, o, out.size, out.dtype);
-    else backend.kernels.castF32I32(x.data.ptr, o.ptr, out.dtype === 'int32' ? 1 : 0, 0, out.size);
+    else backend.parallel('castF32I32', [x.data.ptr, o.ptr, out.dtype === 'int32' ? 1 : 0, 0, 0], 3, out.size, backend.minChunk(1));
     return o;
   };
 }
