@@ -3,7 +3,7 @@
 // to free GPU memory: it does not know how scarce it is and runs at unpredictable times.
 
 import type { Tensor } from './tensor.js';
-import { getBackend, type BackendName, type MemoryInfo } from './backend.js';
+import { currentBackend, getBackend, type BackendName, type MemoryInfo } from './backend.js';
 
 const scopes: Set<Tensor>[] = [];
 let liveTensors = 0;
@@ -83,7 +83,15 @@ export interface MemoryReport extends MemoryInfo {
   tensors: number;
 }
 
-/** Live tensors, plus the storage of one backend (default: the CPU backend). */
-export function memory(backend: BackendName = 'cpu'): MemoryReport {
-  return { tensors: liveTensors, ...getBackend(backend).memory() };
+/**
+ * Live tensors (on all backends), plus the storage of one backend: by default the current one
+ * (see `setBackend`), where new tensors go.
+ *
+ * @example
+ * await initBackend();
+ * memory();        // { tensors, ...bytes of the backend initBackend chose }
+ * memory('cpu');   // the CPU backend's storage
+ */
+export function memory(backend?: BackendName): MemoryReport {
+  return { tensors: liveTensors, ...(backend === undefined ? currentBackend() : getBackend(backend)).memory() };
 }

@@ -12,6 +12,7 @@ import type { GradHook, GraphNode } from './graph.js';
 import type { backward, BackwardOptions } from './autograd.js';
 import type * as Ops from './ops/index.js';
 import type { fromTypedArray } from './creation.js';
+import { formatTensor } from './format.js';
 
 /** What the Tensor methods call: every op function, the backward pass and host-to-backend upload. */
 export type TensorMethodTable = typeof Ops & { readonly backward: typeof backward; readonly fromTypedArray: typeof fromTypedArray };
@@ -295,8 +296,53 @@ export class Tensor {
     return new Tensor(this.storage.retain(), this.shape, this.dtype);
   }
 
+  /**
+   * The values as PyTorch prints them, `tensor([[1., 2.],\n        [3., 4.]])` (summarised with
+   * `...` past 1000 elements), where they can be read synchronously (cpu, wasm). A WebGPU
+   * tensor's values need an async readback: this says so, and `await t.toStringAsync()` or
+   * `await t.print()` gives them. `console.log(t)` in Node prints the same (util.inspect).
+   *
+   * @example
+   * String(tensor([[1, 2], [3, 4]])); // 'tensor([[1., 2.],\n        [3., 4.]])'
+   */
   toString(): string {
-    return `Tensor(${fmtShape(this.shape)}, ${this.dtype}, ${this.backendName})`;
+    if (this.isDisposed) return `Tensor(${fmtShape(this.shape)}, ${this.dtype}, disposed)`;
+    if (this.backendName === 'webgpu') {
+      return `Tensor(${fmtShape(this.shape)}, ${this.dtype}, webgpu: values on the GPU; await t.toStringAsync() or await t.print() reads them)`;
+    }
+    return this.formatWith(this.dataSync());
+  }
+
+  /**
+   * The values as PyTorch prints them (see `toString`), on every backend (a GPU readback).
+   *
+   * @example
+   * console.log(await t.toStringAsync());
+   */
+  async toStringAsync(): Promise<string> {
+    return this.formatWith(await this.data());
+  }
+
+  /**
+   * Prints the values as PyTorch's `print(t)` does, on every backend (a GPU readback: await it).
+   *
+   * @example
+   * await loss.print(); // tensor(0.6931, grad_fn=<meanBackward>)
+   */
+  async print(): Promise<void> {
+    console.log(await this.toStringAsync());
+  }
+
+  private formatWith(data: TypedArray): string {
+    const extra: { device?: string; requiresGrad?: boolean; gradFn?: string } = { requiresGrad: this.requiresGrad };
+    if (this.backendName !== 'cpu') extra.device = this.backendName;
+    if (this.node !== null) extra.gradFn = `${this.node.def.name}Backward`;
+    return formatTensor(data, this.shape, this.dtype, extra);
+  }
+
+  /** Node's `console.log(t)` / `util.inspect(t)`: the same as `toString()`. */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return this.toString();
   }
 
   // --- op methods (see ./ops for documentation) ---
