@@ -16,7 +16,7 @@ export * from './ops/index.js';
 export { noGrad, enableGrad, isGradEnabled } from './grad-mode.js';
 export { gradients, grad, composedGrad, type BackwardOptions, type GradientsOptions } from './autograd.js';
 export type { GradHook, GraphNode } from './graph.js';
-export { tidy, keep, memory, type MemoryReport } from './memory.js';
+export { tidy, keep, memory, trackLeaks, type MemoryReport } from './memory.js';
 export { adamStep_, type AdamStepHyper } from './fused/adam.js';
 export { checkRange } from './check-range.js';
 export { FlatBlock, FLAT_ALIGN, storageView } from './fused/flat.js';

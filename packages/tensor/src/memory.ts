@@ -78,6 +78,21 @@ function isTensor(v: object): v is Tensor {
   return (v as { __isTensor?: boolean }).__isTensor === true;
 }
 
+/**
+ * Runs `fn` (synchronous or async) and says how many more tensors are alive after it than
+ * before: what it leaked, plus what it returned. A scope for finding leaks, since nothing is
+ * garbage collected (see `tidy`).
+ *
+ * @example
+ * const { leaked } = await trackLeaks(() => { opt.zeroGrad(); bce(model.forward(x), y).backward(); opt.step(); });
+ * // leaked > 0: the forward pass's tensors were never disposed; wrap the step in tidy(() => ...)
+ */
+export async function trackLeaks<T>(fn: () => T | Promise<T>): Promise<{ value: T; leaked: number }> {
+  const before = liveTensors;
+  const value = await fn();
+  return { value, leaked: liveTensors - before };
+}
+
 export interface MemoryReport extends MemoryInfo {
   /** Tensors created and not yet disposed, on all backends. */
   tensors: number;

@@ -83,6 +83,25 @@ let nextId = 0;
 export type Scalar = number;
 export type TensorLike = Tensor | number;
 
+/**
+ * An n-dimensional array on one backend (cpu, wasm or webgpu), with autograd fields.
+ *
+ * **Reading values is async**, because a GPU readback is: `await t.item()`, `await t.data()`,
+ * `await t.toArray()`, `await t.print()`. `console.log(t.item())` prints `Promise { ... }`:
+ * write `console.log(await t.item())`. On cpu and wasm `t.dataSync()`, `t.arraySync()` and
+ * `String(t)` (PyTorch's `print(t)` text) read synchronously too.
+ *
+ * **Memory is freed deterministically, never by the garbage collector**: a tensor lives until
+ * `dispose()` or the end of the `tidy` scope that made it. A training loop written as in
+ * PyTorch (no `tidy`) leaks every intermediate: run each step in `tidy(() => ...)` (optimizers
+ * warn when live tensors grow step after step; `trackLeaks(fn)` counts them).
+ *
+ * @example
+ * const x = tensor([[1, 2], [3, 4]]);
+ * console.log(String(x));                    // tensor([[1., 2.],\n        [3., 4.]])
+ * console.log(await x.sum().item());         // 10 (await: reads are async on the GPU)
+ * const loss = tidy(() => mean(x.mul(x)));   // intermediates freed, loss kept
+ */
 export class Tensor {
   /** The id the next tensor will get (ids only grow: backward uses this to tell its own tensors apart). */
   static peekNextId(): number {
