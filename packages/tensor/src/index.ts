@@ -23,7 +23,7 @@ export { FlatBlock, FLAT_ALIGN, storageView } from './fused/flat.js';
 export { gradcheck, type GradcheckOptions, type GradcheckResult } from './gradcheck.js';
 export { Generator, manualSeed, defaultGenerator } from './random.js';
 export { setBackend, getBackendName, initBackend, type InitBackendOptions } from './backends.js';
-export { initWebGpu, tryInitWebGpu, disposeWebGpu, webGpuAdapter, webGpuBackend, gpuCounters, gpuProfile, flushGpu } from './backends/webgpu/init.js';
+export { initWebGpu, tryInitWebGpu, disposeWebGpu, webGpuAdapter, webGpuBackend, gpuCounters, gpuProfile, flushGpu, watchPipelineCompiles } from './backends/webgpu/init.js';
 export type { AdapterReport, OpProfile, RuntimeStats } from './backends/webgpu/runtime.js';
 export type { BackendName, KernelTable, Kernel, KernelInput, TensorMeta } from './backend.js';
 export { defineOp, runOp, opRegistry, traceOps, type OpDef, type GradRule, type GradContext } from './op.js';
