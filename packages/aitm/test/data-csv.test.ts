@@ -166,6 +166,19 @@ describe('CSV reader on small files', () => {
     await expect(readCsv(path, { schema })).rejects.toThrow(path);
   });
 
+  it("reads an unlabelled file with a model's schema when labelsOptional (as aitm predict does), and refuses it without", async () => {
+    const path = tmpCsv('a,Dx,b\n1,0.5,2\n3,-1,0\n');
+    await expect(readCsv(path, { schema })).rejects.toThrow(/column "click" named in the schema is missing from the header/);
+    const { data } = await readCsv(path, { schema, labelsOptional: true });
+    expect(data.n).toBe(2);
+    expect(data.labels).toEqual([]);
+    expect(data.schema.labels).toEqual([]);
+    expect(Array.from(data.sparse[0]!)).toEqual([1, 3]);
+    // A labelled file is still read with its labels.
+    const labelled = await readCsv(tmpCsv('click,purchase,a,Dx,b\n1,0,1,0.5,2\n'), { schema, labelsOptional: true });
+    expect(labelled.data.labels.map((c) => Array.from(c))).toEqual([[1], [0]]);
+  });
+
   it('rejects a header without the label columns when inferring', async () => {
     await expect(readCsv(tmpCsv('x,y\n1,2\n'))).rejects.toThrow(/t\d+\.csv:1: .*label column\(s\) click, purchase not in header/);
   });

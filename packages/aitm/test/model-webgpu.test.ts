@@ -62,8 +62,12 @@ describe.skipIf(!gpu)('AITM on WebGPU vs PyTorch float64', () => {
       const inputs = { f0: ids(1), f1: ids(2), f2: ids(5) };
       const labels = T.tensor(Array.from({ length: 34 }, (_, i) => (i % 3 === 0 ? 1 : 0)), { shape: [17, 2] });
       const before = await Promise.all(m.stateEntries().map(([, t]) => t.data()));
-      const r = await warmUp(m, { inputs, labels }, 0.6, 'webgpu');
+      const progress: [number, number][] = [];
+      const r = await warmUp(m, { inputs, labels }, 0.6, 'webgpu', { onProgress: (n, s) => progress.push([n, s]), everyMs: 0 });
       expect(r).not.toBeNull();
+      // Progress as pipelines compile: a first call at 0, then one per pipeline (everyMs 0), counting up to the report's total.
+      expect(progress.map(([n]) => n)).toEqual(Array.from({ length: r!.pipelines + 1 }, (_, i) => i));
+      expect(progress.every(([, s], i) => i === 0 || s >= progress[i - 1]![1])).toBe(true);
       expect(r!.seconds).toBeGreaterThan(0);
       // At least Adam's kernel is new here: the test above runs no optimizer step.
       expect(r!.pipelines).toBeGreaterThan(0);

@@ -59,6 +59,7 @@ export {
 export { bce, bceWithLogits, mse, crossEntropy, checkFiniteLoss, assertFinite, BCE_GRAD_EPS, type Reduction, type LossOptions, type CrossEntropyOptions } from './losses.js';
 export { LayerNorm, layerNorm, type LayerNormOptions } from './layernorm.js';
 export * from './optim/index.js';
+export { Dataset, TensorDataset, DataLoader, defaultCollate, type DataLoaderOptions, type Sample, type Collated } from './data.js';
 // Checkpoints as bytes (every host); the file functions are in '@aitm/nn/node'.
 export {
   parseSafetensors,

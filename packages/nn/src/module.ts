@@ -1,11 +1,17 @@
 // The Module base class (parameters, buffers, submodules, train/eval, state dicts with
 // PyTorch's dotted names) and the containers ModuleList, ModuleDict and Sequential.
 //
-// Registration is explicit: a module calls `registerParameter`, `registerBuffer` and
-// `registerModule` in its constructor, in the order PyTorch would create the attributes,
-// because that order is the state-dict order a PyTorch checkpoint has.
+// Registration happens on assignment, as in PyTorch: `this.fc = new Linear(4, 2)` registers
+// a child named 'fc', `this.w = randn([3], { requiresGrad: true })` a parameter named 'w'
+// (a float leaf that requires grad is this library's `nn.Parameter`), and assigning a tensor
+// to a name already registered as a parameter or buffer replaces it. The constructor returns
+// a Proxy whose `defineProperty` trap does this (class fields and plain assignments both
+// reach it). Explicit `registerParameter` / `registerBuffer` / `registerModule` still work and
+// fix the PyTorch name where it differs from the field's (`running_mean` vs `runningMean`);
+// a value registered explicitly is not registered again under its field's name. Either way
+// the registration order is the state-dict order a PyTorch checkpoint has.
 
-import { cast, fmtShape, fromTypedArray, keep, noGrad, tidy, type DType, type Tensor } from '@aitm/tensor';
+import { cast, fmtShape, fromTypedArray, keep, noGrad, tidy, Tensor, type DType } from '@aitm/tensor';
 
 export interface LoadStateDictOptions {
   /** Missing and unexpected keys are errors (default true). Shape and dtype mismatches always are. */
@@ -18,23 +24,84 @@ export interface LoadStateDictResult {
 }
 
 /**
- * Base class of every layer. Subclasses register their tensors and children in the
- * constructor and define `forward` with whatever signature suits them.
+ * Base class of every layer. Subclasses assign their children and parameters to fields (or
+ * register them explicitly, to choose a PyTorch name different from the field's) and define
+ * `forward` with whatever signature suits them.
+ *
+ * Assignment registers, as in PyTorch: a `Module` value becomes a child named after the
+ * field; a float leaf tensor that requires grad (PyTorch's `nn.Parameter`) becomes a
+ * parameter; a tensor assigned to a name already registered as a parameter or buffer
+ * replaces it. Plain tensors (not requiring grad) stay plain fields, as in PyTorch: use
+ * `registerBuffer` for state that belongs in the state dict. Arrays of modules are not
+ * registered (use `ModuleList`), as in PyTorch.
  *
  * @example
- * class Affine extends Module {
- *   readonly scale = this.registerParameter('scale', ones([3]));
- *   forward(x: Tensor): Tensor { return mul(x, this.scale); }
+ * class TwoHeads extends Module {
+ *   emb = new Embedding(100, 8);                                   // child 'emb'
+ *   scale = ones([8]).requireGrad();                               // parameter 'scale'
+ *   ctr = new Linear(8, 1);
+ *   cvr = new Linear(8, 1);
+ *   forward(ids: Tensor): Tensor[] {
+ *     const h = mul(this.emb.forward(ids), this.scale);
+ *     return [this.ctr.forward(h), this.cvr.forward(h)];
+ *   }
  * }
- * new Affine().stateDict(); // { scale: Tensor([3]) }
+ * new TwoHeads().namedParameters().map(([k]) => k);
+ * // ['scale', 'emb.weight', 'ctr.weight', 'ctr.bias', 'cvr.weight', 'cvr.bias']
  */
 export abstract class Module {
   /** Train mode (the default): BatchNorm uses batch statistics, Dropout drops. */
   training = true;
-  readonly #params = new Map<string, Tensor>();
-  readonly #buffers = new Map<string, Tensor>();
-  readonly #nonPersistent = new Set<string>();
-  readonly #children = new Map<string, Module>();
+  // Not #private: methods run with `this` the Proxy, which #private fields would refuse.
+  private readonly _params = new Map<string, Tensor>();
+  private readonly _buffers = new Map<string, Tensor>();
+  private readonly _nonPersistent = new Set<string>();
+  private readonly _children = new Map<string, Module>();
+
+  constructor() {
+    // Every `this.x = v` of a subclass (class fields included) goes through this trap.
+    return new Proxy(this, REGISTER_ON_ASSIGN);
+  }
+
+  /**
+   * @internal What an assignment `this[name] = value` registers (called by the Proxy trap):
+   * see the class comment.
+   */
+  registerOnAssign(name: string, value: unknown): void {
+    if (value instanceof Module) {
+      if (this._children.get(name) === value) return;
+      if (this._params.has(name) || this._buffers.has(name)) {
+        throw new Error(`${this.className}: cannot assign a module to '${name}', which is registered as a ${this._params.has(name) ? 'parameter' : 'buffer'}`);
+      }
+      for (const c of this._children.values()) if (c === value) return; // registered explicitly under its PyTorch name
+      if (this._children.has(name)) this._children.set(name, value);
+      else this.registerModule(name, value);
+      return;
+    }
+    if (value instanceof Tensor) {
+      if (this._params.has(name)) {
+        if (this._params.get(name) !== value) this._params.set(name, keep(value).requireGrad());
+        return;
+      }
+      if (this._buffers.has(name)) {
+        if (this._buffers.get(name) !== value) this._buffers.set(name, keep(value));
+        return;
+      }
+      if (this._children.has(name)) throw new Error(`${this.className}: cannot assign a tensor to '${name}', which is registered as a module`);
+      for (const t of this._params.values()) if (t === value) return;
+      for (const t of this._buffers.values()) if (t === value) return;
+      // requiresGrad implies a float dtype (requireGrad refuses others).
+      if (value.requiresGrad && value.isLeaf) this.registerParameter(name, value);
+      return;
+    }
+    if (value === null || value === undefined) {
+      // PyTorch's `self.fc = None` on a registered name: it is no longer part of the module.
+      this._params.delete(name);
+      this._buffers.delete(name);
+      this._nonPersistent.delete(name);
+      this._children.delete(name);
+    }
+  }
 
   /** The layer's computation. Modules that only hold others (ModuleList, ModuleDict) throw. */
   abstract forward(...args: never[]): unknown;
@@ -46,7 +113,7 @@ export abstract class Module {
   registerParameter(name: string, t: Tensor): Tensor {
     this.checkName(name);
     if (t.dtype === 'int32') throw new Error(`${this.className}.registerParameter: parameter '${name}' must be floating-point, got int32`);
-    this.#params.set(name, keep(t).requireGrad());
+    this._params.set(name, keep(t).requireGrad());
     return t;
   }
 
@@ -56,15 +123,16 @@ export abstract class Module {
    */
   registerBuffer(name: string, t: Tensor, opts: { persistent?: boolean } = {}): Tensor {
     this.checkName(name);
-    this.#buffers.set(name, keep(t));
-    if (opts.persistent === false) this.#nonPersistent.add(name);
+    this._buffers.set(name, keep(t));
+    if (opts.persistent === false) this._nonPersistent.add(name);
     return t;
   }
 
   /** Registers a child module; its tensors are named `name.<their name>`. Returns `m`. */
   registerModule<M extends Module>(name: string, m: M): M {
+    if (this._children.get(name) === m) return m; // already registered by assignment
     this.checkName(name);
-    this.#children.set(name, m);
+    this._children.set(name, m);
     return m;
   }
 
@@ -72,7 +140,7 @@ export abstract class Module {
     if (name === '' || name.includes('.')) {
       throw new Error(`${this.className}: invalid name '${name}' (names must be non-empty and contain no '.')`);
     }
-    if (this.#params.has(name) || this.#buffers.has(name) || this.#children.has(name)) {
+    if (this._params.has(name) || this._buffers.has(name) || this._children.has(name)) {
       throw new Error(`${this.className}: '${name}' is already registered`);
     }
   }
@@ -83,13 +151,13 @@ export abstract class Module {
 
   /** Direct children, in registration order, with their names. */
   namedChildren(): [string, Module][] {
-    return [...this.#children];
+    return [...this._children];
   }
 
   /** This module and all below it, depth first, with dotted names ('' for this one). */
   namedModules(prefix = ''): [string, Module][] {
     const out: [string, Module][] = [[prefix, this]];
-    for (const [name, child] of this.#children) out.push(...child.namedModules(join(prefix, name)));
+    for (const [name, child] of this._children) out.push(...child.namedModules(join(prefix, name)));
     return out;
   }
 
@@ -101,7 +169,7 @@ export abstract class Module {
     const seen = new Set<Tensor>();
     const out: [string, Tensor][] = [];
     for (const [prefix, m] of this.namedModules()) {
-      for (const [name, t] of m.#params) {
+      for (const [name, t] of m._params) {
         if (seen.has(t)) continue;
         seen.add(t);
         out.push([join(prefix, name), t]);
@@ -117,7 +185,7 @@ export abstract class Module {
   /** Every buffer with its dotted name (persistent or not). */
   namedBuffers(): [string, Tensor][] {
     const out: [string, Tensor][] = [];
-    for (const [prefix, m] of this.namedModules()) for (const [name, t] of m.#buffers) out.push([join(prefix, name), t]);
+    for (const [prefix, m] of this.namedModules()) for (const [name, t] of m._buffers) out.push([join(prefix, name), t]);
     return out;
   }
 
@@ -139,8 +207,8 @@ export abstract class Module {
   stateEntries(): [string, Tensor][] {
     const out: [string, Tensor][] = [];
     for (const [prefix, m] of this.namedModules()) {
-      for (const [name, t] of m.#params) out.push([join(prefix, name), t]);
-      for (const [name, t] of m.#buffers) if (!m.#nonPersistent.has(name)) out.push([join(prefix, name), t]);
+      for (const [name, t] of m._params) out.push([join(prefix, name), t]);
+      for (const [name, t] of m._buffers) if (!m._nonPersistent.has(name)) out.push([join(prefix, name), t]);
     }
     return out;
   }
@@ -206,7 +274,7 @@ export abstract class Module {
   /** Frees every parameter, buffer and gradient of this module and its descendants. */
   dispose(): void {
     for (const [, m] of this.namedModules()) {
-      for (const t of [...m.#params.values(), ...m.#buffers.values()]) {
+      for (const t of [...m._params.values(), ...m._buffers.values()]) {
         t.grad?.dispose();
         t.grad = null;
         t.dispose();
@@ -214,6 +282,13 @@ export abstract class Module {
     }
   }
 }
+
+const REGISTER_ON_ASSIGN: ProxyHandler<Module> = {
+  defineProperty(target, key, desc) {
+    if (typeof key === 'string' && 'value' in desc) target.registerOnAssign(key, desc.value);
+    return Reflect.defineProperty(target, key, desc);
+  },
+};
 
 /** A copy of `src` with `dtype`, on `like`'s backend. */
 function moveTo(src: Tensor, dtype: DType, like: Tensor): Tensor {

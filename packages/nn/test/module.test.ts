@@ -2,8 +2,8 @@
 // loadStateDict's all-or-nothing validation with one error naming every bad key.
 
 import { describe, expect, it } from 'vitest';
-import { memory, mul, ones, tensor, zeros, type Tensor } from '@aitm/tensor';
-import { BatchNorm1d, Linear, Module, ModuleDict, ModuleList, ReLU, Sequential } from '../src/node.js';
+import { add, memory, mul, ones, sum, tensor, zeros, type Tensor } from '@aitm/tensor';
+import { BatchNorm1d, Embedding, Linear, Module, ModuleDict, ModuleList, ReLU, Sequential, SGD } from '../src/node.js';
 
 class Block extends Module {
   readonly scale = this.registerParameter('scale', ones([2]));
@@ -201,5 +201,98 @@ describe('containers', () => {
     net.dispose();
     expect(memory().tensors).toBe(start);
     expect(net.bottoms.at(0).scale.isDisposed).toBe(true);
+  });
+});
+
+describe('registration on assignment (PyTorch habit)', () => {
+  // A custom two-head model written as in PyTorch: fields only, no register* calls.
+  class TwoHeads extends Module {
+    emb = new Embedding(100, 8);
+    scale = ones([8]).requireGrad(); // a float leaf that requires grad: nn.Parameter
+    ctr: Linear;
+    cvr: Linear;
+    notAParam = zeros([2]); // a plain tensor stays a plain field, as in PyTorch
+    constructor() {
+      super();
+      this.ctr = new Linear(8, 1);
+      this.cvr = new Linear(8, 1);
+    }
+    forward(ids: Tensor): Tensor[] {
+      const h = mul(this.emb.forward(ids), this.scale);
+      return [this.ctr.forward(h), this.cvr.forward(h)];
+    }
+  }
+
+  it('registers field-assigned modules and parameters in assignment order, like PyTorch', () => {
+    const m = new TwoHeads();
+    expect(m.namedParameters().map(([k]) => k)).toEqual(['scale', 'emb.weight', 'ctr.weight', 'ctr.bias', 'cvr.weight', 'cvr.bias']);
+    expect(m.parameters()).toHaveLength(6);
+    expect(m.namedChildren().map(([k]) => k)).toEqual(['emb', 'ctr', 'cvr']);
+    expect(m.stateEntries()).toHaveLength(6);
+    expect(m.namedBuffers()).toEqual([]);
+    // The optimizer sees them: a step moves every head.
+    const before = m.cvr.weight.dataSync().slice();
+    const opt = new SGD(m.parameters(), { lr: 0.1 });
+    const ids = tensor([1, 2, 3], { dtype: 'int32' });
+    const [a, b] = m.forward(ids);
+    add(sum(a!), sum(b!)).backward();
+    opt.step();
+    expect(m.cvr.weight.dataSync()).not.toEqual(before);
+    m.notAParam.dispose();
+    m.dispose();
+  });
+
+  it('replaces a child, a parameter or a buffer assigned again under the same name', () => {
+    class M extends Module {
+      fc = new Linear(2, 2);
+      w = zeros([2]).requireGrad();
+      constructor() {
+        super();
+        this.registerBuffer('stat', zeros([2]));
+      }
+      forward(): void {}
+    }
+    const m = new M();
+    const old = m.fc;
+    m.fc = new Linear(2, 3);
+    expect(m.namedChildren()).toEqual([['fc', m.fc]]);
+    const w2 = ones([2]).requireGrad();
+    m.w = w2;
+    expect(m.namedParameters().find(([k]) => k === 'w')![1]).toBe(w2);
+    (m as unknown as { stat: Tensor }).stat = ones([2]);
+    expect(m.namedBuffers()[0]![1].dataSync()).toEqual(new Float32Array([1, 1]));
+    expect(m.stateEntries().map(([k]) => k)).toEqual(['w', 'stat', 'fc.weight', 'fc.bias']);
+    old.dispose();
+    m.dispose();
+  });
+
+  it('keeps explicit registration: a value registered under its PyTorch name is not registered again under the field name', () => {
+    class Explicit extends Module {
+      readonly runningMean = this.registerBuffer('running_mean', zeros([2]));
+      readonly weight = this.registerParameter('weight', ones([2]));
+      readonly embedDict = this.registerModule('embed_dict', new ModuleDict({ a: new Embedding(3, 2) }));
+      readonly again: Linear;
+      constructor() {
+        super();
+        this.again = new Linear(2, 2);
+        this.registerModule('again', this.again); // explicit after assignment: no error, same name
+      }
+      forward(): void {}
+    }
+    const m = new Explicit();
+    expect(m.stateEntries().map(([k]) => k)).toEqual(['weight', 'running_mean', 'embed_dict.a.weight', 'again.weight', 'again.bias']);
+    m.dispose();
+  });
+
+  it('refuses a module assigned over a parameter', () => {
+    class P extends Module {
+      w = ones([1]).requireGrad();
+      forward(): void {}
+    }
+    const m = new P();
+    expect(() => {
+      (m as unknown as { w: unknown }).w = new ReLU();
+    }).toThrow(/cannot assign a module to 'w', which is registered as a parameter/);
+    m.dispose();
   });
 });

@@ -188,3 +188,26 @@ export function randint(low: number, high: number, shape: readonly number[], opt
   for (let i = 0; i < data.length; i++) data[i] = low + g.int(high - low);
   return fromTypedArray(data, shape, 'int32', opts);
 }
+
+/**
+ * A random permutation of 0 .. n-1 (int32), like `torch.randperm`: a Fisher-Yates shuffle
+ * drawn from the seeded generator, so the same generator state gives the same permutation on
+ * every machine. A creation function (built on the host and uploaded), not an op.
+ *
+ * @example
+ * randperm(5, { generator: new Generator(0) }); // the same 5-element permutation every run
+ */
+export function randperm(n: number, opts: RandomOptions = {}): Tensor {
+  if (!Number.isInteger(n) || n < 0 || n > 2147483647) throw new Error(`randperm: n must be an integer in [0, 2^31 - 1], got ${n}`);
+  const g = opts.generator ?? defaultGenerator();
+  const data = new Int32Array(n);
+  for (let i = 0; i < n; i++) data[i] = i;
+  for (let i = n - 1; i > 0; i--) {
+    const j = g.int(i + 1);
+    const t = data[i]!;
+    data[i] = data[j]!;
+    data[j] = t;
+  }
+  if (opts.dtype !== undefined && opts.dtype !== 'int32') throw new Error(`randperm: dtype must be int32, got ${opts.dtype}`);
+  return fromTypedArray(data, [n], 'int32', opts);
+}

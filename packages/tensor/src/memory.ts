@@ -3,7 +3,7 @@
 // to free GPU memory: it does not know how scarce it is and runs at unpredictable times.
 
 import type { Tensor } from './tensor.js';
-import { getBackend, type BackendName, type MemoryInfo } from './backend.js';
+import { currentBackend, getBackend, type BackendName, type MemoryInfo } from './backend.js';
 
 const scopes: Set<Tensor>[] = [];
 let liveTensors = 0;
@@ -78,12 +78,35 @@ function isTensor(v: object): v is Tensor {
   return (v as { __isTensor?: boolean }).__isTensor === true;
 }
 
+/**
+ * Runs `fn` (synchronous or async) and says how many more tensors are alive after it than
+ * before: what it leaked, plus what it returned. A scope for finding leaks, since nothing is
+ * garbage collected (see `tidy`).
+ *
+ * @example
+ * const { leaked } = await trackLeaks(() => { opt.zeroGrad(); bce(model.forward(x), y).backward(); opt.step(); });
+ * // leaked > 0: the forward pass's tensors were never disposed; wrap the step in tidy(() => ...)
+ */
+export async function trackLeaks<T>(fn: () => T | Promise<T>): Promise<{ value: T; leaked: number }> {
+  const before = liveTensors;
+  const value = await fn();
+  return { value, leaked: liveTensors - before };
+}
+
 export interface MemoryReport extends MemoryInfo {
   /** Tensors created and not yet disposed, on all backends. */
   tensors: number;
 }
 
-/** Live tensors, plus the storage of one backend (default: the CPU backend). */
-export function memory(backend: BackendName = 'cpu'): MemoryReport {
-  return { tensors: liveTensors, ...getBackend(backend).memory() };
+/**
+ * Live tensors (on all backends), plus the storage of one backend: by default the current one
+ * (see `setBackend`), where new tensors go.
+ *
+ * @example
+ * await initBackend();
+ * memory();        // { tensors, ...bytes of the backend initBackend chose }
+ * memory('cpu');   // the CPU backend's storage
+ */
+export function memory(backend?: BackendName): MemoryReport {
+  return { tensors: liveTensors, ...(backend === undefined ? currentBackend() : getBackend(backend)).memory() };
 }

@@ -12,6 +12,7 @@ import type { GradHook, GraphNode } from './graph.js';
 import type { backward, BackwardOptions } from './autograd.js';
 import type * as Ops from './ops/index.js';
 import type { fromTypedArray } from './creation.js';
+import { formatTensor } from './format.js';
 
 /** What the Tensor methods call: every op function, the backward pass and host-to-backend upload. */
 export type TensorMethodTable = typeof Ops & { readonly backward: typeof backward; readonly fromTypedArray: typeof fromTypedArray };
@@ -82,6 +83,25 @@ let nextId = 0;
 export type Scalar = number;
 export type TensorLike = Tensor | number;
 
+/**
+ * An n-dimensional array on one backend (cpu, wasm or webgpu), with autograd fields.
+ *
+ * **Reading values is async**, because a GPU readback is: `await t.item()`, `await t.data()`,
+ * `await t.toArray()`, `await t.print()`. `console.log(t.item())` prints `Promise { ... }`:
+ * write `console.log(await t.item())`. On cpu and wasm `t.dataSync()`, `t.arraySync()` and
+ * `String(t)` (PyTorch's `print(t)` text) read synchronously too.
+ *
+ * **Memory is freed deterministically, never by the garbage collector**: a tensor lives until
+ * `dispose()` or the end of the `tidy` scope that made it. A training loop written as in
+ * PyTorch (no `tidy`) leaks every intermediate: run each step in `tidy(() => ...)` (optimizers
+ * warn when live tensors grow step after step; `trackLeaks(fn)` counts them).
+ *
+ * @example
+ * const x = tensor([[1, 2], [3, 4]]);
+ * console.log(String(x));                    // tensor([[1., 2.],\n        [3., 4.]])
+ * console.log(await x.sum().item());         // 10 (await: reads are async on the GPU)
+ * const loss = tidy(() => mean(x.mul(x)));   // intermediates freed, loss kept
+ */
 export class Tensor {
   /** The id the next tensor will get (ids only grow: backward uses this to tell its own tensors apart). */
   static peekNextId(): number {
@@ -295,8 +315,53 @@ export class Tensor {
     return new Tensor(this.storage.retain(), this.shape, this.dtype);
   }
 
+  /**
+   * The values as PyTorch prints them, `tensor([[1., 2.],\n        [3., 4.]])` (summarised with
+   * `...` past 1000 elements), where they can be read synchronously (cpu, wasm). A WebGPU
+   * tensor's values need an async readback: this says so, and `await t.toStringAsync()` or
+   * `await t.print()` gives them. `console.log(t)` in Node prints the same (util.inspect).
+   *
+   * @example
+   * String(tensor([[1, 2], [3, 4]])); // 'tensor([[1., 2.],\n        [3., 4.]])'
+   */
   toString(): string {
-    return `Tensor(${fmtShape(this.shape)}, ${this.dtype}, ${this.backendName})`;
+    if (this.isDisposed) return `Tensor(${fmtShape(this.shape)}, ${this.dtype}, disposed)`;
+    if (this.backendName === 'webgpu') {
+      return `Tensor(${fmtShape(this.shape)}, ${this.dtype}, webgpu: values on the GPU; await t.toStringAsync() or await t.print() reads them)`;
+    }
+    return this.formatWith(this.dataSync());
+  }
+
+  /**
+   * The values as PyTorch prints them (see `toString`), on every backend (a GPU readback).
+   *
+   * @example
+   * console.log(await t.toStringAsync());
+   */
+  async toStringAsync(): Promise<string> {
+    return this.formatWith(await this.data());
+  }
+
+  /**
+   * Prints the values as PyTorch's `print(t)` does, on every backend (a GPU readback: await it).
+   *
+   * @example
+   * await loss.print(); // tensor(0.6931, grad_fn=<meanBackward>)
+   */
+  async print(): Promise<void> {
+    console.log(await this.toStringAsync());
+  }
+
+  private formatWith(data: TypedArray): string {
+    const extra: { device?: string; requiresGrad?: boolean; gradFn?: string } = { requiresGrad: this.requiresGrad };
+    if (this.backendName !== 'cpu') extra.device = this.backendName;
+    if (this.node !== null) extra.gradFn = `${this.node.def.name}Backward`;
+    return formatTensor(data, this.shape, this.dtype, extra);
+  }
+
+  /** Node's `console.log(t)` / `util.inspect(t)`: the same as `toString()`. */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return this.toString();
   }
 
   // --- op methods (see ./ops for documentation) ---

@@ -150,13 +150,8 @@ export function csvHeader(file: string): string[] {
 /** Reads `file` with the model's schema; label columns are required only when `labels` is set. */
 export async function readForModel(config: ModelConfig, file: string, labels: boolean, strictIds = false): Promise<Dataset> {
   checkInputFile(file, '--data');
-  const schema = schemaOf(config);
-  if (!labels) {
-    // Prediction inputs may carry the label columns or not.
-    const header = new Set(csvHeader(file));
-    if (!schema.labels.every((l) => header.has(l))) schema.labels = [];
-  }
-  const r = await readCsv(file, { schema, strictIds });
+  // Prediction inputs may carry the label columns or not.
+  const r = await readCsv(file, { schema: schemaOf(config), strictIds, labelsOptional: !labels });
   reportOov(file, r.oovRemaps);
   warnSequence(file, r.data);
   return r.data;

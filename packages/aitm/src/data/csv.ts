@@ -27,6 +27,17 @@ export interface CsvOptions {
   chunkRows?: number;
   /** An id at or beyond its vocabulary is an error (file, line, column, value) instead of slot 0. */
   strictIds?: boolean;
+  /**
+   * Accept a file without the label columns (rows to predict), as `aitm predict` does: when the
+   * header lacks any of the schema's labels, the file is read without labels (`data.labels` is
+   * empty, `data.schema.labels` too). A header holding them all is read with them. Default false:
+   * a missing label column is an error naming it.
+   *
+   * @example
+   * const { data } = await readCsv('new-rows.csv', { schema: schemaOf(config), labelsOptional: true });
+   * const probs = await predict(model, data, { backend });
+   */
+  labelsOptional?: boolean;
 }
 
 export interface CsvChunk {
@@ -178,6 +189,7 @@ function makePlan(header: string[], opts: CsvOptions, file: string): ColumnPlan 
   } catch (e) {
     throw new Error(`${file}:1: ${(e as Error).message}`);
   }
+  if (opts.labelsOptional && !schema.labels.every((l) => index.has(l))) schema = { ...schema, labels: [] };
   if (opts.vocab) {
     for (const [name, size] of Object.entries(opts.vocab)) {
       if (!(Number.isInteger(size) && size > 0)) throw new Error(`vocab size for "${name}" must be a positive integer, got ${size}`);

@@ -110,7 +110,13 @@ export async function fit(model: TrainableModel, train: Dataset, val: Dataset | 
     for (const size of new Set([Math.min(opts.batchSize, train.n), train.n % opts.batchSize].filter((s) => s > 1))) {
       const b = batchTensors(train, Int32Array.from({ length: size }, (_, i) => i), opts.backend);
       try {
-        const r = await warmUp(model, b, alpha, opts.backend);
+        const r = await warmUp(model, b, alpha, opts.backend, {
+          // Compiling takes seconds on a first run (tens of ms per pipeline on a software driver): say so as it goes.
+          onProgress: (n, s) => {
+            if (n > 0) progress.line(`warm-up: compiling GPU pipelines ${(warm?.pipelines ?? 0) + n}... (${s.toFixed(1)} s)`);
+            else if (warm === null) progress.line('warm-up: compiling GPU pipelines (each kernel variant once per process, cached in memory)...');
+          },
+        });
         if (r) warm = warm ? { seconds: warm.seconds + r.seconds, pipelines: warm.pipelines + r.pipelines } : r;
       } finally {
         for (const t of [...Object.values(b.inputs), b.labels]) t.dispose();

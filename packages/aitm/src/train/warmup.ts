@@ -4,11 +4,23 @@
 // one training-mode forward and backward pass and one eval-mode forward pass on a real
 // batch, compiles the optimizer's kernel on scratch tensors, waits for the GPU, and undoes
 // every side effect (gradients dropped, BatchNorm running statistics and counters restored).
+// Pipelines are cached in memory for the life of the device (never on disk), so each new
+// process compiles them again; `onProgress` reports the count as they compile.
 
-import { adamStep_, gpuCounters, noGrad, tidy, zeros, type BackendName, type Tensor } from '@aitm/tensor';
+import { adamStep_, gpuCounters, noGrad, tidy, watchPipelineCompiles, zeros, type BackendName, type Tensor } from '@aitm/tensor';
 import type { Module } from '@aitm/nn';
 import { aitmLoss } from '../models/loss.js';
 import type { Predictor } from './evaluate.js';
+
+export interface WarmUpProgressOptions {
+  /**
+   * Called as pipelines compile, with how many this warm-up has compiled so far and the
+   * seconds since it began: once when it starts (0), then at most every `everyMs`.
+   */
+  onProgress?: (compiled: number, seconds: number) => void;
+  /** Least time between two `onProgress` calls after the first (default 1000 ms; 0: every pipeline). */
+  everyMs?: number;
+}
 
 export interface WarmUpReport {
   /** Wall time of the warm-up, GPU work included. */
@@ -22,7 +34,9 @@ export interface WarmUpReport {
  * `batch`; leaves the model as it found it. Null on backends without pipelines (CPU).
  *
  * @example
- * const report = await warmUp(model, batchTensors(train, firstRows, 'webgpu'), 0.6);
+ * const report = await warmUp(model, batchTensors(train, firstRows, 'webgpu'), 0.6, 'webgpu', {
+ *   onProgress: (n) => console.error(`warm-up: compiling GPU pipelines ${n}...`),
+ * });
  * console.log(`compiled ${report?.pipelines} pipelines in ${report?.seconds.toFixed(1)} s`);
  */
 export async function warmUp(
@@ -30,10 +44,22 @@ export async function warmUp(
   batch: { inputs: Readonly<Record<string, Tensor>>; labels: Tensor },
   alpha: number,
   backend: BackendName,
+  progress: WarmUpProgressOptions = {},
 ): Promise<WarmUpReport | null> {
   const before = gpuCounters();
   if (backend !== 'webgpu' || before === null) return null;
   const t0 = performance.now();
+  const { onProgress, everyMs = 1000 } = progress;
+  let lastReport = t0;
+  let compiledHere = 0;
+  onProgress?.(0, 0);
+  const stopWatching = watchPipelineCompiles(() => {
+    compiledHere++;
+    const now = performance.now();
+    if (onProgress === undefined || now - lastReport < everyMs) return;
+    lastReport = now;
+    onProgress(compiledHere, (now - t0) / 1000);
+  });
   const wasTraining = model.training;
   // BatchNorm's running statistics and counters change in a training forward: keep copies.
   const saved = tidy(() => model.namedBuffers().map(([, t]) => [t, t.clone()] as const));
@@ -47,6 +73,7 @@ export async function warmUp(
       adamStep_(s(), s(), s(), s(), { lr: 0, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, decoupled: false, step: 1 });
     });
   } finally {
+    stopWatching();
     for (const p of model.parameters()) {
       p.grad?.dispose();
       p.grad = null;

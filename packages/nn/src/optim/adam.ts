@@ -97,6 +97,7 @@ abstract class AdamBase extends Optimizer {
     });
     noGrad(() => adamStep_(flat.params.flat, flat.grads.flat, flat.expAvg.flat, flat.expAvgSq.flat, this.hyper(step)));
     endOfStep();
+    this.watchForLeaks();
   }
 
   /**

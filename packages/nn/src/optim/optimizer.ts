@@ -2,7 +2,7 @@
 // without autograd inside `tidy`, and replaces values in place with `assign`, so parameter
 // identities (held by modules) never change and temporaries are freed every step.
 
-import { flushGpu, keep, noGrad, tidy, zerosLike, type Tensor } from '@aitm/tensor';
+import { flushGpu, keep, memory, noGrad, tidy, zerosLike, type Tensor } from '@aitm/tensor';
 
 /** What an optimizer keeps per parameter: a step count and named state tensors. */
 export interface ParamState {
@@ -12,10 +12,21 @@ export interface ParamState {
 }
 
 export abstract class Optimizer {
+  /**
+   * `step()` warns (once per optimizer, on the console) when the number of live tensors has
+   * grown at each of this many consecutive steps: a training loop written as in PyTorch, without
+   * `tidy` or `dispose()`, leaks every intermediate, since nothing here is garbage collected.
+   * 0 turns the check off (a loop that keeps a tensor per step on purpose).
+   *
+   * @example
+   * Optimizer.leakWarningSteps = 0; // this program keeps every step's loss tensor
+   */
+  static leakWarningSteps = 20;
   readonly params: readonly Tensor[];
   /** Learning rate; may be changed between steps (schedules). */
   lr: number;
   protected readonly state = new Map<Tensor, ParamState>();
+  private readonly leakWatch = { last: -1, rising: 0, warned: false };
 
   constructor(params: Iterable<Tensor>, lr: number) {
     // A parameter listed twice would be updated twice per step.
@@ -53,6 +64,29 @@ export abstract class Optimizer {
       }),
     );
     endOfStep();
+    this.watchForLeaks();
+  }
+
+  /**
+   * Counts consecutive steps after which more tensors are alive than after the previous one,
+   * and warns once at `Optimizer.leakWarningSteps`. Every `step()` ends with it (subclasses
+   * overriding `step` call it too).
+   */
+  protected watchForLeaks(): void {
+    const n = Optimizer.leakWarningSteps;
+    const w = this.leakWatch;
+    if (n <= 0 || w.warned) return;
+    const live = memory().tensors;
+    w.rising = w.last >= 0 && live > w.last ? w.rising + 1 : 0;
+    w.last = live;
+    if (w.rising < n) return;
+    w.warned = true;
+    console.warn(
+      `${this.constructor.name}.step(): the number of live tensors grew at each of the last ${n} steps (${live} now): ` +
+        'tensors made in the training loop are never freed, since nothing is garbage collected. Run each step in ' +
+        '`tidy(() => { ... })` (it frees what the step made; return the loss to keep it) or dispose() what you keep ' +
+        '(see "Memory: who frees what" in the @aitm/tensor README). If the growth is intended, set Optimizer.leakWarningSteps = 0.',
+    );
   }
 
   /** Computes and assigns the new value of `p` (and its state) from its gradient `g`. */

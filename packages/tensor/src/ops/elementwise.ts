@@ -12,7 +12,8 @@ import { SIMD_UNARY, wasmUnary } from '../backends/wasm/unary.js';
 import { SIMD_BINARY, wasmBinary } from '../backends/wasm/elementwise.js';
 import type { UnaryAttrs } from '../attrs.js';
 import type { Tensor, TensorLike } from '../tensor.js';
-import { scalarLike } from '../creation.js';
+import { full } from '../creation.js';
+import { cast } from './cast.js';
 import { mapBroadcast, mapUnary } from '../backends/cpu/kernels.js';
 import { gpuBinary, gpuUnary } from '../backends/webgpu/elementwise.js';
 import { sumTo } from './reduce.js';
@@ -275,13 +276,53 @@ const binaryOps = Object.fromEntries(
   (Object.keys(BINARY) as BinaryName[]).map((n) => [n, defineBinary(n)]),
 ) as Record<BinaryName, OpDef<null>>;
 
-/** A number operand becomes a 0-d tensor of the other operand's dtype and backend. */
+/**
+ * PyTorch's type promotion for two tensor operands: bool < int32 < float, and the wider
+ * float (float64 beside float32, on the CPU). `torch.result_type` for these dtypes.
+ *
+ * @example
+ * promoteTypes('int32', 'float32'); // 'float32'
+ * promoteTypes('bool', 'int32');    // 'int32'
+ */
+export function promoteTypes(a: DType, b: DType): DType {
+  if (a === b) return a;
+  if (a === 'float64' || b === 'float64') return 'float64';
+  if (a === 'float32' || b === 'float32') return 'float32';
+  return 'int32'; // int32 with bool
+}
+
+/**
+ * The dtype of a tensor combined with a number, as PyTorch treats a Python scalar: it does not
+ * widen within its category, but a fractional (or non-finite) number with an int32 or bool
+ * tensor gives float32, and an integer with a bool tensor gives int32.
+ */
+function promoteWithNumber(t: DType, v: number): DType {
+  if (isFloat(t)) return t;
+  if (!Number.isInteger(v)) return 'float32';
+  return 'int32';
+}
+
+/**
+ * A number operand becomes a 0-d tensor; mixed dtypes are promoted as in PyTorch
+ * (`promoteTypes`) by casting before the op, and `div` of integers is true division (float32),
+ * as `torch.div`. The casts and the number's tensor are this call's own: freed after the op.
+ */
 function binary(name: BinaryName, a: TensorLike, b: TensorLike): Tensor {
   if (typeof a === 'number' && typeof b === 'number') throw new Error(`${name}: at least one operand must be a tensor`);
-  const ta = typeof a === 'number' ? scalarLike(b as Tensor, a) : a;
-  const tb = typeof b === 'number' ? scalarLike(ta, b) : b;
+  let dtype =
+    typeof a === 'number'
+      ? promoteWithNumber((b as Tensor).dtype, a)
+      : typeof b === 'number'
+        ? promoteWithNumber(a.dtype, b)
+        : promoteTypes(a.dtype, b.dtype);
+  if (name === 'div' && !isFloat(dtype)) dtype = 'float32';
+  // bool op bool stays bool (and is refused by the arithmetic ops, naming the op).
+  const as = (x: TensorLike, other: Tensor): Tensor =>
+    typeof x === 'number' ? full([], x, { dtype, backend: other.backendName }) : x.dtype === dtype ? x : cast(x, dtype);
+  const ta = as(a, b as Tensor);
+  const tb = as(b, ta);
   const y = runOp(binaryOps[name], [ta, tb], null);
-  // A number's 0-d tensor is this call's own: freed now (the graph keeps its value if needed).
+  // Freed now (the graph keeps their values if backward needs them).
   if (ta !== a) ta.dispose();
   if (tb !== b) tb.dispose();
   return y;

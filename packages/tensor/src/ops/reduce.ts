@@ -112,9 +112,20 @@ export function std(x: Tensor, dims?: number | readonly number[] | null, opts: {
   return tidy(() => variance(x, dims, opts).sqrt());
 }
 
-/** Mean over `dims` (all when omitted or null). */
+/**
+ * Mean over `dims` (all when omitted or null). Like `torch.mean`, it needs a floating-point
+ * tensor: an int32 or bool one (a comparison of int32 tensors, say) is refused, saying to cast.
+ *
+ * @example
+ * mean(eq(pred, labels).cast('float32')); // accuracy of int32 predictions
+ */
 export function mean(x: Tensor, dims?: number | readonly number[] | null, keepdim = false): Tensor {
-  if (!isFloat(x.dtype)) throw new Error(`mean: expected a floating-point tensor, got ${x.dtype}`);
+  if (!isFloat(x.dtype)) {
+    throw new Error(
+      `mean: could not infer output dtype: the input must be floating-point, got ${x.dtype} (as in PyTorch); ` +
+        `cast it first: mean(x.cast('float32'))`,
+    );
+  }
   const axes = normAxes('mean', dims, x.rank);
   const n = axes.reduce((acc, a) => acc * x.shape[a]!, 1);
   return tidy(() => sum(x, axes, keepdim).div(n));

@@ -79,6 +79,13 @@ export interface OpenedDevice {
 }
 
 export async function openDevice(powerPreference?: GPUPowerPreference): Promise<OpenedDevice> {
+  // On Mesa's lavapipe, Dawn prints two lines here, inside requestAdapter, before any limit is
+  // asked for: "maxDynamicUniformBuffersPerPipelineLayout (and ...Storage...) artificially
+  // reduced from 1000000 to 16 to fit dynamic offset allocation limit" (the driver reports
+  // 1000000 dynamic buffers; Dawn caps the adapter's limit). Requesting fewer limits, or
+  // none, prints them all the same (checked), and Dawn writes them from native code, so they
+  // cannot be filtered from here; they are harmless (no kernel uses dynamic storage buffers,
+  // and one dynamic uniform each).
   const adapter = await (await gpu()).requestAdapter(powerPreference ? { powerPreference } : undefined);
   if (!adapter) throw new Error(NO_ADAPTER_HELP);
 

@@ -78,6 +78,22 @@ export function gpuCounters(reset = false): RuntimeStats | null {
 }
 
 /**
+ * Calls `listener(compiled, op)` each time a WebGPU compute pipeline is compiled (the slow
+ * part of a kernel variant's first run: tens of milliseconds each on a software driver), with
+ * the number compiled on this device so far. Pipelines are cached in memory for the device's
+ * life, never on disk, so every process compiles them again. Returns a function that removes
+ * the listener (a no-op one before init).
+ *
+ * @example
+ * const stop = watchPipelineCompiles((n, op) => console.error(`compiling GPU pipeline ${n} (${op})`));
+ * step(); stop();
+ */
+export function watchPipelineCompiles(listener: (compiled: number, op: string) => void): () => void {
+  if (!instance) return () => {};
+  return instance.runtime.watchPipelines(listener);
+}
+
+/**
  * Submits the WebGPU work recorded so far (a no-op without WebGPU or with nothing recorded).
  * Work is otherwise submitted when a result is read or 256 commands are recorded; an
  * optimizer step calls this, so each training step is one submission and the buffer pool

@@ -1,5 +1,7 @@
 // Compiles each (WGSL source, entry point) once. Compilation is the slow part of a
 // first dispatch, and its errors are checked asynchronously so dispatch() can stay sync.
+// Pipelines live in memory, per device: each new process (or device) compiles them again on
+// first use; `onCreated` lets a caller report that as it happens (the trainer's warm-up).
 // The bind group layout is written out from the shader's declarations (storage buffers
 // read-only or read-write, the uniform block with a dynamic offset), not left to 'auto':
 // with the uniform slot as a dynamic offset, a bind group no longer changes from one
@@ -43,6 +45,8 @@ export class PipelineCache {
   private readonly cache = new Map<string, Map<string, CachedPipeline>>();
   private readonly pending = new Set<Promise<void>>();
   created = 0;
+  /** Called after each pipeline is compiled, with the count so far and the op's label. */
+  readonly onCreated = new Set<(created: number, label: string) => void>();
 
   constructor(
     private readonly device: GPUDevice,
@@ -91,6 +95,7 @@ export class PipelineCache {
 
     byCode.set(code, entry);
     this.created++;
+    for (const listener of this.onCreated) listener(this.created, label);
     return entry;
   }
 

@@ -368,6 +368,15 @@ export class GpuRuntime {
     this.device.destroy();
   }
 
+  /**
+   * Calls `listener(compiled, op)` after each pipeline compiled from now on (`compiled` counts
+   * every pipeline of this device). Returns a function that removes it.
+   */
+  watchPipelines(listener: (compiled: number, op: string) => void): () => void {
+    this.pipelines.onCreated.add(listener);
+    return () => this.pipelines.onCreated.delete(listener);
+  }
+
   private bufferId(b: GPUBuffer): number {
     let id = this.bufferIds.get(b);
     if (id === undefined) this.bufferIds.set(b, (id = this.nextBufferId++));
