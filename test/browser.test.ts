@@ -3,7 +3,8 @@
 // puppeteer-core. Two pages built from the current sources with vite:
 //   - browser/parity.html runs every op-fixture case of every package on the browser's GPU,
 //     forward and gradient against PyTorch's values, and must run every registered op; then
-//     the same on the CPU and wasm backends in the page;
+//     the same on the CPU and wasm backends in the page, and (served cross-origin isolated)
+//     on wasm with worker threads;
 //   - the playground trains AITM small end to end and must land within 0.02 of the oracle AUC.
 // Without a browser the suite is skipped, except under AITM_REQUIRE_WEBGPU=1 (CI), where a
 // missing browser fails it, as a missing GPU adapter fails the GPU tests.
@@ -25,8 +26,12 @@ if (!haveBrowser && required) throw new Error(`browser suite: no browser at ${CH
 const root = fileURLToPath(new URL('..', import.meta.url));
 const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.json': 'application/json' };
 
-/** A static server for `dir` on 127.0.0.1 (a secure context, unlike a data: URL). */
-async function serve(dir: string): Promise<{ server: Server; url: string }> {
+/**
+ * A static server for `dir` on 127.0.0.1 (a secure context, unlike a data: URL); `isolated`
+ * sends the COOP/COEP headers that make the page cross-origin isolated, which SharedArrayBuffer
+ * (and so the wasm backend's threads) needs.
+ */
+async function serve(dir: string, isolated = false): Promise<{ server: Server; url: string }> {
   const server = createServer((req, res) => {
     const pathname = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
     const file = normalize(join(dir, pathname === '/' ? 'index.html' : pathname));
@@ -34,7 +39,8 @@ async function serve(dir: string): Promise<{ server: Server; url: string }> {
       res.writeHead(404).end(); // favicon.ico and the like
       return;
     }
-    res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream' });
+    const isolation = isolated ? { 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp' } : {};
+    res.writeHead(200, { 'content-type': TYPES[extname(file)] ?? 'application/octet-stream', ...isolation });
     res.end(readFileSync(file));
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -46,6 +52,7 @@ describe.runIf(haveBrowser)('in headless Chromium (WebGPU on its own adapter)', 
   let browser: Browser;
   let playground: { server: Server; url: string };
   let parity: { server: Server; url: string };
+  let isolatedParity: { server: Server; url: string };
 
   beforeAll(async () => {
     const out = mkdtempSync(join(tmpdir(), 'aitm-browser-'));
@@ -53,6 +60,7 @@ describe.runIf(haveBrowser)('in headless Chromium (WebGPU on its own adapter)', 
     await build({ configFile: join(root, 'test', 'browser', 'vite.config.ts'), build: { outDir: join(out, 'parity') }, logLevel: 'warn' });
     playground = await serve(join(out, 'playground'));
     parity = await serve(join(out, 'parity'));
+    isolatedParity = await serve(join(out, 'parity'), true);
     try {
       browser = await puppeteer.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--enable-unsafe-webgpu', '--enable-features=Vulkan', '--use-angle=swiftshader'] });
     } catch (e) {
@@ -64,6 +72,7 @@ describe.runIf(haveBrowser)('in headless Chromium (WebGPU on its own adapter)', 
     await browser?.close();
     playground?.server.close();
     parity?.server.close();
+    isolatedParity?.server.close();
   });
 
   it('every op-fixture case on the browser GPU matches PyTorch, forward and gradient, and every registered op ran', async () => {
@@ -79,6 +88,19 @@ describe.runIf(haveBrowser)('in headless Chromium (WebGPU on its own adapter)', 
     expect(r.cpuFailures).toEqual([]); // the CPU backend in the page, float64
     expect(r.wasmFailures).toEqual([]); // the wasm backend in the page, float32
     expect(r.registered.filter((op) => !r.ran.includes(op))).toEqual([]);
+    expect(r.registered.filter((op) => !r.wasmRan.includes(op))).toEqual([]);
+    expect(r.wasmThreads).toBe(1); // not cross-origin isolated: no SharedArrayBuffer, one thread
+    await page.close();
+  }, 300_000);
+
+  it('every op-fixture case on wasm with worker threads in a cross-origin-isolated page matches PyTorch', async () => {
+    const page = await browser.newPage();
+    await page.goto(`${isolatedParity.url}/parity.html?only=wasm`);
+    await page.waitForFunction('window.parityResult || window.parityError', { timeout: 240_000 });
+    expect(await page.evaluate(() => window.parityError)).toBeUndefined();
+    const r = (await page.evaluate(() => window.parityResult))!;
+    expect(r.wasmThreads).toBeGreaterThan(1);
+    expect(r.wasmFailures).toEqual([]);
     expect(r.registered.filter((op) => !r.wasmRan.includes(op))).toEqual([]);
     await page.close();
   }, 300_000);

@@ -19,6 +19,8 @@ interface ParityResult {
   wasmFailures: string[];
   /** The ops the wasm cases ran. */
   wasmRan: string[];
+  /** The wasm backend's thread count in this page (more than 1 only when cross-origin isolated). */
+  wasmThreads: number;
   ran: string[];
   registered: string[];
 }
@@ -30,9 +32,13 @@ declare global {
   }
 }
 
+/** wasm only, on as many threads as the page allows (the suite serves it cross-origin isolated). */
+const wasmOnly = new URLSearchParams(location.search).get('only') === 'wasm';
+
 async function main(): Promise<ParityResult> {
-  await T.setBackend('webgpu');
   const cases = [...(tensorOps as { cases: OpCase[] }).cases, ...(modelOps as { cases: OpCase[] }).cases];
+  if (wasmOnly) return { adapter: 'none', cases: cases.length, failures: [], cpuFailures: [], ...(await onWasm(cases)), ran: [], registered: [...T.opRegistry.keys()] };
+  await T.setBackend('webgpu');
   const failures: string[] = [];
   const ran = new Set<string>();
   for (const c of cases) {
@@ -56,7 +62,20 @@ async function main(): Promise<ParityResult> {
       cpuFailures.push(e instanceof Error ? e.message : String(e));
     }
   }
-  // And the wasm backend, in float32 as on the GPU.
+  const a = T.webGpuAdapter();
+  return {
+    adapter: a ? `${a.vendor}, ${a.architecture}, ${a.description}` : 'none',
+    cases: cases.length,
+    failures,
+    cpuFailures,
+    ...(await onWasm(cases)),
+    ran: [...ran],
+    registered: [...T.opRegistry.keys()],
+  };
+}
+
+/** The cases on the wasm backend, in float32 as on the GPU, with its thread count. */
+async function onWasm(cases: OpCase[]): Promise<Pick<ParityResult, 'wasmFailures' | 'wasmRan' | 'wasmThreads'>> {
   await T.initWasm();
   const wasmFailures: string[] = [];
   const wasmRan = new Set<string>();
@@ -69,17 +88,7 @@ async function main(): Promise<ParityResult> {
       wasmFailures.push(e instanceof Error ? e.message : String(e));
     }
   }
-  const a = T.webGpuAdapter();
-  return {
-    adapter: a ? `${a.vendor}, ${a.architecture}, ${a.description}` : 'none',
-    cases: cases.length,
-    failures,
-    cpuFailures,
-    wasmFailures,
-    wasmRan: [...wasmRan],
-    ran: [...ran],
-    registered: [...T.opRegistry.keys()],
-  };
+  return { wasmFailures, wasmRan: [...wasmRan], wasmThreads: T.wasmThreads()?.threads ?? 0 };
 }
 
 main().then(
