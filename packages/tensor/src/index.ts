@@ -26,6 +26,7 @@ export { setBackend, getBackendName, initBackend, type InitBackendOptions } from
 export { initWebGpu, tryInitWebGpu, disposeWebGpu, webGpuAdapter, webGpuBackend, gpuCounters, gpuProfile, flushGpu } from './backends/webgpu/init.js';
 export type { AdapterReport, OpProfile, RuntimeStats } from './backends/webgpu/runtime.js';
 export type { BackendName, KernelTable, Kernel, KernelInput, TensorMeta } from './backend.js';
+export { debugKernels, isKernelDebugOn, formatKernel, type KernelDebugEntry, type KernelDebugSink, type KernelTensorInfo } from './kernel-debug.js';
 export { defineOp, runOp, opRegistry, traceOps, type OpDef, type GradRule, type GradContext } from './op.js';
 // For packages that define their own fused ops: a WGSL kernel is run through the backend
 // with a parameter block (`Params`, read in WGSL with pu/pi/pf) after `kernelPreamble`.

@@ -9,6 +9,7 @@ import type { BackendName, KernelInput, KernelTable, TensorMeta } from './backen
 import { Storage, Tensor } from './tensor.js';
 import { isGradEnabled } from './grad-mode.js';
 import { GraphNode } from './graph.js';
+import { isKernelDebugOn, setRunningOp } from './kernel-debug.js';
 
 export interface GradContext<A> {
   readonly inputs: readonly Tensor[];
@@ -95,7 +96,15 @@ export function runOp<A>(def: OpDef<A>, inputs: readonly Tensor[], attrs: A): Te
   const out: TensorMeta = { shape, dtype, size: sizeOf(shape) };
   const views: KernelInput<unknown>[] = inputs.map((t) => ({ data: t.storage.handle, shape: t.shape, dtype: t.dtype, size: t.size }));
   const kernel = def.kernels[backend.name] as (b: unknown, i: readonly KernelInput<unknown>[], o: TensorMeta, a: A) => unknown;
-  const handle = kernel(backend, views, out, attrs);
+  // With kernel printing on (AITM_DEBUG=wgsl), the pipeline cache learns which op and shapes it compiles for.
+  const debugging = isKernelDebugOn();
+  if (debugging) setRunningOp({ op: def.name, inputs: views.map(({ shape, dtype }) => ({ shape, dtype })), output: { shape, dtype } });
+  let handle: unknown;
+  try {
+    handle = kernel(backend, views, out, attrs);
+  } finally {
+    if (debugging) setRunningOp(null);
+  }
   // A kernel that returns an input's storage made a zero-copy view: share, don't copy.
   const shared = inputs.find((t) => t.storage.handle === handle);
   const storage = shared ? shared.storage.retain() : new Storage(backend, (backend.adopt as (h: unknown) => unknown)(handle));

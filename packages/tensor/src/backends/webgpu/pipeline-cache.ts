@@ -5,6 +5,8 @@
 // with the uniform slot as a dynamic offset, a bind group no longer changes from one
 // dispatch to the next and the runtime can reuse it.
 
+import { reportPipeline } from '../../kernel-debug.js';
+
 export interface CachedPipeline {
   pipeline: GPUComputePipeline;
   layout: GPUBindGroupLayout;
@@ -91,6 +93,7 @@ export class PipelineCache {
 
     byCode.set(code, entry);
     this.created++;
+    reportPipeline(label, entryPoint, code); // AITM_DEBUG=wgsl / debugKernels(true): print it
     return entry;
   }
 
