@@ -87,6 +87,11 @@ export function unregisterBackend(name: BackendName): void {
   if (current === name) current = null;
 }
 
+/** Every backend registered now (the CPU always; WebGPU and wasm once initialised). */
+export function registeredBackends(): AnyBackend[] {
+  return [...registry.values()];
+}
+
 export function hasBackend(name: BackendName): boolean {
   return registry.has(name);
 }

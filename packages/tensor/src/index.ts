@@ -18,6 +18,7 @@ export { gradients, grad, composedGrad, type BackwardOptions, type GradientsOpti
 export { GraphNode, type Edge, type GradHook } from './graph.js';
 export { toDot, toSvg, graphOf, type DrawnGraph, type DrawnNode, type DrawnEdge, type TensorNames } from './draw.js';
 export { tidy, keep, memory, type MemoryReport } from './memory.js';
+export { profile, type ProfileInfo, type ProfiledOp } from './profile.js';
 export { adamStep_, type AdamStepHyper } from './fused/adam.js';
 export { checkRange } from './check-range.js';
 export { FlatBlock, FLAT_ALIGN, storageView } from './fused/flat.js';

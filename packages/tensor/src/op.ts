@@ -5,7 +5,7 @@
 
 import { isFloat, type DType } from './dtype.js';
 import { fmtShape, sizeOf, type Shape } from './shape.js';
-import type { BackendName, KernelInput, KernelTable, TensorMeta } from './backend.js';
+import type { AnyBackend, BackendName, KernelInput, KernelTable, TensorMeta } from './backend.js';
 import { Storage, Tensor } from './tensor.js';
 import { isGradEnabled } from './grad-mode.js';
 import { GraphNode } from './graph.js';
@@ -72,6 +72,23 @@ export function traceOps<T>(fn: () => T, onOp: OpListener): T {
   }
 }
 
+/**
+ * @internal What `profile` (profile.ts) watches: `before` is called just before a kernel runs,
+ * `after` once its output is owned by a storage (so the backend's memory counts it), with
+ * what `before` returned.
+ */
+export interface KernelWatcher {
+  before(op: string, backend: AnyBackend): number;
+  after(op: string, backend: AnyBackend, started: number, output: unknown, isNew: boolean): void;
+}
+
+let watcher: KernelWatcher | null = null;
+
+/** @internal Installs (or, with null, removes) the one kernel watcher; `profile` does. */
+export function setKernelWatcher(w: KernelWatcher | null): void {
+  watcher = w;
+}
+
 /** Runs `def` on `inputs`: checks, picks the backend's kernel, wraps the result, records the graph. */
 export function runOp<A>(def: OpDef<A>, inputs: readonly Tensor[], attrs: A): Tensor {
   if (inputs.length === 0) throw new Error(`${def.name}: needs at least one input tensor`);
@@ -99,6 +116,8 @@ export function runOp<A>(def: OpDef<A>, inputs: readonly Tensor[], attrs: A): Te
   // With kernel printing on (AITM_DEBUG=wgsl), the pipeline cache learns which op and shapes it compiles for.
   const debugging = isKernelDebugOn();
   if (debugging) setRunningOp({ op: def.name, inputs: views.map(({ shape, dtype }) => ({ shape, dtype })), output: { shape, dtype } });
+  const watch = watcher; // profile(): time and memory per op
+  const started = watch?.before(def.name, backend) ?? 0;
   let handle: unknown;
   try {
     handle = kernel(backend, views, out, attrs);
@@ -108,6 +127,7 @@ export function runOp<A>(def: OpDef<A>, inputs: readonly Tensor[], attrs: A): Te
   // A kernel that returns an input's storage made a zero-copy view: share, don't copy.
   const shared = inputs.find((t) => t.storage.handle === handle);
   const storage = shared ? shared.storage.retain() : new Storage(backend, (backend.adopt as (h: unknown) => unknown)(handle));
+  watch?.after(def.name, backend, started, storage.handle, !shared);
   const result = new Tensor(storage, shape, dtype);
   for (const k of def.mutates ?? []) inputs[k]?.storage.bumpVersion();
   // Only floating-point results carry gradients (a cast to int32, an argmax), as in PyTorch.
