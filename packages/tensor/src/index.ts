@@ -32,6 +32,8 @@ export { debugKernels, isKernelDebugOn, formatKernel, type KernelDebugEntry, typ
 export { defineOp, runOp, opRegistry, traceOps, type OpDef, type GradRule, type GradContext } from './op.js';
 // For packages that define their own fused ops: a WGSL kernel is run through the backend
 // with a parameter block (`Params`, read in WGSL with pu/pi/pf) after `kernelPreamble`.
+export { withMatmulKernel } from './backends/webgpu/matmul.js';
+export type { MatmulKernelChoice } from './backends/webgpu/matmul-plan.js';
 export { kernelPreamble, memoWgsl, wgslType, type WebGpuBackend } from './backends/webgpu/backend.js';
 export { Params } from './backends/webgpu/params.js';
 export type { GpuBuffer } from './backends/webgpu/runtime.js';
