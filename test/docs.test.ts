@@ -1,6 +1,8 @@
 // The docs must be true: every ```ts block in docs/*.md compiles (strict tsc) and runs as
 // written, each as its own program; a block whose first line is `// not run: <reason>` is
-// only type-checked.
+// only type-checked. And `pnpm run docs` (typedoc) must pass: it fails on an undocumented
+// export of a package entry or a broken link. (Plain `pnpm docs` is pnpm's own command,
+// which opens a package's homepage: the script must be run with `run`.)
 
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -97,3 +99,17 @@ describe('docs/*.md', () => {
   }
 });
 
+describe('pnpm run docs (the API reference)', () => {
+  it('builds with every public export documented and no broken link', { timeout: 600_000 }, () => {
+    let output = '';
+    let failed = false;
+    try {
+      output = execFileSync('pnpm', ['run', 'docs'], { cwd: root, stdio: 'pipe', encoding: 'utf8' });
+    } catch (e) {
+      failed = true;
+      output = `${(e as { stdout?: string }).stdout ?? ''}${(e as { stderr?: string }).stderr ?? ''}`;
+    }
+    expect(failed ? output : '').toBe('');
+    expect(output).not.toMatch(/\[warning\]/);
+  });
+});

@@ -78,6 +78,7 @@ function isTensor(v: object): v is Tensor {
   return (v as { __isTensor?: boolean }).__isTensor === true;
 }
 
+/** What `memory()` reports: live tensors, and one backend's storage blocks and bytes. */
 export interface MemoryReport extends MemoryInfo {
   /** Tensors created and not yet disposed, on all backends. */
   tensors: number;

@@ -11,6 +11,7 @@ import { isGradEnabled } from './grad-mode.js';
 import { GraphNode } from './graph.js';
 import { isKernelDebugOn, setRunningOp } from './kernel-debug.js';
 
+/** What a gradient rule sees of the forward call: the saved inputs, output and the op's attributes. */
 export interface GradContext<A> {
   readonly inputs: readonly Tensor[];
   readonly output: Tensor;
@@ -26,6 +27,7 @@ export interface GradContext<A> {
  */
 export type GradRule<A> = (dy: Tensor, ctx: GradContext<A>) => readonly (Tensor | null)[];
 
+/** One op: its name, shape inference, a kernel per backend and its gradient rule (see `defineOp`). */
 export interface OpDef<A> {
   readonly name: string;
   /** Validates inputs and attrs (errors name the op and shapes) and gives the output's shape and dtype. */
@@ -45,6 +47,7 @@ export interface OpDef<A> {
 /** Every op defined so far, for tests that check each one is exercised. */
 export const opRegistry = new Map<string, OpDef<unknown>>();
 
+/** Registers an op (its name must be new) and returns it, for `runOp(op, inputs, attrs)`. */
 export function defineOp<A>(def: OpDef<A>): OpDef<A> {
   if (opRegistry.has(def.name)) throw new Error(`defineOp: op '${def.name}' is defined twice`);
   opRegistry.set(def.name, def as unknown as OpDef<unknown>);

@@ -10,6 +10,7 @@ import type { Module } from '@aitm/nn';
 import { aitmLoss } from '../models/loss.js';
 import type { Predictor } from './evaluate.js';
 
+/** What the warm-up compiled: pipelines and time. */
 export interface WarmUpReport {
   /** Wall time of the warm-up, GPU work included. */
   seconds: number;

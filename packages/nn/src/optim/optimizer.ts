@@ -11,6 +11,7 @@ export interface ParamState {
   readonly tensors: Map<string, Tensor>;
 }
 
+/** What every optimizer shares: its parameters, `step()` and `zeroGrad()`. */
 export abstract class Optimizer {
   readonly params: readonly Tensor[];
   /** Learning rate; may be changed between steps (schedules). */

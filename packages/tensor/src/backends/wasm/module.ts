@@ -8,6 +8,7 @@ import { PLAIN_WASM, RELAXED_WASM } from './kernels.generated.js';
 /** What the backend uses of a WebAssembly.Memory (typed here: Node's types and a consumer's may lack the DOM's). */
 export interface LinearMemory {
   readonly buffer: ArrayBuffer;
+  /** Grows the memory by `pages` pages of 64 KiB; returns the old size in pages. */
   grow(pages: number): number;
 }
 
