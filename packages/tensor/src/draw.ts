@@ -148,19 +148,26 @@ export function toSvg(y: Tensor, names: TensorNames = {}): string {
     colY[c] = colY[c]! + h + GAP_Y;
   }
   const width = colX[maxRank]! + colW[maxRank]! + PAD;
-  const height = Math.max(...colY) - GAP_Y + PAD;
+  // An arrow that skips columns bends below the boxes between its ends.
+  const bendOf = (e: DrawnEdge): number => Math.max(0, rank.get(e.from)! - rank.get(e.to)! - 1) * 40;
+  const height = Math.max(...colY, ...edges.map((e) => at.get(e.from)!.y + at.get(e.from)!.h + bendOf(e))) - GAP_Y + PAD;
   const esc = (s: string): string => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
   const r2 = (v: number): number => Math.round(v * 100) / 100;
   const out = [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${r2(width)}" height="${r2(height)}" viewBox="0 0 ${r2(width)} ${r2(height)}" font-family="monospace" font-size="12">`,
     '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="6" markerHeight="6" orient="auto"><path d="M0,0L10,5L0,10z" fill="#555"/></marker></defs>',
   ];
+  const inputsOf = new Map<string, number>();
+  for (const e of edges) inputsOf.set(e.to, (inputsOf.get(e.to) ?? 0) + 1);
   for (const e of edges) {
     const [a, b] = [at.get(e.from)!, at.get(e.to)!];
-    const [x1, y1, x2, y2] = [a.x + a.w, a.y + a.h / 2, b.x, b.y + b.h / 2];
-    const mid = (x1 + x2) / 2;
-    out.push(`<path d="M${r2(x1)},${r2(y1)}C${r2(mid)},${r2(y1)} ${r2(mid)},${r2(y2)} ${r2(x2)},${r2(y2)}" fill="none" stroke="#555" marker-end="url(#arrow)"/>`);
-    if (e.input !== null) out.push(`<text x="${r2(x2 - 10)}" y="${r2(y2 - 4)}" font-size="10" fill="#555">${e.input}</text>`);
+    // Input k of an op with n inputs arrives at (k + 1) / (n + 1) of its left side.
+    const n = inputsOf.get(e.to)!;
+    const [x1, y1, x2, y2] = [a.x + a.w, a.y + a.h / 2, b.x, b.y + (b.h * ((e.input ?? 0) + 1)) / (n + 1)];
+    const [mid, bend] = [(x1 + x2) / 2, bendOf(e)];
+    const path = bend === 0 ? `C${r2(mid)},${r2(y1)} ${r2(mid)},${r2(y2)}` : `C${r2(x1 + GAP_X)},${r2(y1 + bend)} ${r2(x2 - GAP_X)},${r2(y2 + bend)}`;
+    out.push(`<path d="M${r2(x1)},${r2(y1)}${path} ${r2(x2)},${r2(y2)}" fill="none" stroke="#555" marker-end="url(#arrow)"/>`);
+    if (e.input !== null) out.push(`<text x="${r2(x2 - 14)}" y="${r2(y2 - 3)}" font-size="10" fill="#555">${e.input}</text>`);
   }
   const look = {
     op: 'rx="2" fill="#dbe9f6" stroke="#4e79a7"',
