@@ -13,12 +13,15 @@ import { SharedBottom } from './models/shared-bottom.js';
 import type { MultiTaskModel } from './models/multitask.js';
 import type { DataSchema, FeatureSpecConfig } from './data/schema.js';
 
+/** The models `--model` accepts. */
 export const MODEL_NAMES = ['aitm', 'aitm-autoint', 'mmoe', 'esmm', 'sharedbottom', 'ple'] as const;
+/** One of `MODEL_NAMES`. */
 export type ModelName = (typeof MODEL_NAMES)[number];
 
 /** The models trained with AITM's label constraint (alpha); the others train on the plain sum of BCEs. */
 export const AITM_FAMILY: readonly ModelName[] = ['aitm', 'aitm-autoint'];
 
+/** An MLP tower's configuration: layer sizes, activation, batch norm, dropout. */
 export interface MlpConfig {
   /** Hidden layer sizes. */
   readonly dims: readonly number[];

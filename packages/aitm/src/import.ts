@@ -14,6 +14,7 @@ import { parseConfig, type MlpConfig, type ModelConfig, type ModelName } from '.
 
 export type Shapes = ReadonlyMap<string, readonly number[]>;
 
+/** Options of `inferConfig` (what a checkpoint does not record). */
 export interface ImportOptions {
   /** Label columns in task order (default click,purchase for two tasks). */
   labels?: readonly string[];

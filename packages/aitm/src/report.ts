@@ -5,6 +5,7 @@ import type { BackendName } from '@aitm/tensor';
 import type { ModelName } from './config.js';
 import type { TaskMetrics } from './train/evaluate.js';
 
+/** What `report.json` of a run holds: the config, metrics per split, timings. */
 export interface Report {
   val: TaskMetrics;
   test: TaskMetrics;
@@ -22,6 +23,7 @@ export interface Report {
   oovIds: Record<string, Record<string, number>>;
 }
 
+/** One model's results in `compare`: AUC and log loss per task, mean and spread over seeds. */
 export interface CompareModelResult {
   model: ModelName;
   /** Per task, mean test AUC over seeds (NaN, null in the JSON, when some seed's test split has one class). */
@@ -37,6 +39,7 @@ export interface CompareModelResult {
   samplesPerSecond: number;
 }
 
+/** What `compare.json` holds: every model's results on the same data. */
 export interface CompareResult {
   /** Mean over seeds of the oracle AUC (the true probabilities' AUC) per task; null for CSV data. */
   oracleAuc: number[] | null;

@@ -44,6 +44,7 @@ function takeLock(lock: string, dir: string): void {
   throw new Error(`--out ${dir}: cannot take the lock ${lock}`);
 }
 
+/** Options of writing a run folder. */
 export interface RunDirOptions {
   /** Replace a DIR that already holds a run (default false: refuse). */
   overwrite?: boolean;

@@ -93,6 +93,7 @@ export function prelu(x: Tensor, weight: Tensor): Tensor {
   return where(gt(x, 0), x, mul(w, x));
 }
 
+/** Options of `PReLU`: the number of slopes, their start value, dtype. */
 export interface PReLUOptions {
   /** 1 (shared slope, the default) or the number of channels. */
   numParameters?: number;
@@ -134,6 +135,7 @@ export function dice(x: Tensor, alpha: Tensor, epsilon = 1e-3): Tensor {
   return add(mul(p, x), mul(mul(sub(1, p), alpha), x));
 }
 
+/** Options of `Dice`. */
 export interface DiceOptions {
   /** Added per element before the row sum (default 1e-3, as torch-rechub). */
   epsilon?: number;
@@ -164,6 +166,7 @@ export class Dice extends Module {
   }
 }
 
+/** Options of `DiceBN`. */
 export interface DiceBNOptions {
   /** The BatchNorm's eps (default 1e-9, as DIN / DeepCTR-Torch). */
   eps?: number;
@@ -203,6 +206,7 @@ export class DiceBN extends Module {
 /** Names `activationLayer` accepts (case-insensitive), plus 'leakyrelu:<slope>' and 'softmax:<dim>'. */
 export type ActivationName = 'relu' | 'sigmoid' | 'tanh' | 'leakyrelu' | 'prelu' | 'dice' | 'softmax' | 'linear' | 'identity';
 
+/** Options of `activationLayer` (the layer built from an activation name). */
 export interface ActivationOptions {
   dtype?: DType;
   generator?: Generator;

@@ -8,6 +8,7 @@
 import { add, batchNorm, batchNormEval, div, fmtShape, full, mul, noGrad, relu, reshape, sqrt, sub, sum, tidy, zeros, type DType, type Tensor } from '@aitm/tensor';
 import { Module } from './module.js';
 
+/** Options of `BatchNorm1d`, with PyTorch's defaults. */
 export interface BatchNormOptions {
   /** Added to the variance before the square root (default 1e-5). */
   eps?: number;

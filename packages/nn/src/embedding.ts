@@ -5,6 +5,7 @@ import { cast, concat, fmtShape, fromTypedArray, gather, gatherConcat, reshape, 
 import { Module, ModuleDict } from './module.js';
 import { randomNormal, type Initializer } from './init.js';
 
+/** Options of `Embedding`: dtype, generator, initialisation. */
 export interface EmbeddingOptions {
   /** How the [num, dim] weight is drawn (default N(0, 1), like torch.nn.Embedding). */
   initializer?: Initializer;
@@ -68,6 +69,7 @@ function checkIds(ids: ArrayLike<number>, vocab: number, label: string): void {
   }
 }
 
+/** A sparse (id) feature: its name, vocabulary size and embedding size. */
 export interface SparseFeatureSpec {
   readonly name: string;
   readonly vocabSize: number;
@@ -113,16 +115,19 @@ export class DenseFeature {
   }
 }
 
+/** A sparse or dense input feature. */
 export type Feature = SparseFeature | DenseFeature;
 
 /** Default embedding initialiser of torch-rechub features: N(0, 1e-4). */
 export const DEFAULT_FEATURE_INITIALIZER: Initializer = randomNormal(0, 1e-4);
 
+/** Options of `EmbeddingLayer`. */
 export interface EmbeddingLayerOptions {
   dtype?: DType;
   generator?: Generator;
 }
 
+/** Options of `EmbeddingLayer.forward`. */
 export interface EmbeddingForwardOptions {
   /** Flatten the sparse embeddings to [B, nSparse * dim] and append the dense columns. */
   squeezeDim?: boolean;

@@ -5,6 +5,7 @@
 import { rand, randn, defaultGenerator, fromTypedArray, full, type DType, type Generator, type Tensor } from '@aitm/tensor';
 import type { BackendName } from '@aitm/tensor';
 
+/** Options shared by the initialisers: dtype, backend and generator. */
 export interface InitOptions {
   /** Default float32. */
   dtype?: DType;
@@ -14,6 +15,7 @@ export interface InitOptions {
   generator?: Generator;
 }
 
+/** The nonlinearities `calculateGain` knows, as PyTorch's. */
 export type Nonlinearity = 'linear' | 'conv1d' | 'conv2d' | 'conv3d' | 'sigmoid' | 'tanh' | 'relu' | 'leaky_relu' | 'selu';
 
 /**
@@ -92,9 +94,12 @@ export function xavierNormal(shape: readonly number[], gain = 1, opts: InitOptio
   return normal(shape, 0, gain * Math.sqrt(2 / (fanIn + fanOut)), opts);
 }
 
+/** `xavierUniform` under its other name. */
 export const glorotUniform = xavierUniform;
+/** `xavierNormal` under its other name. */
 export const glorotNormal = xavierNormal;
 
+/** Options of the Kaiming initialisers: `a`, `mode` and `nonlinearity`, as PyTorch's. */
 export interface KaimingOptions extends InitOptions {
   /** leaky_relu's negative slope (default 0). */
   a?: number;
@@ -127,7 +132,9 @@ export function kaimingNormal(shape: readonly number[], opts: KaimingOptions = {
   return normal(shape, 0, kaimingStd(shape, opts), opts);
 }
 
+/** `kaimingUniform` under its other name. */
 export const heUniform = kaimingUniform;
+/** `kaimingNormal` under its other name. */
 export const heNormal = kaimingNormal;
 
 /**

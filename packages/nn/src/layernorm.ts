@@ -34,6 +34,7 @@ export function layerNorm(x: Tensor, normalizedShape: readonly number[], weight:
   });
 }
 
+/** Options of `LayerNorm`. */
 export interface LayerNormOptions {
   /** Added to the variance before the square root (default 1e-5). */
   eps?: number;

@@ -7,6 +7,7 @@ import { add, bmm, fmtShape, linear, relu, reshape, sigmoid, type DType, type Ge
 import { Module } from './module.js';
 import { kaimingUniform, uniform } from './init.js';
 
+/** Options of `Linear`: bias, dtype, generator. */
 export interface LinearOptions {
   /** Learn an additive bias (default true). */
   bias?: boolean;

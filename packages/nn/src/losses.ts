@@ -3,8 +3,10 @@
 
 import { abs, add, cast, checkRange, clamp, div, exp, fmtShape, gatherAlong, log, logSoftmax, maximum, mean, mul, ne, neg, noGrad, reshape, sub, sum, tidy, type Tensor } from '@aitm/tensor';
 
+/** How a loss reduces over elements, as PyTorch's `reduction`. */
 export type Reduction = 'mean' | 'sum' | 'none';
 
+/** Options shared by the losses. */
 export interface LossOptions {
   /** How per-element losses are combined (default 'mean'). */
   reduction?: Reduction;
@@ -134,6 +136,7 @@ export async function assertFinite(t: Tensor, what = 'tensor'): Promise<void> {
   }
 }
 
+/** Options of `crossEntropy`: `ignoreIndex`, `labelSmoothing`, as `F.cross_entropy`. */
 export interface CrossEntropyOptions extends LossOptions {
   /** Targets equal to this class take no part (and do not count in the mean); default -100. */
   ignoreIndex?: number;

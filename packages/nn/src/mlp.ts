@@ -11,6 +11,7 @@ import { BatchNorm1d } from './batchnorm.js';
 import { Dropout } from './dropout.js';
 import { activationLayer, ReLU, Sigmoid, type ActivationName } from './activations.js';
 
+/** Options of `MLP`: layer sizes, activation, batch norm, dropout (torch-rechub's). */
 export interface MLPOptions {
   /** Hidden layer sizes (default none). */
   dims?: readonly number[];

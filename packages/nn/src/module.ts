@@ -13,11 +13,13 @@
 
 import { cast, fmtShape, fromTypedArray, keep, noGrad, tidy, Tensor, type DType } from '@aitm/tensor';
 
+/** Options of `loadStateDict`. */
 export interface LoadStateDictOptions {
   /** Missing and unexpected keys are errors (default true). Shape and dtype mismatches always are. */
   strict?: boolean;
 }
 
+/** What `loadStateDict` did not match (with `strict: false`): missing and unexpected keys. */
 export interface LoadStateDictResult {
   missingKeys: string[];
   unexpectedKeys: string[];
@@ -178,6 +180,7 @@ export abstract class Module {
     return out;
   }
 
+  /** Every parameter of this module and its submodules (each once), as `torch.nn.Module.parameters()`. */
   parameters(): Tensor[] {
     return this.namedParameters().map(([, t]) => t);
   }
@@ -328,6 +331,7 @@ export class StateDictProblems {
     }
   }
 
+  /** Throws one error listing every problem found, under `title`, if there is any. */
   throwIfAny(title: string): void {
     const lines: string[] = [];
     const quote = (ks: string[]): string => ks.map((k) => `"${k}"`).join(', ');
@@ -339,7 +343,10 @@ export class StateDictProblems {
 }
 
 /** A module whose forward maps one tensor to one tensor: what Sequential chains. */
-export type Layer = Module & { forward(x: Tensor): Tensor };
+export type Layer = Module & {
+  /** Maps one tensor to one tensor. */
+  forward(x: Tensor): Tensor;
+};
 
 /**
  * A list of modules named '0', '1', ... like `torch.nn.ModuleList`.
@@ -356,12 +363,14 @@ export class ModuleList<M extends Module = Module> extends Module implements Ite
     for (const m of modules) this.append(m);
   }
 
+  /** Adds a module at the end (named by its index). */
   append(m: M): this {
     this.registerModule(String(this.items.length), m);
     this.items.push(m);
     return this;
   }
 
+  /** The number of modules. */
   get length(): number {
     return this.items.length;
   }
@@ -373,6 +382,7 @@ export class ModuleList<M extends Module = Module> extends Module implements Ite
     return m;
   }
 
+  /** The modules in order. */
   [Symbol.iterator](): Iterator<M> {
     return this.items[Symbol.iterator]();
   }
@@ -398,12 +408,14 @@ export class ModuleDict<M extends Module = Module> extends Module {
     for (const [k, m] of entries as Iterable<[string, M]>) this.set(k, m);
   }
 
+  /** Adds or replaces the module called `name`. */
   set(name: string, m: M): this {
     this.registerModule(name, m);
     this.items.set(name, m);
     return this;
   }
 
+  /** Whether a module is called `name`. */
   has(name: string): boolean {
     return this.items.has(name);
   }
@@ -415,14 +427,17 @@ export class ModuleDict<M extends Module = Module> extends Module {
     return m;
   }
 
+  /** The names, in insertion order. */
   keys(): string[] {
     return [...this.items.keys()];
   }
 
+  /** The (name, module) pairs, in insertion order. */
   entries(): [string, M][] {
     return [...this.items];
   }
 
+  /** The number of modules. */
   get size(): number {
     return this.items.size;
   }

@@ -33,6 +33,7 @@ export async function readSafetensors(file: string): Promise<SafetensorsFile> {
   return parseSafetensors(await readBytes(file), file);
 }
 
+/** Options of `loadSafetensors`. */
 export interface LoadSafetensorsOptions {
   /** Where the tensors are created (default: the current backend). */
   backend?: BackendName;

@@ -23,6 +23,7 @@ const INT32_MAX = 2147483647;
 /** The dtype a file dtype is read into: F32 -> float32, F64 -> float64, I32 and I64 -> int32. */
 export const TENSOR_DTYPE_OF: Readonly<Record<SafetensorsDType, DType>> = { F32: 'float32', F64: 'float64', I32: 'int32', I64: 'int32' };
 
+/** One tensor of a safetensors file: dtype, shape and where its bytes are. */
 export interface SafetensorsEntry {
   readonly name: string;
   readonly dtype: SafetensorsDType;
@@ -31,6 +32,7 @@ export interface SafetensorsEntry {
   readonly data: TypedArray;
 }
 
+/** A parsed safetensors file: its tensors and metadata. */
 export interface SafetensorsFile {
   /** The `__metadata__` map, or null when the file has none. */
   readonly metadata: Record<string, string> | null;
@@ -261,6 +263,7 @@ function decode(bytes: Uint8Array, at: number, s: EntrySpec, file: string): Type
   }
 }
 
+/** Options of writing a safetensors file. */
 export interface SaveSafetensorsOptions {
   /**
    * File dtype per tensor name. By default float32 -> F32, float64 -> F64, int32 -> I32,
@@ -414,6 +417,7 @@ export function checkpointEntries(bytes: Uint8Array, file = '<bytes>'): Safetens
   return [...parseSafetensors(bytes, file).entries];
 }
 
+/** Options of `loadCheckpoint`. */
 export interface LoadCheckpointOptions {
   /** Missing and unexpected names are errors (default true). */
   strict?: boolean;

@@ -11,6 +11,7 @@ export interface StateDictProblem {
   readonly what: string;
 }
 
+/** Options of the state-dict checks. */
 export interface CheckStateDictOptions {
   /** Names the source (a file path) in the message. Default '<state dict>'. */
   file?: string;

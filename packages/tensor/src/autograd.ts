@@ -18,6 +18,7 @@ import { add } from './ops/elementwise.js';
 import { onesLike, zerosLike } from './creation.js';
 import { enableGrad, isGradEnabled, setGradEnabled } from './grad-mode.js';
 
+/** Options of `backward()`. */
 export interface BackwardOptions {
   /** Keep the graph's saved values so backward can run through it again (default: `createGraph`). */
   readonly retainGraph?: boolean;
@@ -25,6 +26,7 @@ export interface BackwardOptions {
   readonly createGraph?: boolean;
 }
 
+/** Options of `gradients()`: those of `backward()`, and `allowUnused`. */
 export interface GradientsOptions extends BackwardOptions {
   /** The upstream gradient of the output (default: ones; required unless it has one element). */
   readonly gradOutput?: Tensor;
@@ -321,8 +323,15 @@ type GradOf<F extends (...args: Tensor[]) => Tensor> = (...args: Parameters<F>) 
  * @example
  * const d2 = grad(grad((x) => x.pow(3).sum()));
  * d2(tensor([2], { dtype: 'float64' })); // 6 x = [12]
+ *
+ * @typeParam F - the function to differentiate: tensors in, one tensor out
  */
 export function grad<F extends (...args: Tensor[]) => Tensor>(fn: F): GradOf<F>;
+/**
+ * `grad(fn, { argnums })`: the gradients of `fn` with respect to each argument listed.
+ *
+ * @typeParam F - the function to differentiate: tensors in, one tensor out
+ */
 export function grad<F extends (...args: Tensor[]) => Tensor>(fn: F, options: { argnums: readonly number[] }): (...args: Parameters<F>) => Tensor[];
 export function grad(fn: (...args: Tensor[]) => Tensor, options: { argnums?: readonly number[] } = {}): (...args: Tensor[]) => Tensor | Tensor[] {
   const single = options.argnums === undefined;

@@ -12,9 +12,13 @@ import type { WebGpuBackend } from './backends/webgpu/backend.js';
 import type { GpuBuffer } from './backends/webgpu/runtime.js';
 import type { WasmBackend, WasmBuffer } from './backends/wasm/backend.js';
 
+/** A tensor's shape, dtype and element count, without its storage. */
 export interface TensorMeta {
+  /** The size of each dimension. */
   readonly shape: Shape;
+  /** The element type. */
   readonly dtype: DType;
+  /** The number of elements. */
   readonly size: number;
 }
 
@@ -29,6 +33,7 @@ export interface BackendKinds {
   webgpu: { backend: WebGpuBackend; handle: GpuBuffer };
   wasm: { backend: WasmBackend; handle: WasmBuffer };
 }
+/** A backend's name: 'cpu', 'webgpu' or 'wasm'. */
 export type BackendName = keyof BackendKinds;
 export type Handle<B extends BackendName> = BackendKinds[B]['handle'];
 
@@ -85,6 +90,11 @@ export function registerBackend(backend: AnyBackend): void {
 export function unregisterBackend(name: BackendName): void {
   registry.delete(name);
   if (current === name) current = null;
+}
+
+/** Every backend registered now (the CPU always; WebGPU and wasm once initialised). */
+export function registeredBackends(): AnyBackend[] {
+  return [...registry.values()];
 }
 
 export function hasBackend(name: BackendName): boolean {

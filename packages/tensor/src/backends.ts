@@ -32,6 +32,7 @@ export function getBackendName(): BackendName {
   return currentBackend().name;
 }
 
+/** Options of `initBackend`. */
 export interface InitBackendOptions {
   /** Overrides AITM_BACKEND. */
   backend?: BackendName;

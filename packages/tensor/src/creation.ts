@@ -7,14 +7,17 @@ import { currentBackend, getBackend, type AnyBackend, type BackendName } from '.
 import { Storage, Tensor, type NestedArray } from './tensor.js';
 import { defaultGenerator, type Generator } from './random.js';
 
+/** Where and how a new tensor is made: dtype, backend, and whether it requires grad. */
 export interface CreateOptions {
   /** Default float32 (int32 for an Int32Array, float64 for a Float64Array). */
   dtype?: DType;
   /** Default: the current backend (see `setBackend`). */
   backend?: BackendName;
+  /** Make it a leaf whose gradient is wanted (floating-point dtypes only). */
   requiresGrad?: boolean;
 }
 
+/** `tensor`'s options: `CreateOptions` and the shape of flat data. */
 export interface TensorOptions extends CreateOptions {
   /** Required when `data` is flat and the tensor is not 1-D. */
   shape?: readonly number[];
@@ -128,7 +131,9 @@ export function ones(shape: readonly number[], opts: CreateOptions = {}): Tensor
 export function fullLike(like: Tensor, value: number): Tensor {
   return full(like.shape, value, { dtype: like.dtype, backend: like.backendName });
 }
+/** Zeros with `like`'s shape, dtype and backend, like `torch.zeros_like`. */
 export const zerosLike = (like: Tensor): Tensor => fullLike(like, 0);
+/** Ones with `like`'s shape, dtype and backend, like `torch.ones_like`. */
 export const onesLike = (like: Tensor): Tensor => fullLike(like, 1);
 
 /** A 0-d tensor holding `value`, matching `like`'s dtype and backend (used for scalar operands). */
@@ -151,6 +156,7 @@ export function arange(start: number, end?: number, step = 1, opts: CreateOption
   return fromTypedArray(data, [n], dtype, opts);
 }
 
+/** Random creation's options: `CreateOptions` and the generator to draw from. */
 export interface RandomOptions extends CreateOptions {
   /** Defaults to the global generator (see `manualSeed`). */
   generator?: Generator;

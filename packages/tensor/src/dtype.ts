@@ -2,7 +2,9 @@
 // oracle), int32 (indices) and bool (masks: logical ops, isnan). Maps each to the typed
 // array that stores it on the host (bool: one byte, 0 or 1; the GPU stores it as u32).
 
+/** The element types: float32 (every backend), float64 (CPU only), int32, bool. */
 export type DType = 'float32' | 'float64' | 'int32' | 'bool';
+/** The typed arrays that hold values on the host, one per dtype. */
 export type TypedArray = Float32Array | Float64Array | Int32Array | Uint8Array;
 
 export const DTYPES: readonly DType[] = ['float32', 'float64', 'int32', 'bool'];
@@ -15,6 +17,7 @@ export function bytesPerElement(dtype: DType): number {
   return dtype === 'float64' ? 8 : 4;
 }
 
+/** A zeroed typed array of `size` elements of `dtype`. */
 export function allocArray(dtype: DType, size: number): TypedArray {
   switch (dtype) {
     case 'float32':

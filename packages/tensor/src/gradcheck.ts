@@ -6,6 +6,7 @@ import type { Tensor } from './tensor.js';
 import { tidy } from './memory.js';
 import { fromTypedArray } from './creation.js';
 
+/** Options of `gradcheck`: the step and tolerances. */
 export interface GradcheckOptions {
   /** Finite-difference step (default 1e-6). */
   eps?: number;
@@ -15,6 +16,7 @@ export interface GradcheckOptions {
   rtol?: number;
 }
 
+/** `gradcheck`'s verdict, with the worst element's analytic and numeric gradients. */
 export interface GradcheckResult {
   ok: boolean;
   /** The worst element: which input, its flat index, output element, both values. */

@@ -37,6 +37,19 @@ export function edgeOf(t: Tensor): Edge {
   return t.node ?? t.leafTarget ?? t;
 }
 
+/**
+ * One recorded op of the autograd graph: the op (`op`, `def`), its attributes, where each
+ * input's gradient goes (`edges`: the producing node, a leaf tensor, or null for an input
+ * that takes no gradient) and the inputs' and output's shapes and dtypes. A tensor's
+ * `node` is the node that produced it (null for leaves), so the graph is walked from a
+ * result back to the leaves; `toDot` and `toSvg` draw it.
+ *
+ * @example
+ * const y = x.mul(w).sum();                        // x, w require grad
+ * y.node!.op;                                      // 'sum'
+ * (y.node!.edges[0] as GraphNode).op;              // 'mul'
+ * (y.node!.edges[0] as GraphNode).edges;           // [x, w]: the leaves
+ */
 export class GraphNode {
   /** Holders: the output tensor (and backward's temporary copies of it) and consuming nodes. */
   private refs = 1;
@@ -47,6 +60,8 @@ export class GraphNode {
   retainTarget: Tensor | null = null;
   /** Each input's shape and dtype (what its gradient must have), kept after the values are freed. */
   readonly inputMeta: readonly { readonly shape: readonly number[]; readonly dtype: DType }[];
+  /** The output's shape and dtype. */
+  readonly outputMeta: { readonly shape: readonly number[]; readonly dtype: DType };
 
   constructor(
     readonly def: OpDef<unknown>,
@@ -58,6 +73,7 @@ export class GraphNode {
   ) {
     for (const e of edges) if (e instanceof GraphNode) e.refs++;
     this.inputMeta = inputs.map((t) => ({ shape: t.shape, dtype: t.dtype }));
+    this.outputMeta = { shape: output.shape, dtype: output.dtype };
     this.saved = [...inputs, output].map((t) => ({
       storage: t.storage.retain(),
       shape: t.shape,
@@ -66,12 +82,18 @@ export class GraphNode {
     }));
   }
 
+  /** The op's name (`'mul'`, `'bmm'`, ...), as `defineOp` registered it. */
+  get op(): string {
+    return this.def.name;
+  }
+
+  /** @internal Adds a holder (a consuming node, backward's temporary handle). */
   retain(): this {
     this.refs++;
     return this;
   }
 
-  /** Drops one holder; the last one frees the saved storage and releases the upstream nodes. */
+  /** @internal Drops one holder; the last one frees the saved storage and releases the upstream nodes. */
   release(): void {
     // Iterative: a long chain (an unrolled loop) would overflow the stack recursively.
     const stack: GraphNode[] = [this];
@@ -88,7 +110,7 @@ export class GraphNode {
     return this.saved === null;
   }
 
-  /** Frees the saved storage; the node stays in the graph, but backward through it now fails. */
+  /** @internal Frees the saved storage; the node stays in the graph, but backward through it now fails. */
   freeSaved(): void {
     if (this.saved === null) return;
     for (const s of this.saved) s.storage.release();
@@ -96,7 +118,7 @@ export class GraphNode {
   }
 
   /**
-   * Fresh tensors over the saved values for the rule's context: inputs, then the output.
+   * @internal Fresh tensors over the saved values for the rule's context: inputs, then the output.
    * With `connect` (double backward), each carries its graph identity so ops on it are
    * recorded against the original graph. A value whose storage was written in place since
    * it was saved comes back marked stale: any op that reads it raises, naming this op.

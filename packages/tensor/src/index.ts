@@ -15,8 +15,10 @@ export * from './creation.js';
 export * from './ops/index.js';
 export { noGrad, enableGrad, isGradEnabled } from './grad-mode.js';
 export { gradients, grad, composedGrad, type BackwardOptions, type GradientsOptions } from './autograd.js';
-export type { GradHook, GraphNode } from './graph.js';
+export { GraphNode, type Edge, type GradHook } from './graph.js';
+export { toDot, toSvg, graphOf, type DrawnGraph, type DrawnNode, type DrawnEdge, type TensorNames } from './draw.js';
 export { tidy, keep, memory, trackLeaks, type MemoryReport } from './memory.js';
+export { profile, type ProfileInfo, type ProfiledOp } from './profile.js';
 export { adamStep_, type AdamStepHyper } from './fused/adam.js';
 export { checkRange } from './check-range.js';
 export { FlatBlock, FLAT_ALIGN, storageView } from './fused/flat.js';
@@ -26,9 +28,12 @@ export { setBackend, getBackendName, initBackend, type InitBackendOptions } from
 export { initWebGpu, tryInitWebGpu, disposeWebGpu, webGpuAdapter, webGpuBackend, gpuCounters, gpuProfile, flushGpu, watchPipelineCompiles } from './backends/webgpu/init.js';
 export type { AdapterReport, OpProfile, RuntimeStats } from './backends/webgpu/runtime.js';
 export type { BackendName, KernelTable, Kernel, KernelInput, TensorMeta } from './backend.js';
+export { debugKernels, isKernelDebugOn, formatKernel, type KernelDebugEntry, type KernelDebugSink, type KernelTensorInfo } from './kernel-debug.js';
 export { defineOp, runOp, opRegistry, traceOps, type OpDef, type GradRule, type GradContext } from './op.js';
 // For packages that define their own fused ops: a WGSL kernel is run through the backend
 // with a parameter block (`Params`, read in WGSL with pu/pi/pf) after `kernelPreamble`.
+export { withMatmulKernel } from './backends/webgpu/matmul.js';
+export type { MatmulKernelChoice } from './backends/webgpu/matmul-plan.js';
 export { kernelPreamble, memoWgsl, wgslType, type WebGpuBackend } from './backends/webgpu/backend.js';
 export { Params } from './backends/webgpu/params.js';
 export type { GpuBuffer } from './backends/webgpu/runtime.js';

@@ -93,6 +93,7 @@ export async function trackLeaks<T>(fn: () => T | Promise<T>): Promise<{ value: 
   return { value, leaked: liveTensors - before };
 }
 
+/** What `memory()` reports: live tensors, and one backend's storage blocks and bytes. */
 export interface MemoryReport extends MemoryInfo {
   /** Tensors created and not yet disposed, on all backends. */
   tensors: number;

@@ -5,11 +5,13 @@
 
 import { isFloat, type DType } from './dtype.js';
 import { fmtShape, sizeOf, type Shape } from './shape.js';
-import type { BackendName, KernelInput, KernelTable, TensorMeta } from './backend.js';
+import type { AnyBackend, BackendName, KernelInput, KernelTable, TensorMeta } from './backend.js';
 import { Storage, Tensor } from './tensor.js';
 import { isGradEnabled } from './grad-mode.js';
 import { GraphNode } from './graph.js';
+import { isKernelDebugOn, setRunningOp } from './kernel-debug.js';
 
+/** What a gradient rule sees of the forward call: the saved inputs, output and the op's attributes. */
 export interface GradContext<A> {
   readonly inputs: readonly Tensor[];
   readonly output: Tensor;
@@ -25,6 +27,7 @@ export interface GradContext<A> {
  */
 export type GradRule<A> = (dy: Tensor, ctx: GradContext<A>) => readonly (Tensor | null)[];
 
+/** One op: its name, shape inference, a kernel per backend and its gradient rule (see `defineOp`). */
 export interface OpDef<A> {
   readonly name: string;
   /** Validates inputs and attrs (errors name the op and shapes) and gives the output's shape and dtype. */
@@ -44,6 +47,7 @@ export interface OpDef<A> {
 /** Every op defined so far, for tests that check each one is exercised. */
 export const opRegistry = new Map<string, OpDef<unknown>>();
 
+/** Registers an op (its name must be new) and returns it, for `runOp(op, inputs, attrs)`. */
 export function defineOp<A>(def: OpDef<A>): OpDef<A> {
   if (opRegistry.has(def.name)) throw new Error(`defineOp: op '${def.name}' is defined twice`);
   opRegistry.set(def.name, def as unknown as OpDef<unknown>);
@@ -71,6 +75,23 @@ export function traceOps<T>(fn: () => T, onOp: OpListener): T {
   }
 }
 
+/**
+ * @internal What `profile` (profile.ts) watches: `before` is called just before a kernel runs,
+ * `after` once its output is owned by a storage (so the backend's memory counts it), with
+ * what `before` returned.
+ */
+export interface KernelWatcher {
+  before(op: string, backend: AnyBackend): number;
+  after(op: string, backend: AnyBackend, started: number, output: unknown, isNew: boolean): void;
+}
+
+let watcher: KernelWatcher | null = null;
+
+/** @internal Installs (or, with null, removes) the one kernel watcher; `profile` does. */
+export function setKernelWatcher(w: KernelWatcher | null): void {
+  watcher = w;
+}
+
 /** Runs `def` on `inputs`: checks, picks the backend's kernel, wraps the result, records the graph. */
 export function runOp<A>(def: OpDef<A>, inputs: readonly Tensor[], attrs: A): Tensor {
   if (inputs.length === 0) throw new Error(`${def.name}: needs at least one input tensor`);
@@ -95,10 +116,21 @@ export function runOp<A>(def: OpDef<A>, inputs: readonly Tensor[], attrs: A): Te
   const out: TensorMeta = { shape, dtype, size: sizeOf(shape) };
   const views: KernelInput<unknown>[] = inputs.map((t) => ({ data: t.storage.handle, shape: t.shape, dtype: t.dtype, size: t.size }));
   const kernel = def.kernels[backend.name] as (b: unknown, i: readonly KernelInput<unknown>[], o: TensorMeta, a: A) => unknown;
-  const handle = kernel(backend, views, out, attrs);
+  // With kernel printing on (AITM_DEBUG=wgsl), the pipeline cache learns which op and shapes it compiles for.
+  const debugging = isKernelDebugOn();
+  if (debugging) setRunningOp({ op: def.name, inputs: views.map(({ shape, dtype }) => ({ shape, dtype })), output: { shape, dtype } });
+  const watch = watcher; // profile(): time and memory per op
+  const started = watch?.before(def.name, backend) ?? 0;
+  let handle: unknown;
+  try {
+    handle = kernel(backend, views, out, attrs);
+  } finally {
+    if (debugging) setRunningOp(null);
+  }
   // A kernel that returns an input's storage made a zero-copy view: share, don't copy.
   const shared = inputs.find((t) => t.storage.handle === handle);
   const storage = shared ? shared.storage.retain() : new Storage(backend, (backend.adopt as (h: unknown) => unknown)(handle));
+  watch?.after(def.name, backend, started, storage.handle, !shared);
   const result = new Tensor(storage, shape, dtype);
   for (const k of def.mutates ?? []) inputs[k]?.storage.bumpVersion();
   // Only floating-point results carry gradients (a cast to int32, an argmax), as in PyTorch.

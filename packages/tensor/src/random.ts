@@ -13,6 +13,7 @@ function splitmix32(seed: number): () => number {
   };
 }
 
+/** A seeded random number generator (as `torch.Generator`); `manualSeed` seeds the default one. */
 export class Generator {
   private s0 = 0;
   private s1 = 0;

@@ -1,8 +1,10 @@
 // Shape arithmetic shared by every op: sizes, strides, NumPy broadcasting and axis
 // normalisation, with errors that name the op and the shapes involved.
 
+/** A tensor shape: the size of each dimension, outermost first. */
 export type Shape = readonly number[];
 
+/** The number of elements of a shape (1 for `[]`). */
 export function sizeOf(shape: Shape): number {
   let n = 1;
   for (const d of shape) n *= d;
@@ -20,6 +22,7 @@ export function stridesOf(shape: Shape): number[] {
   return s;
 }
 
+/** A shape as text, `[2,3]`, for messages. */
 export function fmtShape(shape: Shape): string {
   return `[${shape.join(',')}]`;
 }

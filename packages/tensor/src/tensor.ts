@@ -81,6 +81,7 @@ export class Storage {
 let nextId = 0;
 
 export type Scalar = number;
+/** An op operand: a tensor, or a number (made a 0-d tensor of the other operand's dtype). */
 export type TensorLike = Tensor | number;
 
 /**
@@ -140,14 +141,17 @@ export class Tensor {
     trackTensor(this);
   }
 
+  /** The number of dimensions (0 for a scalar). */
   get rank(): number {
     return this.shape.length;
   }
 
+  /** The backend object holding the storage. */
   get backend(): AnyBackend {
     return this.storage.backend;
   }
 
+  /** Where the storage lives: 'cpu', 'wasm' or 'webgpu'. */
   get backendName(): BackendName {
     return this.storage.backend.name;
   }
@@ -160,6 +164,7 @@ export class Tensor {
     return this._storage;
   }
 
+  /** Whether `dispose()` (or the `tidy` that made it) has freed this tensor. */
   get isDisposed(): boolean {
     return this._storage === null;
   }
@@ -169,11 +174,15 @@ export class Tensor {
     return this.node === null;
   }
 
-  /** The accumulated gradient of a leaf after `backward()`. Kept out of `tidy` scopes. */
+  /**
+   * The accumulated gradient of a leaf after `backward()`. Kept out of `tidy` scopes.
+   * Assigning checks the shape and dtype (`x.grad = null` resets it between steps).
+   */
   get grad(): Tensor | null {
     return this._grad;
   }
 
+  /** Sets the gradient (same shape and dtype), or resets it with null. */
   set grad(g: Tensor | null) {
     if (g !== null) {
       if (g.dtype !== this.dtype || g.shape.length !== this.shape.length || g.shape.some((d, i) => d !== this.shape[i])) {
@@ -230,11 +239,15 @@ export class Tensor {
    * const h = w.registerHook((g) => g.mul(0.5)); // halve w's gradient
    * h.remove();
    */
-  registerHook(hook: GradHook): { remove(): void } {
+  registerHook(hook: GradHook): {
+    /** Removes the hook. */
+    remove(): void;
+  } {
     if (!this.requiresGrad) throw new Error(`registerHook: tensor ${fmtShape(this.shape)} does not require grad`);
     const list = this.node !== null ? this.node.hooks : this.leafHooks;
     list.push(hook);
     return {
+      /** Removes the hook. */
       remove: () => {
         const i = list.indexOf(hook);
         if (i >= 0) list.splice(i, 1);
@@ -282,6 +295,7 @@ export class Tensor {
     return nest(await this.data(), this.shape);
   }
 
+  /** The values as nested arrays, synchronously (CPU and wasm only). */
   arraySync(): NestedArray {
     return nest(this.dataSync(), this.shape);
   }
@@ -365,54 +379,126 @@ export class Tensor {
   }
 
   // --- op methods (see ./ops for documentation) ---
+  /**
+   * Elementwise `this + b`, broadcasting as NumPy (`add(this, b)`).
+   *
+   * @example
+   * tensor([1, 2]).add(1) // [2, 3]
+   */
   add(b: TensorLike): Tensor { return ops().add(this, b); }
+  /** Elementwise `this - b`, broadcasting (`sub(this, b)`). */
   sub(b: TensorLike): Tensor { return ops().sub(this, b); }
+  /**
+   * Elementwise `this * b`, broadcasting (`mul(this, b)`).
+   *
+   * @example
+   * x.mul(2)
+   */
   mul(b: TensorLike): Tensor { return ops().mul(this, b); }
+  /** Elementwise `this / b`, broadcasting (`div(this, b)`). */
   div(b: TensorLike): Tensor { return ops().div(this, b); }
+  /** Elementwise `-this`. */
   neg(): Tensor { return ops().neg(this); }
+  /**
+   * Elementwise `this ** exponent` for a number exponent.
+   *
+   * @example
+   * x.pow(2)
+   */
   pow(exponent: number): Tensor { return ops().pow(this, exponent); }
+  /** Elementwise `e ** this`. */
   exp(): Tensor { return ops().exp(this); }
+  /** Elementwise natural logarithm. */
   log(): Tensor { return ops().log(this); }
+  /** Elementwise square root. */
   sqrt(): Tensor { return ops().sqrt(this); }
+  /** Elementwise absolute value. */
   abs(): Tensor { return ops().abs(this); }
+  /** Elementwise `1 / (1 + exp(-this))`, computed without overflow. */
   sigmoid(): Tensor { return ops().sigmoid(this); }
+  /** Elementwise `max(this, 0)` (NaN stays NaN). */
   relu(): Tensor { return ops().relu(this); }
+  /** Elementwise hyperbolic tangent. */
   tanh(): Tensor { return ops().tanh(this); }
+  /** Elementwise larger of `this` and `b`, broadcasting (NaN propagates). */
   maximum(b: TensorLike): Tensor { return ops().maximum(this, b); }
+  /** Elementwise smaller of `this` and `b`, broadcasting (NaN propagates). */
   minimum(b: TensorLike): Tensor { return ops().minimum(this, b); }
+  /** `this == b` elementwise: 1 or 0 in the inputs' dtype (no gradient). */
   eq(b: TensorLike): Tensor { return ops().eq(this, b); }
+  /** `this != b` elementwise: 1 or 0 in the inputs' dtype. */
   ne(b: TensorLike): Tensor { return ops().ne(this, b); }
+  /**
+   * `this > b` elementwise: 1 or 0 in the inputs' dtype.
+   *
+   * @example
+   * x.gt(0).mul(x) // relu by mask
+   */
   gt(b: TensorLike): Tensor { return ops().gt(this, b); }
+  /** `this < b` elementwise: 1 or 0 in the inputs' dtype. */
   lt(b: TensorLike): Tensor { return ops().lt(this, b); }
+  /** `this >= b` elementwise: 1 or 0 in the inputs' dtype. */
   ge(b: TensorLike): Tensor { return ops().ge(this, b); }
+  /** `this <= b` elementwise: 1 or 0 in the inputs' dtype. */
   le(b: TensorLike): Tensor { return ops().le(this, b); }
+  /** Matrix product with PyTorch's `matmul` rules (1-D operands, broadcast batch dimensions). */
   matmul(b: Tensor): Tensor { return ops().matmul(this, b); }
+  /** The same values in a new shape (one dimension may be -1); a zero-copy view. */
   reshape(shape: readonly number[]): Tensor { return ops().reshape(this, shape); }
+  /** Broadcasts to `shape` (size-1 dimensions repeated, new ones in front). */
   expand(shape: readonly number[]): Tensor { return ops().expand(this, shape); }
+  /** Swaps two dimensions (the last two by default). */
   transpose(dim0 = -2, dim1 = -1): Tensor { return ops().transpose(this, dim0, dim1); }
+  /** Reorders the dimensions: output dimension i is input dimension `dims[i]`. */
   permute(dims: readonly number[]): Tensor { return ops().permute(this, dims); }
+  /** Inserts a dimension of size 1 at `dim`. */
   unsqueeze(dim: number): Tensor { return ops().unsqueeze(this, dim); }
+  /** Removes size-1 dimensions (all of them, or those named). */
   squeeze(dim?: number | readonly number[]): Tensor { return ops().squeeze(this, dim); }
+  /**
+   * Sum over `dims` (all by default), keeping them as size 1 with `keepdim`.
+   *
+   * @example
+   * x.sum(-1, true)
+   */
   sum(dims?: number | readonly number[] | null, keepdim = false): Tensor { return ops().sum(this, dims, keepdim); }
+  /** Mean over `dims` (all by default). */
   mean(dims?: number | readonly number[] | null, keepdim = false): Tensor { return ops().mean(this, dims, keepdim); }
+  /** Maximum over `dims` (all by default). */
   max(dims?: number | readonly number[] | null, keepdim = false): Tensor { return ops().max(this, dims, keepdim); }
+  /** Minimum over `dims` (all by default). */
   min(dims?: number | readonly number[] | null, keepdim = false): Tensor { return ops().min(this, dims, keepdim); }
+  /** Variance over `dims` with Bessel's `correction` (default 1), as `torch.var`. */
   variance(dims?: number | readonly number[] | null, opts?: { correction?: number; keepdim?: boolean }): Tensor { return ops().variance(this, dims, opts); }
+  /** Standard deviation over `dims`, as `torch.std`. */
   std(dims?: number | readonly number[] | null, opts?: { correction?: number; keepdim?: boolean }): Tensor { return ops().std(this, dims, opts); }
+  /** Index of the largest value along `dim` (of the flattened tensor by default), as int32. */
   argmax(dim: number | null = null, keepdim = false): Tensor { return ops().argmax(this, dim, keepdim); }
+  /** Index of the smallest value along `dim` (of the flattened tensor by default), as int32. */
   argmin(dim: number | null = null, keepdim = false): Tensor { return ops().argmin(this, dim, keepdim); }
+  /** Cumulative sum along `dim`. */
   cumsum(dim: number): Tensor { return ops().cumsum(this, dim); }
+  /** Elementwise `log(1 + this)`, accurate near 0. */
   log1p(): Tensor { return ops().log1p(this); }
+  /** Elementwise GELU (the exact, erf-based form). */
   gelu(): Tensor { return ops().gelu(this); }
+  /** Elementwise `this * sigmoid(this)`. */
   silu(): Tensor { return ops().silu(this); }
+  /** Elementwise `log(1 + exp(this))`, computed without overflow. */
   softplus(): Tensor { return ops().softplus(this); }
+  /** Where the values are NaN, as a bool tensor. */
   isnan(): Tensor { return ops().isnan(this); }
+  /** Softmax along `dim` (the last by default). */
   softmax(dim = -1): Tensor { return ops().softmax(this, dim); }
+  /** Log of the softmax along `dim`, computed stably. */
   logSoftmax(dim = -1): Tensor { return ops().logSoftmax(this, dim); }
+  /** The values converted to `dtype` (float to int32 truncates toward zero and saturates). */
   cast(dtype: DType): Tensor { return ops().cast(this, dtype); }
+  /** A copy with its own storage (differentiable). */
   clone(): Tensor { return ops().clone(this); }
 }
 
+/** Values as nested arrays, one level per dimension (a number for a 0-d tensor). */
 export type NestedArray = number | NestedArray[];
 
 function nest(data: TypedArray, shape: Shape): NestedArray {

@@ -63,8 +63,8 @@ describe('linear: fused vs matmul + add + activation', () => {
   }
 
   // Real GPUs get the shared-memory 'tiled' kernel, llvmpipe the 'subgroup' one: the epilogue
-  // is checked in every kernel, including its split-K summing pass.
-  for (const kernel of ['tiled', 'register', 'subgroup'] as MatmulKernelChoice[]) {
+  // is checked in every kernel (the study kernel 'naive' too), including the split-K summing pass.
+  for (const kernel of ['tiled', 'register', 'subgroup', 'naive'] as MatmulKernelChoice[]) {
     it.runIf(gpu)(`the epilogue in the '${kernel}' kernel (bias + relu, bias + sigmoid, split K)`, async () => {
       for (const [shape, act] of [[[37, 13, 6], 'relu'], [[5, 7, 64], 'sigmoid'], [[6, 1500, 9], 'relu']] as const) {
         const [a, b] = [await run('webgpu', 'float32', true, shape, act, true, kernel), await run('cpu', 'float64', false, shape, act, true)];

@@ -30,6 +30,7 @@ function kernelOf(): string {
   gpuBmm(backend, [input, input], { shape: [1, 64, 64], dtype: 'float32', size: 64 * 64 }, { transA: false, transB: false });
   expect(recorded).toHaveLength(1);
   const line = recorded[0]!;
+  if (line.includes('naive')) return 'naive';
   return line.includes('shared-memory') ? 'tiled' : line.includes('through the subgroup') ? 'subgroup' : 'register';
 }
 
@@ -38,6 +39,7 @@ describe('withMatmulKernel', () => {
     expect(kernelOf()).toBe('subgroup');
     expect(withMatmulKernel('tiled', kernelOf)).toBe('tiled');
     expect(withMatmulKernel('register', kernelOf)).toBe('register');
+    expect(withMatmulKernel('naive', kernelOf)).toBe('naive');
     expect(withMatmulKernel('auto', kernelOf)).toBe('subgroup');
     expect(kernelOf()).toBe('subgroup');
   });

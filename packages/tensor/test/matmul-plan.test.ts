@@ -45,6 +45,11 @@ describe('planBmm', () => {
     expect(planBmm({ ...square, m: 2048, n: 2048, k: 2048 }, llvmpipe, 'tiled')).toMatchObject({ copyA: false, copyB: false, variant: { algo: 'tiled', wgX: 16 } });
     expect(planBmm(square, gpuDevice, 'register').variant.algo).toBe('register');
     expect(planBmm(square, llvmpipe)).toEqual(planBmm(square, llvmpipe, 'auto'));
+    // 'naive': 8 x 8 outputs per workgroup, one each, never split or copied, on any adapter.
+    for (const device of [llvmpipe, gpuDevice]) {
+      const naive = planBmm({ batch: 1, m: 16, n: 33, k: 8192, transA: true, transB: false }, device, 'naive');
+      expect(naive).toMatchObject({ tilesM: 2, tilesN: 5, splits: 1, copyA: false, copyB: false, variant: { algo: 'naive', rows: 1, transA: true } });
+    }
   });
 
   it('reads an operand as vec4 only where its contiguous axis is a multiple of 4 and K > 0', () => {

@@ -1,6 +1,6 @@
 // The WebGPU matmul kernels against the float64 CPU reference: every transpose combination,
 // awkward sizes (1, primes, non-multiples of every tile and of 4, K = 0), batches, split-K,
-// operand re-layout, dispatches past 65535 workgroups, each of the three kernels (forced
+// operand re-layout, dispatches past 65535 workgroups, each of the four kernels (forced
 // with withMatmulKernel) on whatever adapter is present, and gradients through matmul.
 // The kernel choice itself is tested without a GPU in matmul-plan.test.ts.
 import { afterAll, describe, expect, it } from 'vitest';
@@ -133,7 +133,8 @@ function randomCases(count: number, seed: number): Case[] {
 
 describe.skipIf(!gpu)('webgpu bmm', () => {
   // 'subgroup' falls back to 'register' on adapters without fixed 4- or 8-lane subgroups.
-  const kernels: MatmulKernelChoice[] = ['subgroup', 'register'];
+  // 'naive' is the one-output-per-invocation study kernel (matmul-naive.wgsl.ts).
+  const kernels: MatmulKernelChoice[] = ['subgroup', 'register', 'naive'];
   // llvmpipe takes seconds to compile each variant of the tiled kernel (its barriers), so
   // on software adapters that kernel gets a compact set covering each code path once.
   if (!T.webGpuAdapter()?.isSoftware) kernels.push('tiled');

@@ -22,6 +22,7 @@ import { trainCommand, type TrainCommandOptions } from './train.js';
  */
 export const COMPARE_DEFAULTS = { rows: 40_000, epochs: 2, seeds: 3, batchSize: 1024, lr: 0.01 } as const;
 
+/** Options of the `compare` command: models, seeds, data, epochs, output folder. */
 export interface CompareOptions {
   /** 'synthetic' (default) or a CSV file; val/test are split from it unless given. */
   data?: string;
@@ -45,6 +46,7 @@ export interface CompareOptions {
   /** Output folder (default runs/compare-<time>): compare.json, compare.md, and runs/<model>-seed<s>/. */
   out?: string;
   quiet?: boolean;
+  /** Where progress lines go (default: stdout). */
   log?: (line: string) => void;
   /** GiB a model may take to train (default half the machine's memory); see `aitm train --max-memory`. */
   maxMemory?: number;

@@ -33,6 +33,7 @@ export interface TrainCommandOptions extends DataOptions {
   backend?: BackendName;
   out?: string;
   quiet?: boolean;
+  /** Where progress lines go (default: stdout). */
   log?: (line: string) => void;
   /** Replace an --out folder that already holds a run (default: refuse). */
   overwrite?: boolean;

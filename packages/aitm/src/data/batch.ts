@@ -78,6 +78,7 @@ export function sliceRows(ds: Dataset, start: number, end: number): Dataset {
   };
 }
 
+/** Options of the mini-batch iterator: batch size, shuffling, generator. */
 export interface BatchOptions {
   /** Drop the last batch when it has fewer than batchSize rows (default false). */
   dropLast?: boolean;

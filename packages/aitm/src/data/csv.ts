@@ -13,6 +13,7 @@ import {
   type InferSchemaOptions,
 } from './schema.js';
 
+/** Options of reading a CSV file: columns, chunk size, checks. */
 export interface CsvOptions {
   /** Column roles. When absent they are inferred from the header (see inferSchema) using
    * `labels` / `embedDim`. Header columns not named in the schema are ignored. */
@@ -40,6 +41,7 @@ export interface CsvOptions {
   labelsOptional?: boolean;
 }
 
+/** A chunk of CSV rows as columns. */
 export interface CsvChunk {
   /** Rows of this chunk; data.schema has the vocab sizes that were applied. */
   data: Dataset;
@@ -49,12 +51,14 @@ export interface CsvChunk {
   oovRemaps: Record<string, number>;
 }
 
+/** A whole CSV file read: its header and columns. */
 export interface CsvReadResult {
   data: Dataset;
   /** Per sparse feature, over the whole file. */
   oovRemaps: Record<string, number>;
 }
 
+/** Rows per chunk when reading a CSV file. */
 export const DEFAULT_CHUNK_ROWS = 65536;
 const MAX_ID = 2147483647; // ids are stored as Int32
 

@@ -1,6 +1,7 @@
 // Column roles of a tabular multi-task dataset (labels, sparse id features, dense features),
 // and inference of those roles from a CSV header when no schema is configured.
 
+/** A sparse (id) feature in a config: name, vocabulary size, embedding size. */
 export interface SparseFeatureConfig {
   name: string;
   type: 'sparse';
@@ -10,11 +11,13 @@ export interface SparseFeatureConfig {
   embedDim: number;
 }
 
+/** A dense (real-valued) feature in a config. */
 export interface DenseFeatureConfig {
   name: string;
   type: 'dense';
 }
 
+/** A sparse or dense feature in a config. */
 export type FeatureSpecConfig = SparseFeatureConfig | DenseFeatureConfig;
 
 /** `labels` in task order; `features` in any order. A Dataset's `sparse` / `dense` arrays follow
@@ -24,11 +27,13 @@ export interface DataSchema {
   features: FeatureSpecConfig[];
 }
 
+/** The task labels, in order, when none are given: click, then purchase. */
 export const DEFAULT_LABELS: readonly string[] = ['click', 'purchase'];
 
 /** torch-rechub's multi-task Ali-CCP example embeds every sparse feature in 4 dimensions. */
 export const DEFAULT_EMBED_DIM = 4;
 
+/** Options of `inferSchema`: which columns are labels and which dense. */
 export interface InferSchemaOptions {
   /** Label column names in task order (default ["click", "purchase"]). */
   labels?: readonly string[];
@@ -62,10 +67,12 @@ export function inferSchema(header: readonly string[], opts: InferSchemaOptions 
   return { labels, features };
 }
 
+/** The schema's sparse features. */
 export function sparseFeatures(schema: DataSchema): SparseFeatureConfig[] {
   return schema.features.filter((f): f is SparseFeatureConfig => f.type === 'sparse');
 }
 
+/** The schema's dense features. */
 export function denseFeatures(schema: DataSchema): DenseFeatureConfig[] {
   return schema.features.filter((f): f is DenseFeatureConfig => f.type === 'dense');
 }

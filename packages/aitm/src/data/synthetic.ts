@@ -48,6 +48,7 @@ export interface SyntheticConfig {
   embedDim?: number;
 }
 
+/** A generated synthetic dataset: features, labels and the true probabilities. */
 export interface SyntheticData {
   data: Dataset;
   /** [P(click), P(click and purchase)] per row: the probabilities the labels were drawn from. */
@@ -62,6 +63,7 @@ const S_PERM = 1, S_FIELD = 2, S_PAIRS = 3, S_INTER = 4, S_DENSE = 5, S_CALIB = 
 
 type Resolved = Required<SyntheticConfig>;
 
+/** The schema of the synthetic data a config generates. */
 export function syntheticSchema(config: SyntheticConfig): DataSchema {
   const c = resolve(config);
   const features: FeatureSpecConfig[] = [];

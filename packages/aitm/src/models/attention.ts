@@ -8,10 +8,11 @@ import { mul, narrow, reshape, softmax, sum, unsqueeze, fmtShape, type DType, ty
 import { Linear, Module } from '@aitm/nn';
 import { attentionCore, attentionProjections, attentionWeightsOf } from '../kernels/attention-kernels.js';
 
+/** `AttentionLayer.attend`'s result: the output and the attention weights. */
 export interface AttentionOutput {
-  /** [B, dim]: the weighted sum of the two value vectors. */
+  /** Shape [B, dim]: the weighted sum of the two value vectors. */
   readonly output: Tensor;
-  /** [B, 2]: softmax weights on [own, transferred]; column 1 is how much came from the previous task. */
+  /** Shape [B, 2]: softmax weights on [own, transferred]; column 1 is how much came from the previous task. */
   readonly weights: Tensor;
 }
 

@@ -6,6 +6,7 @@ import { add, bmm, fromTypedArray, matmul, mul, relu, reshape, softmax, sum, uns
 import { Module, init } from '@aitm/nn';
 import { layerOptions, type ModelOptions } from './multitask.js';
 
+/** AutoInt's interacting layers: their number, heads and attention size. */
 export interface AutoIntParams {
   /** Interacting layers stacked (AutoInt's default 3). */
   layers: number;
@@ -37,7 +38,7 @@ export class InteractingLayer extends Module {
   readonly wValue: Tensor;
   readonly wRes: Tensor | null;
   readonly outDim: number;
-  /** [1, heads, 1, heads * attDim]: 1 where a column belongs to the head (not saved). */
+  /** Shape [1, heads, 1, heads * attDim]: 1 where a column belongs to the head (not saved). */
   private readonly headMask: Tensor;
 
   constructor(

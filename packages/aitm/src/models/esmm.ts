@@ -7,8 +7,9 @@ import { concat, mul, type Tensor } from '@aitm/tensor';
 import { EmbeddingLayer, MLP, Module, type Feature } from '@aitm/nn';
 import { inputDimOf, layerOptions, type ModelOptions, type TowerParams } from './multitask.js';
 
+/** ESMM's outputs: pCTR and pCTCVR. */
 export interface ESMMOutput {
-  /** [B, 2]: [pCTR, pCTCVR], the two trained (and evaluated) probabilities. */
+  /** Shape [B, 2]: [pCTR, pCTCVR], the two trained (and evaluated) probabilities. */
   readonly probs: Tensor;
   /** [B, 1] each. */
   readonly ctr: Tensor;
@@ -64,7 +65,7 @@ export class ESMM extends Module {
     return { probs: concat([ctr, ctcvr], 1), ctr, cvr, ctcvr };
   }
 
-  /** [B, 2]: [pCTR, pCTCVR]. */
+  /** Shape [B, 2]: [pCTR, pCTCVR]. */
   forward(inputs: Readonly<Record<string, Tensor>>): Tensor {
     return this.run(inputs).probs;
   }

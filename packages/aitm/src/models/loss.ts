@@ -16,10 +16,11 @@ export function labelConstraint(p: Tensor, alpha = 0.6): Tensor {
   return mul(mean(sum(relu(sub(later, earlier)), 1)), alpha);
 }
 
+/** AITM's loss: the total, each task's BCE and the label constraint. */
 export interface AitmLoss {
   /** The total: sum of task BCEs plus the constraint. */
   readonly total: Tensor;
-  /** [nTask]: each task's mean BCE (computed, with the composed ops, when first read). */
+  /** Shape [nTask]: each task's mean BCE (computed, with the composed ops, when first read). */
   readonly perTask: Tensor;
   /** The constraint term (computed, with the composed ops, when first read). */
   readonly constraint: Tensor;

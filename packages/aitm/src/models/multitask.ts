@@ -8,6 +8,7 @@ import { SparseFeature, type Feature, type MLPOptions, type Module } from '@aitm
 /** A model with one probability per task: forward(inputs) is [B, nTask]. */
 export type MultiTaskModel = Module & {
   readonly nTask: number;
+  /** One probability per task, [B, nTask]. */
   forward(inputs: Readonly<Record<string, Tensor>>): Tensor;
 };
 

@@ -8,6 +8,7 @@ import { FLAT_ALIGN, fromTypedArray, storageView, type BackendName, type Tensor 
 import type { Dataset } from '../data/batch.js';
 import { denseFeatures, sparseFeatures } from '../data/schema.js';
 
+/** A batch as tensors: the model's inputs by feature and the labels. */
 export interface BatchTensors {
   inputs: Record<string, Tensor>;
   /** [B, nTask] 0/1 labels. */

@@ -7,8 +7,11 @@ import { auc } from '../metrics/auc.js';
 import { logloss } from '../metrics/logloss.js';
 import { batchTensors } from './batch-tensors.js';
 
+/** What `evaluate` needs of a model. */
 export interface Predictor {
+  /** The predicted probabilities, [B, nTask]. */
   forward(inputs: Readonly<Record<string, Tensor>>): Tensor;
+  /** Switches training mode (dropout, batch norm) on or off. */
   train(mode?: boolean): unknown;
   readonly training: boolean;
 }
@@ -71,11 +74,13 @@ export async function predict(model: Predictor, ds: Dataset, opts: { batchSize?:
   return out;
 }
 
+/** AUC and log loss per task. */
 export interface TaskMetrics {
   auc: number[];
   logloss: number[];
 }
 
+/** AUC and log loss per task of predicted probabilities against a dataset's labels. */
 export function metricsOf(probs: readonly Float32Array[], ds: Dataset): TaskMetrics {
   return {
     auc: probs.map((p, t) => auc(p, ds.labels[t]!)),
@@ -83,6 +88,7 @@ export function metricsOf(probs: readonly Float32Array[], ds: Dataset): TaskMetr
   };
 }
 
+/** Predicts a whole dataset in batches (no gradient, eval mode) and returns its metrics. */
 export async function evaluate(model: Predictor, ds: Dataset, opts: { batchSize?: number; backend: BackendName }): Promise<TaskMetrics> {
   return metricsOf(await predict(model, ds, opts), ds);
 }

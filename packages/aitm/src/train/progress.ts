@@ -1,9 +1,13 @@
 // Training progress: a live bar (samples/s, ETA, running loss) on a terminal, plain periodic
 // lines otherwise (CI logs, pipes), so logs stay readable in both.
 
+/** Where training reports its progress (a progress bar on a terminal, lines elsewhere). */
 export interface ProgressSink {
+  /** Reports the progress of an epoch. */
   update(info: { epoch: number; epochs: number; done: number; total: number; loss: number | null; samplesPerSecond: number }): void;
+  /** Prints a line of text. */
   line(text: string): void;
+  /** Ends the progress display. */
   end(): void;
 }
 

@@ -14,6 +14,7 @@ import { evaluate, eventLoopTurns, type Predictor } from './evaluate.js';
 import { progressSink, type ProgressSink } from './progress.js';
 import { warmUp, type WarmUpReport } from './warmup.js';
 
+/** Options of `fit`: epochs, batch size, learning rate, early stopping, progress. */
 export interface TrainOptions {
   epochs: number;
   batchSize: number;
@@ -34,6 +35,7 @@ export interface TrainOptions {
   onEpoch?: (record: EpochRecord, epoch: number) => void;
 }
 
+/** One epoch of training: loss, validation metrics, time. */
 export interface EpochRecord {
   /** Mean of the losses read back during the epoch (null when none was read). */
   loss: number | null;
@@ -43,6 +45,7 @@ export interface EpochRecord {
   samplesPerSecond: number;
 }
 
+/** What `fit` returns: the epochs' records and the best epoch. */
 export interface FitResult {
   epochs: EpochRecord[];
   /** 0-based index of the epoch whose weights were kept (the best validation AUC sum). */

@@ -22,6 +22,7 @@ export interface WarmUpProgressOptions {
   everyMs?: number;
 }
 
+/** What the warm-up compiled: pipelines and time. */
 export interface WarmUpReport {
   /** Wall time of the warm-up, GPU work included. */
   seconds: number;

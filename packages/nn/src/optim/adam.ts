@@ -8,6 +8,7 @@
 import { adamStep_, add, div, FlatBlock, keep, mul, noGrad, sqrt, sub, tidy, type AdamStepHyper, type Tensor } from '@aitm/tensor';
 import { endOfStep, Optimizer, type ParamState } from './optimizer.js';
 
+/** Adam's hyper-parameters as they are read each step. */
 export interface AdamValues {
   readonly param: Tensor;
   readonly expAvg: Tensor;
@@ -34,6 +35,7 @@ export function adamUpdate(param: Tensor, grad: Tensor, expAvg: Tensor, expAvgSq
   return { param: sub(p, mul(div(m, denom), stepSize)), expAvg: m, expAvgSq: v };
 }
 
+/** Options of `Adam` and `AdamW`, with PyTorch's defaults. */
 export interface AdamOptions {
   /** Default 1e-3. */
   lr?: number;

@@ -11,6 +11,7 @@ export interface ParamState {
   readonly tensors: Map<string, Tensor>;
 }
 
+/** What every optimizer shares: its parameters, `step()` and `zeroGrad()`. */
 export abstract class Optimizer {
   /**
    * `step()` warns (once per optimizer, on the console) when the number of live tensors has

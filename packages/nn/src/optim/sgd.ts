@@ -4,6 +4,7 @@
 import { add, clone, keep, mul, sub, type Tensor } from '@aitm/tensor';
 import { Optimizer, assignAll, type ParamState } from './optimizer.js';
 
+/** SGD's hyper-parameters as they are read each step. */
 export interface SgdHyper {
   readonly lr: number;
   readonly momentum: number;
@@ -27,6 +28,7 @@ export function sgdUpdate(param: Tensor, grad: Tensor, buf: Tensor | null, h: Sg
   return { param: sub(param, mul(d, h.lr)), buf: newBuf };
 }
 
+/** Options of `SGD`, with PyTorch's defaults. */
 export interface SGDOptions {
   lr: number;
   /** Default 0. */

@@ -12,6 +12,7 @@ import type { Tensor } from '../tensor.js';
 import { kernelPreamble, wgslType, memoWgsl } from '../backends/webgpu/backend.js';
 import { Params } from '../backends/webgpu/params.js';
 
+/** The hyper-parameters of one fused Adam/AdamW step (`adamStep_`). */
 export interface AdamStepHyper {
   readonly lr: number;
   readonly beta1: number;

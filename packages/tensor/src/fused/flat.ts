@@ -87,6 +87,7 @@ export class FlatBlock {
     return new FlatBlock(null, like.shapes, like.dtype, like.backendName);
   }
 
+  /** The number of slots. */
   get length(): number {
     return this.offsets.length;
   }

@@ -43,7 +43,7 @@ function check(op: string, x: TensorMeta, perColumn: readonly (TensorMeta | unde
   if (dy && (dy.shape[0] !== x.shape[0] || dy.shape[1] !== c)) throw new Error(`${op}: gradient ${fmtShape(dy.shape)} does not match input ${fmtShape(x.shape)}`);
 }
 
-/** [2, C]: the batch mean (row 0) and biased variance (row 1), for running statistics. No gradient. */
+/** Shape [2, C]: the batch mean (row 0) and biased variance (row 1), for running statistics. No gradient. */
 export const bnStatsOp = defineOp<null>({
   name: 'bnStats',
   infer: ([x]) => {
@@ -80,6 +80,7 @@ export const bnBackwardOp = defineOp<BatchNormBackwardAttrs>({
   grad: 'notImplemented',
 });
 
+/** The `batchNorm` op's definition (`defineOp`): run it with `runOp`, or find it in `opRegistry`. */
 export const batchNormOp = defineOp<BatchNormForwardAttrs>({
   name: 'batchNorm',
   infer: ([x, w, b, rm, rv, count], { momentum }) => {
@@ -181,7 +182,7 @@ export function batchNorm(x: Tensor, weight: Tensor, bias: Tensor, eps = 1e-5, a
   return runOp(batchNormOp, [x, weight, bias, running.mean, running.variance, running.count], { eps, act, momentum: running.momentum });
 }
 
-/** [2, C]: per-column batch mean and biased variance of x [N, C] (one kernel). */
+/** Shape [2, C]: per-column batch mean and biased variance of x [N, C] (one kernel). */
 export function batchStats(x: Tensor): Tensor {
   return runOp(bnStatsOp, [x], null);
 }

@@ -9,6 +9,7 @@ import type { CastAttrs } from '../attrs.js';
 import { gpuCast } from '../backends/webgpu/layout.js';
 import type { Tensor } from '../tensor.js';
 
+/** The `cast` op's definition (`defineOp`): run it with `runOp`, or find it in `opRegistry`. */
 export const castOp = defineOp<CastAttrs>({
   name: 'cast',
   infer: ([x], { dtype }) => ({ shape: x!.shape, dtype }),

@@ -40,6 +40,7 @@ interface UnarySpec {
 }
 
 
+/** @internal The unary elementwise ops: CPU function, WGSL expression and gradient per op. */
 export const UNARY = {
   neg: { cpu: (x) => -x, wgsl: '-x', grad: (_x, _y, dy) => neg(dy), ints: true, wgslInt: '-x' },
   exp: { cpu: Math.exp, wgsl: 'exp(x)', grad: (_x, y, dy) => mul(dy, y) },
@@ -115,6 +116,7 @@ export const UNARY = {
   },
 } satisfies Record<string, UnarySpec>;
 
+/** @internal */
 export type UnaryName = keyof typeof UNARY;
 
 function unaryInfer(name: string, ints: boolean) {
@@ -157,16 +159,33 @@ const NO_PARAMS: UnaryAttrs = { a: 0, b: 0 };
 const unary = (name: UnaryName, x: Tensor, a = 0, b = 0): Tensor =>
   runOp(unaryOps[name], [x], a === 0 && b === 0 ? NO_PARAMS : { a, b });
 
+/** Elementwise `-x`. */
 export const neg = (x: Tensor): Tensor => unary('neg', x);
+/**
+ * Elementwise `e ** x`.
+ *
+ * @example
+ * exp(tensor([0, 1])) // [1, 2.718...]
+ */
 export const exp = (x: Tensor): Tensor => unary('exp', x);
+/** Elementwise natural logarithm (`-Infinity` at 0, NaN below). */
 export const log = (x: Tensor): Tensor => unary('log', x);
+/** Elementwise square root. */
 export const sqrt = (x: Tensor): Tensor => unary('sqrt', x);
+/** Elementwise absolute value (int32 too). */
 export const abs = (x: Tensor): Tensor => unary('abs', x);
 /** -1, 0 or 1 per element; no gradient. */
 export const sign = (x: Tensor): Tensor => unary('sign', x);
 /** 1 / (1 + e^-x), computed without overflow for large |x|. */
 export const sigmoid = (x: Tensor): Tensor => unary('sigmoid', x);
+/** Elementwise hyperbolic tangent. */
 export const tanh = (x: Tensor): Tensor => unary('tanh', x);
+/**
+ * Elementwise `max(x, 0)`; NaN stays NaN, and the gradient is PyTorch's (0 where the output is <= 0).
+ *
+ * @example
+ * relu(tensor([-1, 0, 2])) // [0, 0, 2]
+ */
 export const relu = (x: Tensor): Tensor => unary('relu', x);
 /**
  * relu's gradient from its output y, as PyTorch's `threshold_backward(dy, y, 0)`: 0 where
@@ -211,6 +230,7 @@ interface BinarySpec {
 
 const bool = (v: boolean): number => (v ? 1 : 0);
 
+/** @internal The binary elementwise ops: CPU function, WGSL expression and gradient per op. */
 export const BINARY = {
   add: { cpu: (a, b) => a + b, wgsl: 'a + b', grad: (_a, _b, _y, dy) => [dy, dy], ints: true },
   sub: { cpu: (a, b) => a - b, wgsl: 'a - b', grad: (_a, _b, _y, dy) => [dy, neg(dy)], ints: true },
@@ -232,6 +252,7 @@ export const BINARY = {
   ne: { cpu: (a, b) => bool(a !== b), wgsl: 'select(1, 0, a == b)', grad: 'none', ints: true },
 } satisfies Record<string, BinarySpec>;
 
+/** @internal */
 export type BinaryName = keyof typeof BINARY;
 
 function tieSplit(a: Tensor, b: Tensor, dy: Tensor, wins: (a: Tensor, b: Tensor) => Tensor): [Tensor, Tensor] {
@@ -328,15 +349,47 @@ function binary(name: BinaryName, a: TensorLike, b: TensorLike): Tensor {
   return y;
 }
 
+/**
+ * Elementwise `a + b`, broadcasting as NumPy; a number operand takes the other's dtype.
+ *
+ * @example
+ * add(tensor([[1], [2]]), tensor([10, 20])) // [[11, 21], [12, 22]]
+ */
 export const add = (a: TensorLike, b: TensorLike): Tensor => binary('add', a, b);
+/** Elementwise `a - b`, broadcasting. */
 export const sub = (a: TensorLike, b: TensorLike): Tensor => binary('sub', a, b);
+/**
+ * Elementwise `a * b`, broadcasting (int32 products wrap modulo 2^32).
+ *
+ * @example
+ * mul(x, 2)
+ */
 export const mul = (a: TensorLike, b: TensorLike): Tensor => binary('mul', a, b);
+/** Elementwise `a / b`, broadcasting. */
 export const div = (a: TensorLike, b: TensorLike): Tensor => binary('div', a, b);
+/** Elementwise larger of `a` and `b`, broadcasting; NaN propagates, ties split the gradient. */
 export const maximum = (a: TensorLike, b: TensorLike): Tensor => binary('maximum', a, b);
+/** Elementwise smaller of `a` and `b`, broadcasting; NaN propagates, ties split the gradient. */
 export const minimum = (a: TensorLike, b: TensorLike): Tensor => binary('minimum', a, b);
+/**
+ * `a > b` elementwise: 1 or 0 in the inputs' dtype (so a mask multiplies into a gradient), no gradient.
+ *
+ * @example
+ * gt(tensor([1, 5]), 2) // [0, 1]
+ */
 export const gt = (a: TensorLike, b: TensorLike): Tensor => binary('gt', a, b);
+/** `a < b` elementwise: 1 or 0 in the inputs' dtype, no gradient. */
 export const lt = (a: TensorLike, b: TensorLike): Tensor => binary('lt', a, b);
+/** `a >= b` elementwise: 1 or 0 in the inputs' dtype, no gradient. */
 export const ge = (a: TensorLike, b: TensorLike): Tensor => binary('ge', a, b);
+/** `a <= b` elementwise: 1 or 0 in the inputs' dtype, no gradient. */
 export const le = (a: TensorLike, b: TensorLike): Tensor => binary('le', a, b);
+/**
+ * `a == b` elementwise: 1 or 0 in the inputs' dtype, no gradient (NaN equals nothing).
+ *
+ * @example
+ * eq(tensor([1, 2]), tensor([1, 3])) // [1, 0]
+ */
 export const eq = (a: TensorLike, b: TensorLike): Tensor => binary('eq', a, b);
+/** `a != b` elementwise: 1 or 0 in the inputs' dtype, no gradient (NaN != NaN). */
 export const ne = (a: TensorLike, b: TensorLike): Tensor => binary('ne', a, b);

@@ -42,6 +42,7 @@ function eachIndex(op: string, index: TensorMeta & { data: ArrayLike<number> }, 
   });
 }
 
+/** The `gatherAlong` op's definition (`defineOp`): run it with `runOp`, or find it in `opRegistry`. */
 export const gatherAlongOp: OpDef<AxisAttrs> = defineOp<AxisAttrs>({
   name: 'gatherAlong',
   infer: ([x, index], { axis }) => {
@@ -61,6 +62,7 @@ export const gatherAlongOp: OpDef<AxisAttrs> = defineOp<AxisAttrs>({
   grad: (dy, { inputs: [x, index], attrs: { axis } }) => [tidy(() => scatterAddAlong(zerosLike(x!), axis, index!, dy)), null],
 });
 
+/** The `scatterAddAlong` op's definition (`defineOp`): run it with `runOp`, or find it in `opRegistry`. */
 export const scatterAddAlongOp: OpDef<AxisAttrs> = defineOp<AxisAttrs>({
   name: 'scatterAddAlong',
   infer: ([x, index, src], { axis }) => {

@@ -35,6 +35,7 @@ export const gatherConcatGradOp = defineOp<GatherConcatGradAttrs>({
   grad: 'notImplemented',
 });
 
+/** The `gatherConcat` op's definition (`defineOp`): run it with `runOp`, or find it in `opRegistry`. */
 export const gatherConcatOp = defineOp<GatherConcatAttrs>({
   name: 'gatherConcat',
   infer: (inputs, { fields }) => {

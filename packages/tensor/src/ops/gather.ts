@@ -11,6 +11,7 @@ import type { Tensor } from '../tensor.js';
 import { gatherRows, scatterAddRows } from '../backends/cpu/kernels.js';
 import { gpuGather, gpuScatterAdd } from '../backends/webgpu/gather.js';
 
+/** The `gather` op's definition (`defineOp`): run it with `runOp`, or find it in `opRegistry`. */
 export const gatherOp = defineOp<null>({
   name: 'gather',
   infer: ([table, idx]) => {
@@ -22,6 +23,7 @@ export const gatherOp = defineOp<null>({
   grad: (dy, { inputs: [table, idx] }) => [scatterAdd(dy, idx!, table!.shape[0]!), null],
 });
 
+/** The `scatterAdd` op's definition (`defineOp`): run it with `runOp`, or find it in `opRegistry`. */
 export const scatterAddOp = defineOp<ScatterAddAttrs>({
   name: 'scatterAdd',
   infer: ([src, idx], { rows }) => {

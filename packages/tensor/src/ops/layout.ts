@@ -17,6 +17,7 @@ import { FLAT_ALIGN, storageView } from '../fused/flat.js';
 import { isGradEnabled } from '../grad-mode.js';
 import { tidy } from '../memory.js';
 
+/** The `reshape` op's definition (`defineOp`): run it with `runOp`, or find it in `opRegistry`. */
 export const reshapeOp = defineOp<ShapeAttrs>({
   name: 'reshape',
   infer: ([x], { shape }) => {
@@ -45,6 +46,7 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   return runOp(reshapeOp, [x], { shape: resolved });
 }
 
+/** The `expand` op's definition (`defineOp`): run it with `runOp`, or find it in `opRegistry`. */
 export const expandOp = defineOp<ShapeAttrs>({
   name: 'expand',
   infer: ([x], { shape }) => {
@@ -65,6 +67,7 @@ export function expand(x: Tensor, shape: readonly number[]): Tensor {
   return runOp(expandOp, [x], { shape });
 }
 
+/** The `permute` op's definition (`defineOp`): run it with `runOp`, or find it in `opRegistry`. */
 export const permuteOp = defineOp<PermuteAttrs>({
   name: 'permute',
   infer: ([x], { dims }) => {
@@ -125,6 +128,7 @@ export const splitOp = defineOp<SplitAttrs>({
   grad: 'notImplemented',
 });
 
+/** The `concat` op's definition (`defineOp`): run it with `runOp`, or find it in `opRegistry`. */
 export const concatOp = defineOp<AxisAttrs>({
   name: 'concat',
   infer: (inputs, { axis }) => {
@@ -204,6 +208,7 @@ export function stack(tensors: readonly Tensor[], axis = 0): Tensor {
 /** The last index a box of `size` taken every `step` from `start` touches (start - 1 when empty). */
 const lastIndex = (start: number, size: number, step: number): number => start + (size - 1) * step;
 
+/** The `slice` op's definition (`defineOp`): run it with `runOp`, or find it in `opRegistry`. */
 export const sliceOp = defineOp<BoxAttrs>({
   name: 'slice',
   infer: ([x], { starts, shape, steps }) => {
@@ -226,6 +231,7 @@ export const sliceOp = defineOp<BoxAttrs>({
   grad: (dy, { inputs: [x], attrs: { starts, steps } }) => [pad(dy, x!.shape, starts, steps)],
 });
 
+/** The `pad` op's definition (`defineOp`): run it with `runOp`, or find it in `opRegistry`. */
 export const padOp = defineOp<BoxAttrs>({
   name: 'pad',
   infer: ([x], { starts, shape, steps }) => {

@@ -61,6 +61,7 @@ export const activationGradSumOp = defineOp<ActivationGradSumAttrs>({
   grad: 'notImplemented',
 });
 
+/** The `linear` op's definition (`defineOp`): run it with `runOp`, or find it in `opRegistry`. */
 export const linearOp = defineOp<LinearAttrs>({
   name: 'linear',
   infer: ([x, w, b]) => {

@@ -13,6 +13,7 @@ import { gpuPredicate, truthy } from '../backends/webgpu/elementwise.js';
 const bit = (v: boolean): number => (v ? 1 : 0);
 const on = (v: number): boolean => v !== 0; // NaN !== 0: true
 
+/** The `isnan` op's definition (`defineOp`): run it with `runOp`, or find it in `opRegistry`. */
 export const isnanOp = defineOp<null>({
   name: 'isnan',
   infer: ([x]) => ({ shape: x!.shape, dtype: 'bool' }),
@@ -23,6 +24,7 @@ export const isnanOp = defineOp<null>({
   grad: 'none',
 });
 
+/** The `logicalNot` op's definition (`defineOp`): run it with `runOp`, or find it in `opRegistry`. */
 export const logicalNotOp = defineOp<null>({
   name: 'logicalNot',
   infer: ([x]) => ({ shape: x!.shape, dtype: 'bool' }),
@@ -67,5 +69,7 @@ export const logicalNot = (x: Tensor): Tensor => runOp(logicalNotOp, [x], null);
  * logicalAnd(gt(x, 0), logicalNot(isnan(y))); // bool mask
  */
 export const logicalAnd = (a: Tensor, b: Tensor): Tensor => runOp(logicalOps.logicalAnd, [a, b], null);
+/** Elementwise `a || b` of two bool tensors. */
 export const logicalOr = (a: Tensor, b: Tensor): Tensor => runOp(logicalOps.logicalOr, [a, b], null);
+/** Elementwise `a !== b` of two bool tensors. */
 export const logicalXor = (a: Tensor, b: Tensor): Tensor => runOp(logicalOps.logicalXor, [a, b], null);

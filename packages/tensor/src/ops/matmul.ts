@@ -14,6 +14,7 @@ import { gpuBmm } from '../backends/webgpu/matmul.js';
 import { wasmBmm } from '../backends/wasm/matmul.js';
 import { expand, reshape } from './layout.js';
 
+/** The `bmm` op's definition (`defineOp`): run it with `runOp`, or find it in `opRegistry`. */
 export const bmmOp = defineOp<BmmAttrs>({
   name: 'bmm',
   infer: ([a, b], { transA, transB }) => {

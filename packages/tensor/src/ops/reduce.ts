@@ -34,6 +34,7 @@ function keptGrad(dy: Tensor, input: Tensor, axes: readonly number[]): Tensor {
   return dy.reshape(reducedShape(input.shape, axes, true));
 }
 
+/** The `sum` op's definition (`defineOp`): run it with `runOp`, or find it in `opRegistry`. */
 export const sumOp = defineOp<ReduceAttrs>({
   name: 'sum',
   infer: inferReduce('sum'),
@@ -47,6 +48,7 @@ export const sumOp = defineOp<ReduceAttrs>({
   grad: (dy, { inputs: [x], attrs }) => [keptGrad(dy, x!, attrs.axes).expand(x!.shape)],
 });
 
+/** The `max` op's definition (`defineOp`): run it with `runOp`, or find it in `opRegistry`. */
 export const maxOp = defineOp<ReduceAttrs>({
   name: 'max',
   infer: inferReduce('max'),

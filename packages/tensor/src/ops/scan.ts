@@ -12,6 +12,7 @@ import { gpuArgReduce, gpuCumsum } from '../backends/webgpu/along-axis.js';
 import { reshape } from './layout.js';
 import { tidy } from '../memory.js';
 
+/** The `argReduce` op's definition (`defineOp`): run it with `runOp`, or find it in `opRegistry`. */
 export const argReduceOp = defineOp<ArgReduceAttrs>({
   name: 'argmax',
   infer: ([x], { axis, keepdim, min }) => {
@@ -70,6 +71,7 @@ export const argmax = (x: Tensor, dim: number | null = null, keepdim = false): T
 /** Index of the smallest value along `dim`, like `torch.argmin` (NaN counts as the smallest). */
 export const argmin = (x: Tensor, dim: number | null = null, keepdim = false): Tensor => argReduce(x, dim, keepdim, true);
 
+/** The `cumsum` op's definition (`defineOp`): run it with `runOp`, or find it in `opRegistry`. */
 export const cumsumOp: OpDef<CumsumAttrs> = defineOp<CumsumAttrs>({
   name: 'cumsum',
   infer: ([x]) => {

@@ -40,6 +40,7 @@ export const softmaxBackwardOp = defineOp<SoftmaxBackwardAttrs>({
   grad: 'notImplemented',
 });
 
+/** The `softmax` op's definition (`defineOp`): run it with `runOp`, or find it in `opRegistry`. */
 export const softmaxOp = defineOp<AxisAttrs>({
   name: 'softmax',
   infer: inferFloat('softmax'),
@@ -49,6 +50,7 @@ export const softmaxOp = defineOp<AxisAttrs>({
     isGradEnabled() ? [mul(y, sub(dy, sum(mul(dy, y), axis, true)))] : [runOp(softmaxBackwardOp, [y, dy], { axis, log: false })],
 });
 
+/** The `logSoftmax` op's definition (`defineOp`): run it with `runOp`, or find it in `opRegistry`. */
 export const logSoftmaxOp = defineOp<AxisAttrs>({
   name: 'logSoftmax',
   infer: inferFloat('logSoftmax'),

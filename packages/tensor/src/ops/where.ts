@@ -13,6 +13,7 @@ import { gpuWhere } from '../backends/webgpu/elementwise.js';
 import { sumTo } from './reduce.js';
 import { tidy } from '../memory.js';
 
+/** The `where` op's definition (`defineOp`): run it with `runOp`, or find it in `opRegistry`. */
 export const whereOp = defineOp<null>({
   name: 'where',
   infer: ([c, a, b]) => {

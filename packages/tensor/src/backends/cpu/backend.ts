@@ -5,6 +5,7 @@
 import type { DType, TypedArray } from '../../dtype.js';
 import type { Backend, MemoryInfo, TensorMeta } from '../../backend.js';
 
+/** The CPU reference backend: storage is a typed array, kernels are plain loops (float64 capable). */
 export class CpuBackend implements Backend<'cpu'> {
   readonly name = 'cpu' as const;
   readonly supportsFloat64 = true;
@@ -20,10 +21,12 @@ export class CpuBackend implements Backend<'cpu'> {
     return a;
   }
 
+  /** Takes `data` as a tensor's storage (no copy). */
   fromHost(data: TypedArray, _dtype: DType): TypedArray {
     return this.adopt(data);
   }
 
+  /** A copy of the values. */
   async toHost(handle: TypedArray, _meta: TensorMeta): Promise<TypedArray> {
     return handle.slice();
   }
@@ -43,10 +46,12 @@ export class CpuBackend implements Backend<'cpu'> {
     dst.set(src.subarray(0, size));
   }
 
+  /** Forgets a block (the garbage collector reclaims it). */
   free(handle: TypedArray): void {
     if (this.live.delete(handle)) this.liveBytes -= handle.byteLength;
   }
 
+  /** Live blocks and their bytes. */
   memory(): MemoryInfo {
     return { buffers: this.live.size, bytes: this.liveBytes };
   }

@@ -28,6 +28,7 @@ const BASE = 65536;
 /** 4 GiB: the whole 32-bit address space. */
 const MAX_BYTES = 65536 * 65536;
 
+/** The WebAssembly backend: storage in one `WebAssembly.Memory`, SIMD kernels. */
 export class WasmBackend implements Backend<'wasm'> {
   readonly name = 'wasm' as const;
   readonly supportsFloat64 = false;
@@ -104,12 +105,14 @@ export class WasmBackend implements Backend<'wasm'> {
     return h;
   }
 
+  /** Copies `data` into a fresh block of wasm memory. */
   fromHost(data: TypedArray, dtype: DType): WasmBuffer {
     const h = this.alloc(data.length, dtype);
     this.typed(h, dtype).set(data);
     return h;
   }
 
+  /** A copy of the values. */
   async toHost(h: WasmBuffer, meta: TensorMeta): Promise<TypedArray> {
     return this.toHostSync(h, meta);
   }
@@ -131,10 +134,12 @@ export class WasmBackend implements Backend<'wasm'> {
     new Uint8Array(this.wasmMemory.buffer).copyWithin(dst.ptr, src.ptr, src.ptr + size * e);
   }
 
+  /** Returns the block to the allocator. */
   free(h: WasmBuffer): void {
     if (h.block !== null) this.allocator.release(h.block);
   }
 
+  /** Live blocks and the bytes of their size classes. */
   memory(): MemoryInfo {
     const s = this.allocator.stats();
     return { buffers: s.blocks, bytes: s.bytes };

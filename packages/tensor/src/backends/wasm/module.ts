@@ -12,6 +12,7 @@ import { PLAIN_SHARED_WASM, PLAIN_WASM, RELAXED_SHARED_WASM, RELAXED_WASM } from
  */
 export interface LinearMemory {
   readonly buffer: ArrayBuffer | SharedArrayBuffer;
+  /** Grows the memory by `pages` pages of 64 KiB; returns the old size in pages. */
   grow(pages: number): number;
 }
 

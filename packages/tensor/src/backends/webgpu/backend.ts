@@ -52,6 +52,7 @@ export interface WebGpuMemoryInfo extends MemoryInfo {
 /** Index tensors at most this long keep a host copy, so gather can validate ids without a readback. */
 const SHADOW_LIMIT = 1 << 20;
 
+/** The WebGPU backend: storage is a pooled GPU buffer, kernels are WGSL run through the `GpuRuntime`. */
 export class WebGpuBackend implements Backend<'webgpu'> {
   readonly name = 'webgpu' as const;
   readonly supportsFloat64 = false;
@@ -59,6 +60,7 @@ export class WebGpuBackend implements Backend<'webgpu'> {
 
   constructor(readonly runtime: GpuRuntime) {}
 
+  /** Uploads `data` into a GPU buffer. */
   fromHost(data: TypedArray, dtype: DType): GpuBuffer {
     wgslType(dtype);
     const buf = this.runtime.upload(dtype === 'bool' ? Uint32Array.from(data) : data);
@@ -71,6 +73,7 @@ export class WebGpuBackend implements Backend<'webgpu'> {
     return this.shadows.get(buf);
   }
 
+  /** Reads the values back (waits for the GPU). */
   async toHost(handle: GpuBuffer, meta: TensorMeta): Promise<TypedArray> {
     const bytes = await this.runtime.read(handle, meta.size * 4);
     if (meta.dtype === 'bool') return Uint8Array.from(new Uint32Array(bytes));
@@ -98,11 +101,13 @@ export class WebGpuBackend implements Backend<'webgpu'> {
     this.runtime.copy(src, dst, size * 4);
   }
 
+  /** Returns the buffer to the pool. */
   free(handle: GpuBuffer): void {
     this.shadows.delete(handle);
     this.runtime.release(handle);
   }
 
+  /** Live buffers and bytes, and the idle ones the pool keeps. */
   memory(): WebGpuMemoryInfo {
     const s = this.runtime.stats();
     return { buffers: s.liveBuffers, bytes: s.liveBytes, pooledBuffers: s.pooledBuffers, pooledBytes: s.pooledBytes };

@@ -1,6 +1,7 @@
 // Recycles GPU buffers by size class: creating a buffer costs far more than a kernel
 // launch, and a tensor program allocates the same few shapes over and over.
 
+/** A GPU buffer as the runtime hands it out: the buffer and the bytes asked for (a view adds its offset and root). */
 export interface GpuBuffer {
   readonly buffer: GPUBuffer;
   /** The size the caller asked for; buffer.size is the (larger) size class. */

@@ -4,6 +4,7 @@
 // package, which is imported only there (dynamically), so a browser bundle never pulls in
 // the native module.
 
+/** The GPU adapter in use: vendor, architecture, description, features, and whether it is a software one. */
 export interface AdapterReport {
   vendor: string;
   architecture: string;

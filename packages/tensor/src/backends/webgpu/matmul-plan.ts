@@ -8,17 +8,19 @@ export const BLOCK = 4;
 
 /**
  * 'subgroup' is the register kernel sharing A through subgroups (where the adapter has
- * fixed 4- or 8-lane subgroups; otherwise it falls back to 'register').
+ * fixed 4- or 8-lane subgroups; otherwise it falls back to 'register'). 'naive' is the
+ * reference kernel for study (matmul-naive.wgsl.ts): one output per invocation, a plain
+ * loop over K, no tiling; never picked by 'auto'.
  */
-export type MatmulKernelChoice = 'auto' | 'subgroup' | 'register' | 'tiled';
+export type MatmulKernelChoice = 'auto' | 'subgroup' | 'register' | 'tiled' | 'naive';
 
 /** One compiled specialisation; every field appears in the generated code. */
 export interface BmmVariant {
-  readonly algo: 'register' | 'tiled';
+  readonly algo: 'register' | 'tiled' | 'naive';
   /** Threads per workgroup along N (x) and M (y). */
   readonly wgX: number;
   readonly wgY: number;
-  /** Rows of C per thread (4, or 1, 2 or 4 times the subgroup size with shareA); always 4 columns. */
+  /** Rows of C per thread (4, or 1, 2 or 4 times the subgroup size with shareA); 4 columns ('naive': 1 x 1). */
   readonly rows: number;
   /**
    * 'register' only: the workgroup is one subgroup (wgX lanes) that all need the same
@@ -93,6 +95,7 @@ export interface BmmDevice {
  * `choice` overrides the per-adapter kernel ('auto' keeps it).
  */
 export function planBmm(p: BmmProblem, device: BmmDevice, choice: MatmulKernelChoice = 'auto'): BmmPlan {
+  if (choice === 'naive') return naivePlan(p);
   const algo = choice === 'tiled' || (choice === 'auto' && !device.isSoftware) ? 'tiled' : 'register';
   // Workgroups that keep the device busy: llvmpipe runs one per CPU thread, a GPU wants
   // several per compute unit.
@@ -133,4 +136,18 @@ export function planBmm(p: BmmProblem, device: BmmDevice, choice: MatmulKernelCh
   const vecC = p.n % 4 === 0;
   const variant: BmmVariant = { algo, wgX, wgY, rows, shareA, tk: 16, transA: p.transA, transB: p.transB, vecA, vecB, vecC, bias: false, act: 'none' };
   return { variant, tilesM, tilesN, splits, kChunk, copyA, copyB };
+}
+
+/** Workgroup side of the naive kernel: 8 x 8 invocations, one output each. */
+export const NAIVE_WG = 8;
+
+/** The naive kernel's plan: 8 x 8 outputs per workgroup, no K split, no operand copies, scalar reads. */
+function naivePlan(p: BmmProblem): BmmPlan {
+  const variant: BmmVariant = {
+    algo: 'naive', wgX: NAIVE_WG, wgY: NAIVE_WG, rows: 1, shareA: false, tk: 0,
+    transA: p.transA, transB: p.transB, vecA: false, vecB: false, vecC: false, bias: false, act: 'none',
+  };
+  const tilesM = Math.ceil(p.m / NAIVE_WG);
+  const tilesN = Math.ceil(p.n / NAIVE_WG);
+  return { variant, tilesM, tilesN, splits: 1, kChunk: Math.max(p.k, 1), copyA: false, copyB: false };
 }

@@ -5,6 +5,9 @@
 // generated per specialisation (layout, vec4 alignment, tile shape): matmul-plan.ts picks
 // it, matmul-register.wgsl.ts and matmul-tiled.wgsl.ts generate it.
 //
+// For study, `withMatmulKernel('naive', fn)` selects matmul-naive.wgsl.ts: one output per
+// invocation and a plain loop over K, the textbook kernel the two below speed up.
+//
 // Two kernel families, chosen per adapter by `planBmm`:
 // - 'register': barrier-free; each thread keeps a block of C (4 columns, 4 or 8 rows) in
 //   registers and reads A and B straight from storage, vec4 where aligned. On software
@@ -30,6 +33,7 @@ import { NO_EPILOGUE, splitSumCode, type Epilogue } from './matmul-epilogue.js';
 import { planBmm, type BmmDevice, type BmmPlan, type BmmVariant, type MatmulKernelChoice } from './matmul-plan.js';
 import { registerKernel } from './matmul-register.wgsl.js';
 import { tiledKernel } from './matmul-tiled.wgsl.js';
+import { naiveKernel } from './matmul-naive.wgsl.js';
 import type { GpuBuffer } from './runtime.js';
 
 /** The kernel choice inside `withMatmulKernel`; 'auto' (the plan's per-adapter pick) elsewhere. */
@@ -166,7 +170,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
 // memoWgsl takes scalar arguments: a variant is keyed by its JSON (all its fields are scalars).
 const bmmCodeByKey = memoWgsl((key: string): string => {
   const v = JSON.parse(key) as BmmVariant;
-  return v.algo === 'register' ? registerKernel(v) : tiledKernel(v);
+  return v.algo === 'register' ? registerKernel(v) : v.algo === 'tiled' ? tiledKernel(v) : naiveKernel(v);
 });
 
 /** The WGSL of one variant (memoised: the pipeline cache hashes the text anyway). */

@@ -40,16 +40,19 @@ export class Params {
     return this.n++;
   }
 
+  /** Appends unsigned 32-bit integers (read in WGSL with `pu(i)`). */
   u32(...v: number[]): this {
     for (const x of v) this.words[this.next()] = x >>> 0;
     return this;
   }
 
+  /** Appends signed 32-bit integers (read in WGSL with `pi(i)`). */
   i32(...v: number[]): this {
     for (const x of v) this.asI32[this.next()] = x;
     return this;
   }
 
+  /** Appends 32-bit floats (read in WGSL with `pf(i)`). */
   f32(...v: number[]): this {
     for (const x of v) {
       // f32 has no infinities in WGSL's constant rules, but bit patterns pass through fine.

@@ -7,6 +7,8 @@
 // with the uniform slot as a dynamic offset, a bind group no longer changes from one
 // dispatch to the next and the runtime can reuse it.
 
+import { reportPipeline } from '../../kernel-debug.js';
+
 export interface CachedPipeline {
   pipeline: GPUComputePipeline;
   layout: GPUBindGroupLayout;
@@ -96,6 +98,7 @@ export class PipelineCache {
     byCode.set(code, entry);
     this.created++;
     for (const listener of this.onCreated) listener(this.created, label);
+    reportPipeline(label, entryPoint, code); // AITM_DEBUG=wgsl / debugKernels(true): print it
     return entry;
   }
 

@@ -46,6 +46,7 @@ export interface OpProfile {
   ms: number;
 }
 
+/** The WebGPU runtime's counters (`gpuCounters()`): dispatches, copies, submits, syncs, pipelines, buffers. */
 export interface RuntimeStats {
   /** Event counters since create() or resetCounters(). */
   dispatches: number;
