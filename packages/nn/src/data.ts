@@ -17,7 +17,9 @@ import { defaultGenerator, fromTypedArray, randperm, Tensor, type DType, type Ge
  * for (const [x, y] of new DataLoader(new Squares(), { batchSize: 10 })) { ... } // x, y: float32 [10]
  */
 export abstract class Dataset<T> {
+  /** How many samples the dataset holds (`__len__`). */
   abstract get length(): number;
+  /** The sample at `index`, 0 <= index < length (`__getitem__`). */
   abstract getItem(index: number): T;
 }
 
@@ -61,6 +63,7 @@ export class TensorDataset extends Dataset<Tensor[]> {
     });
   }
 
+  /** Row `index` of every tensor (each its shape without the first axis), on the current backend. */
   getItem(index: number): Tensor[] {
     return this.gather([this.check(index)]).map((t) => t.reshape(t.shape.slice(1)));
   }
@@ -80,6 +83,7 @@ export class TensorDataset extends Dataset<Tensor[]> {
   }
 }
 
+/** A DataLoader's settings, with PyTorch's names and defaults. */
 export interface DataLoaderOptions<T, B> {
   /** Samples per batch (default 1, as PyTorch). */
   batchSize?: number;
@@ -144,6 +148,7 @@ export class DataLoader<T, B = Collated<T>> implements Iterable<B> {
     return out;
   }
 
+  /** One epoch's batches, in order or (with `shuffle`) in a fresh seeded permutation. */
   *[Symbol.iterator](): Iterator<B> {
     const order = this.order();
     for (let b = 0; b < this.length; b++) {

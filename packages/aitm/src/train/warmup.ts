@@ -12,6 +12,7 @@ import type { Module } from '@aitm/nn';
 import { aitmLoss } from '../models/loss.js';
 import type { Predictor } from './evaluate.js';
 
+/** How `warmUp` reports progress while GPU pipelines compile. */
 export interface WarmUpProgressOptions {
   /**
    * Called as pipelines compile, with how many this warm-up has compiled so far and the
