@@ -18,8 +18,10 @@ const USAGE = `usage:
   aitm train [--model NAME] [--data synthetic|FILE] [--val FILE] [--test FILE] [--config FILE]
              [--epochs N] [--batch-size B] [--lr X] [--weight-decay X] [--alpha X] [--seed S]
              [--backend webgpu|wasm|cpu] [--out DIR] [--overwrite] [--rows N] [--strict-ids] [--max-vocab N] [--quiet]
+             [--nondeterministic]
   aitm compare [--data synthetic|FILE] [--val FILE] [--test FILE] [--models A,B,..] [--seeds N]
                [--rows N] [--epochs N] [--batch-size B] [--lr X] [--backend webgpu|wasm|cpu] [--out DIR]
+               [--nondeterministic]
   aitm eval (--model-dir DIR | --checkpoint FILE [IMPORT]) --data FILE [--backend webgpu|wasm|cpu]
   aitm predict (--model-dir DIR | --checkpoint FILE [IMPORT]) --data FILE --out FILE [--overwrite] [--backend webgpu|wasm|cpu]
   aitm import --checkpoint FILE --data CSV [IMPORT] --out DIR [--overwrite]
@@ -53,6 +55,11 @@ output probs, float32 [batch, tasks] in label order (every model kind train make
 
 --alpha (the label constraint) applies to aitm and aitm-autoint only; the other models train
 on the plain sum of the task BCEs (ESMM: of pCTR vs click and pCTCVR vs purchase).
+
+Training is reproducible by default: the same seed and options give the same model.safetensors
+bytes on every run, on every backend (the WebGPU scatter-adds sum in index order).
+--nondeterministic takes the WebGPU atomic scatter-adds instead (their order of additions, and
+so the last bits of the weights, vary run to run).
 
 A run folder (--out) is written whole or not at all: into DIR.staging-* renamed into place at
 the end, under a lock (DIR.lock); a DIR that already holds files is replaced only with --overwrite.
@@ -141,6 +148,7 @@ async function main(argv: string[]): Promise<void> {
       'purchase-base': { type: 'string' },
       quiet: { type: 'boolean' },
       'strict-ids': { type: 'boolean' },
+      nondeterministic: { type: 'boolean' },
       overwrite: { type: 'boolean' },
       'max-vocab': { type: 'string' },
       'max-memory': { type: 'string' },
@@ -180,6 +188,7 @@ async function main(argv: string[]): Promise<void> {
         ...(o.quiet !== undefined && { quiet: o.quiet }),
         ...(o['strict-ids'] && { strictIds: true }),
         ...(o.overwrite && { overwrite: true }),
+        ...(o.nondeterministic && { nondeterministic: true }),
       };
       const numbers = {
         epochs: num('epochs', o.epochs),
@@ -212,6 +221,7 @@ async function main(argv: string[]): Promise<void> {
         ...(o.out !== undefined && { out: o.out }),
         ...(o.models !== undefined && { models: o.models.split(',').map((m) => modelOf(m.trim())!) }),
         ...(backend !== undefined && { backend }),
+        ...(o.nondeterministic && { nondeterministic: true }),
         ...defined,
         ...synthetic,
         ...memory,

@@ -48,6 +48,8 @@ export interface CompareOptions {
   log?: (line: string) => void;
   /** GiB a model may take to train (default half the machine's memory); see `aitm train --max-memory`. */
   maxMemory?: number;
+  /** The WebGPU atomic scatter-adds (see `aitm train --nondeterministic`); default false. */
+  nondeterministic?: boolean;
 }
 
 export type { CompareModelResult, CompareResult } from '../report.js';
@@ -130,6 +132,7 @@ export async function compareCommand(opts: CompareOptions = {}): Promise<{ resul
         lr: opts.lr ?? COMPARE_DEFAULTS.lr,
         ...(opts.backend !== undefined && { backend: opts.backend }),
         ...(opts.maxMemory !== undefined && { maxMemory: opts.maxMemory }),
+        ...(opts.nondeterministic && { nondeterministic: true }),
         ...(synthetic && { syntheticRows: rows }),
         ...(synthetic && opts.synthetic && { synthetic: opts.synthetic }),
         model,
