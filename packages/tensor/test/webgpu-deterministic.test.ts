@@ -110,3 +110,20 @@ describe.skipIf(!gpu)('WebGPU scatter-adds in fixed order', () => {
     want.forEach((w, k) => expect(Math.abs(got[k]! - w)).toBeLessThan(1e-3));
   });
 });
+
+describe.skipIf(!gpu)('host copies of uploaded ids', () => {
+  it('are copies (refilling the array after the upload changes nothing) and go stale when the GPU writes the buffer', async () => {
+    const be = T.webGpuBackend()!;
+    const arr = Int32Array.from([0, 1, 1, 2]);
+    const ids = T.fromTypedArray(arr, [4], 'int32', { backend: 'webgpu' });
+    arr.fill(3);
+    const src = T.tensor([1, 2, 3, 4], { shape: [4, 1], backend: 'webgpu' });
+    expect(Array.from(await T.scatterAdd(src, ids, 4).data())).toEqual([1, 5, 4, 0]);
+    const handle = (ids as unknown as { storage: { handle: T.GpuBuffer } }).storage.handle;
+    expect(Array.from(be.hostInts(handle)!)).toEqual([0, 1, 1, 2]);
+    // A GPU copy into the buffer (in place) makes the host copy stale: the scan kernel takes over.
+    be.copy((T.tensor([2, 2, 0, 0], { dtype: 'int32', backend: 'webgpu' }) as unknown as { storage: { handle: T.GpuBuffer } }).storage.handle, handle, 4, 'int32');
+    expect(be.hostInts(handle)).toBeUndefined();
+    expect(Array.from(await T.scatterAdd(src, ids, 4).data())).toEqual([7, 0, 3, 0]);
+  });
+});
