@@ -13,13 +13,16 @@ import { predictCommand } from './commands/predict.js';
 import { trainCommand } from './commands/train.js';
 import type { ImportOptions } from './import.js';
 import { isHelp, parseNumber as num } from './cli-args.js';
+import { WORLD_NAMES, worldPreset, type WorldName } from './data/builtin.js';
 
 const USAGE = `usage:
   aitm train [--model NAME] [--data synthetic|FILE] [--val FILE] [--test FILE] [--config FILE]
              [--epochs N] [--batch-size B] [--lr X] [--weight-decay X] [--alpha X] [--seed S]
              [--backend webgpu|wasm|cpu] [--out DIR] [--overwrite] [--rows N] [--strict-ids] [--max-vocab N] [--quiet]
+             [--world NAME] [--nondeterministic]
   aitm compare [--data synthetic|FILE] [--val FILE] [--test FILE] [--models A,B,..] [--seeds N]
                [--rows N] [--epochs N] [--batch-size B] [--lr X] [--backend webgpu|wasm|cpu] [--out DIR]
+               [--world NAME] [--nondeterministic]
   aitm eval (--model-dir DIR | --checkpoint FILE [IMPORT]) --data FILE [--backend webgpu|wasm|cpu]
   aitm predict (--model-dir DIR | --checkpoint FILE [IMPORT]) --data FILE --out FILE [--overwrite] [--backend webgpu|wasm|cpu]
   aitm import --checkpoint FILE --data CSV [IMPORT] --out DIR [--overwrite]
@@ -54,6 +57,11 @@ output probs, float32 [batch, tasks] in label order (every model kind train make
 --alpha (the label constraint) applies to aitm and aitm-autoint only; the other models train
 on the plain sum of the task BCEs (ESMM: of pCTR vs click and pCTCVR vs purchase).
 
+Training is reproducible by default: the same seed and options give the same model.safetensors
+bytes on every run, on every backend (the WebGPU scatter-adds sum in index order).
+--nondeterministic takes the WebGPU atomic scatter-adds instead (their order of additions, and
+so the last bits of the weights, vary run to run).
+
 A run folder (--out) is written whole or not at all: into DIR.staging-* renamed into place at
 the end, under a lock (DIR.lock); a DIR that already holds files is replaced only with --overwrite.
 
@@ -62,13 +70,20 @@ stderr, and in train's report.json); --strict-ids (train, eval, predict) makes t
 naming the file, line, column and value. Without a config, a table has max id + 1 rows; one
 over 100000 rows is named on stderr, and --max-vocab N caps every table at N rows.
 
-compare trains every model (or --models) on the same data and splits for seeds 1..N and
-prints per-task test AUC and logloss (mean ± std over seeds), the oracle AUC on synthetic
-data, parameters and samples/s; it writes DIR/compare.json and DIR/compare.md. Defaults:
-${COMPARE_DEFAULTS.seeds} seeds, ${COMPARE_DEFAULTS.rows} synthetic training rows, ${COMPARE_DEFAULTS.epochs} epochs, batch size ${COMPARE_DEFAULTS.batchSize}, lr ${COMPARE_DEFAULTS.lr}
-(under 10 minutes on 2 cores with the WebGPU software adapter).
+compare trains every model (or --models) on the same data, splits and initialisation seeds for
+seeds 1..N, each run to convergence (early stopping on validation, at most --epochs), and
+prints per-task test AUC and logloss (mean ± standard error over seeds), each model's paired
+difference from aitm (mean ± SE, seeds won; within noise when |diff| < 2 SE), the seeds a
+0.005 difference needs (n = ceil((2 * 1.96 * sd / 0.005)^2), sd of the per-seed differences),
+the oracle AUC on synthetic data, parameters and samples/s; it writes DIR/compare.json and
+DIR/compare.md. Defaults: ${COMPARE_DEFAULTS.seeds} seeds, ${COMPARE_DEFAULTS.rows} synthetic training rows, at most ${COMPARE_DEFAULTS.epochs} epochs,
+batch size ${COMPARE_DEFAULTS.batchSize}, lr ${COMPARE_DEFAULTS.lr}. On a world of more than 2 tasks esmm (2 tasks only) is skipped, saying so.
 
-On synthetic data, train and compare take changes to the built-in world:
+On synthetic data, train and compare take a named world and changes to it:
+  --world NAME       ${WORLD_NAMES.join(', ')} (default: default, the 2-step click -> purchase
+                     world); funnelN is an N-step funnel (click -> .. -> repurchase), each
+                     step possible only after the previous, with its own base rate and share
+                     of the previous step's logit
   --dependence X     share of the purchase logit that is the click logit (default 0.8)
   --click-base X     click rate over impressions (default 0.2)
   --purchase-base X  purchase rate after a click (default 0.3)`;
@@ -137,10 +152,12 @@ async function main(argv: string[]): Promise<void> {
       models: { type: 'string' },
       seeds: { type: 'string' },
       dependence: { type: 'string' },
+      world: { type: 'string' },
       'click-base': { type: 'string' },
       'purchase-base': { type: 'string' },
       quiet: { type: 'boolean' },
       'strict-ids': { type: 'boolean' },
+      nondeterministic: { type: 'boolean' },
       overwrite: { type: 'boolean' },
       'max-vocab': { type: 'string' },
       'max-memory': { type: 'string' },
@@ -165,6 +182,8 @@ async function main(argv: string[]): Promise<void> {
     }).filter(([, v]) => v !== undefined),
   );
   const synthetic = Object.keys(world).length > 0 ? { synthetic: world } : {};
+  if (o.world !== undefined) worldPreset(o.world); // refuses an unknown name, listing the known ones
+  const preset = o.world !== undefined ? { world: o.world as WorldName } : {};
   switch (command) {
     case 'train': {
       const model = modelOf(o.model);
@@ -180,6 +199,7 @@ async function main(argv: string[]): Promise<void> {
         ...(o.quiet !== undefined && { quiet: o.quiet }),
         ...(o['strict-ids'] && { strictIds: true }),
         ...(o.overwrite && { overwrite: true }),
+        ...(o.nondeterministic && { nondeterministic: true }),
       };
       const numbers = {
         epochs: num('epochs', o.epochs),
@@ -193,7 +213,7 @@ async function main(argv: string[]): Promise<void> {
         maxMemory,
       };
       const defined = Object.fromEntries(Object.entries(numbers).filter(([, v]) => v !== undefined));
-      await trainCommand({ ...opts, ...defined, ...synthetic });
+      await trainCommand({ ...opts, ...defined, ...synthetic, ...preset });
       return;
     }
     case 'compare': {
@@ -212,8 +232,10 @@ async function main(argv: string[]): Promise<void> {
         ...(o.out !== undefined && { out: o.out }),
         ...(o.models !== undefined && { models: o.models.split(',').map((m) => modelOf(m.trim())!) }),
         ...(backend !== undefined && { backend }),
+        ...(o.nondeterministic && { nondeterministic: true }),
         ...defined,
         ...synthetic,
+        ...preset,
         ...memory,
       });
       return;

@@ -11,4 +11,4 @@ export { exportCommand } from './commands/export.js';
 export { importCheckpoint, loadModel, loadModelDir, readConfigFile, type ImportResult, type ModelSource } from './commands/model-source.js';
 export type { Report } from './report.js';
 export { writeRunDir, type RunDirOptions } from './run-dir.js';
-export { compareCommand, compareTable, COMPARE_DEFAULTS, type CompareOptions, type CompareResult, type CompareModelResult } from './commands/compare.js';
+export { compareCommand, compareTable, pairedTable, noiseVerdicts, seedsToResolve, withinNoise, RESOLVE_DIFF, COMPARE_DEFAULTS, type CompareOptions, type CompareResult, type CompareModelResult } from './commands/compare.js';

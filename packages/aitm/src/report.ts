@@ -37,6 +37,19 @@ export interface CompareModelResult {
   params: number;
   /** Training throughput, mean over seeds. */
   samplesPerSecond: number;
+  /** Per task, standard error of the mean test AUC over seeds (std / sqrt(seeds); 0 for one seed). */
+  aucSe: number[];
+  /** Per seed (1..seeds), per task, the test AUC. */
+  aucBySeed: number[][];
+  /** Per seed, the epochs trained (early stopping ends a run before the budget's maximum). */
+  epochsBySeed: number[];
+  /**
+   * Per task, this model's AUC minus the reference model's (`CompareResult.reference`), paired
+   * by seed (same world, splits and initialisation seed): the mean, its standard error, the
+   * seeds it won (strictly higher AUC), and the seeds a difference of 0.005 needs at this
+   * spread (`seedsFor005`, null with one seed). Null for the reference itself.
+   */
+  vsReference: { diff: number[]; se: number[]; wins: number[]; seedsFor005: Array<number | null> } | null;
 }
 
 /** What `compare.json` holds: every model's results on the same data. */
@@ -50,4 +63,12 @@ export interface CompareResult {
   epochs: number;
   rows: number | null;
   backend: BackendName | null;
+  /** The model the others' paired differences are taken from (aitm when compared). */
+  reference: ModelName;
+  /** The synthetic world's preset (null for CSV data). */
+  world: string | null;
+  /** Models asked for but not run, with why (ESMM on a funnel of more than 2 tasks). */
+  skipped: Array<{ model: ModelName; reason: string }>;
+  /** The most epochs a run may train (early stopping on validation ends most runs before). */
+  maxEpochs: number;
 }

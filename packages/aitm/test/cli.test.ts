@@ -141,3 +141,24 @@ describe('keeping the best epoch', () => {
     for (const [k, t] of model.stateEntries()) expect(Array.from(t.dataSync())).toEqual(before.get(k));
   });
 });
+
+describe('aitm train --world', () => {
+  const cli = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
+  it('trains on a named funnel (4 tasks, an oracle AUC each) and refuses an unknown name or a 2-step knob with it', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const out = join(tmp(), 'run');
+    const args = ['train', '--world', 'funnel4', '--rows', '1200', '--epochs', '1', '--batch-size', '256', '--backend', 'cpu', '--quiet', '--out', out];
+    const r = spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain('world funnel4 (click -> cart -> purchase -> repurchase)');
+    const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
+    expect(report.labels).toEqual(['click', 'cart', 'purchase', 'repurchase']);
+    expect(report.oracleAuc).toHaveLength(4);
+    const bad = spawnSync(process.execPath, [cli, 'train', '--world', 'funnel9'], { encoding: 'utf8' });
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toContain("--world: expected one of default, funnel3, funnel4, funnel5, got 'funnel9'");
+    const knob = spawnSync(process.execPath, [cli, 'train', '--world', 'funnel3', '--dependence', '0.5', '--rows', '600', '--backend', 'cpu', '--out', join(tmp(), 'x')], { encoding: 'utf8' });
+    expect(knob.status).toBe(1);
+    expect(knob.stderr).toContain('--dependence applies to the 2-step world');
+  });
+});

@@ -24,6 +24,7 @@ export { checkRange } from './check-range.js';
 export { FlatBlock, FLAT_ALIGN, storageView } from './fused/flat.js';
 export { gradcheck, type GradcheckOptions, type GradcheckResult } from './gradcheck.js';
 export { Generator, manualSeed, defaultGenerator } from './random.js';
+export { setDeterministic, isDeterministic } from './determinism.js';
 export { setBackend, getBackendName, initBackend, type InitBackendOptions } from './backends.js';
 export { initWebGpu, tryInitWebGpu, disposeWebGpu, webGpuAdapter, webGpuBackend, gpuCounters, gpuProfile, flushGpu, watchPipelineCompiles } from './backends/webgpu/init.js';
 export type { AdapterReport, OpProfile, RuntimeStats } from './backends/webgpu/runtime.js';

@@ -92,25 +92,33 @@ describe('gatherConcat vs one gather per field + concat', () => {
     expect(() => T.gatherConcat([t, t], views)).toThrow('gatherConcat: field 1: index 7 at position 1 is out of range for 4 rows');
   });
 
-  it.runIf(gpu)('WebGPU: ten fields take one forward kernel per seven fields and two backward kernels', () => {
-    const { use, ids, dy } = problem(10, 'webgpu', 'float32');
-    T.gpuCounters(true);
-    const y = T.gatherConcat(use, ids);
+  it.runIf(gpu)('WebGPU: ten fields take one forward kernel per seven fields; backward one fixed-order kernel (atomic: a zero pass and one per chunk)', () => {
     const limit = T.webGpuBackend()!.runtime.limits.maxStorageBuffersPerShaderStage;
-    expect(T.gpuCounters(true).dispatches).toBe(Math.ceil(10 / Math.floor((limit - 1) / 2)));
-    y.backward(dy);
-    expect(T.gpuCounters().dispatches).toBe(1 + Math.ceil(10 / (limit - 2)));
+    for (const deterministic of [true, false]) {
+      T.setDeterministic(deterministic);
+      const { use, ids, dy } = problem(10, 'webgpu', 'float32');
+      T.gpuCounters(true);
+      const y = T.gatherConcat(use, ids);
+      expect(T.gpuCounters(true).dispatches).toBe(Math.ceil(10 / Math.floor((limit - 1) / 2)));
+      y.backward(dy);
+      expect(T.gpuCounters().dispatches).toBe(deterministic ? 1 : 1 + Math.ceil(10 / (limit - 2)));
+    }
+    T.setDeterministic(true);
   });
 
-  it.runIf(gpu)('WebGPU: with the ids in one block, ten fields take one kernel forward and two backward', () => {
-    const { use, ids, dy } = problem(10, 'webgpu', 'float32');
-    void ids;
-    const block = T.randint(0, 2, [10 * T.FLAT_ALIGN], { backend: 'webgpu' }); // every table has >= 2 rows
-    const views = use.map((_, k) => T.storageView(block, k * T.FLAT_ALIGN, [13]));
-    T.gpuCounters(true);
-    const y = T.gatherConcat(use, views);
-    expect(T.gpuCounters(true).dispatches).toBe(1);
-    y.backward(dy);
-    expect(T.gpuCounters().dispatches).toBe(2);
+  it.runIf(gpu)('WebGPU: with the ids in one block, ten fields take one kernel forward and one backward (atomic: two)', () => {
+    for (const deterministic of [true, false]) {
+      T.setDeterministic(deterministic);
+      const { use, ids, dy } = problem(10, 'webgpu', 'float32');
+      void ids;
+      const block = T.randint(0, 2, [10 * T.FLAT_ALIGN], { backend: 'webgpu' }); // every table has >= 2 rows
+      const views = use.map((_, k) => T.storageView(block, k * T.FLAT_ALIGN, [13]));
+      T.gpuCounters(true);
+      const y = T.gatherConcat(use, views);
+      expect(T.gpuCounters(true).dispatches).toBe(1);
+      y.backward(dy);
+      expect(T.gpuCounters().dispatches).toBe(deterministic ? 1 : 2);
+    }
+    T.setDeterministic(true);
   });
 });

@@ -4,7 +4,7 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { schemaOf, type ModelConfig } from '../config.js';
 import { subset, type Dataset } from '../data/batch.js';
-import { TRAIN_DEFAULTS, syntheticSplits, type Splits } from '../data/builtin.js';
+import { TRAIN_DEFAULTS, syntheticSplits, worldPreset, type Splits, type WorldName } from '../data/builtin.js';
 import { readCsv, scanVocab } from '../data/csv.js';
 import { Rng } from '../data/rng.js';
 import type { SyntheticConfig } from '../data/synthetic.js';
@@ -21,7 +21,9 @@ export interface DataOptions {
   test?: string;
   /** Rows of synthetic training data (default 1M; val and test get a sixth each). */
   syntheticRows?: number;
-  /** Changes to the built-in synthetic world (SYNTHETIC_DEFAULTS), e.g. `{ dependence: 0 }`. */
+  /** A named synthetic world (`WORLD_PRESETS`, default 'default': the 2-step click -> purchase world). */
+  world?: WorldName;
+  /** Changes to the built-in synthetic world (SYNTHETIC_DEFAULTS and the preset), e.g. `{ dependence: 0 }`. */
   synthetic?: Partial<Omit<SyntheticConfig, 'rows' | 'worldSeed' | 'sampleSeed'>>;
   /** An id at or beyond its feature's vocabulary is an error instead of the OOV slot 0. */
   strictIds?: boolean;
@@ -90,6 +92,22 @@ function split(ds: Dataset, fraction: number, rng: Rng): [Dataset, Dataset] {
 }
 
 /**
+ * The synthetic world's changes to SYNTHETIC_DEFAULTS: the preset's (`world`), then
+ * `synthetic`'s. The 2-step knobs (dependence, purchaseBase) are refused with a longer funnel,
+ * whose steps carry their own.
+ */
+export function syntheticWorld(opts: Pick<DataOptions, 'world' | 'synthetic'>): NonNullable<DataOptions['synthetic']> {
+  const preset = worldPreset(opts.world ?? 'default');
+  const given = opts.synthetic ?? {};
+  if (preset.steps !== undefined && given.steps === undefined) {
+    for (const [key, flag] of [['dependence', '--dependence'], ['purchaseBase', '--purchase-base']] as const) {
+      if (given[key] !== undefined) throw new Error(`${flag} applies to the 2-step world; --world ${opts.world} sets each step's base rate and dependence`);
+    }
+  }
+  return { ...preset, ...given };
+}
+
+/**
  * train's data: the built-in synthetic splits, or the CSV files read with the config's schema
  * (or one inferred from the header, vocabularies from the data), val and test split off the
  * training file (10% each, shuffled by `seed`) where not given. Records each file's
@@ -98,10 +116,13 @@ function split(ds: Dataset, fraction: number, rng: Rng): [Dataset, Dataset] {
 export async function loadSplits(opts: DataOptions, seed: number, config: ModelConfig | null, log: (l: string) => void, oovIds: Record<string, Record<string, number>>): Promise<Splits> {
   const data = opts.data ?? 'synthetic';
   if (data === 'synthetic') {
-    const splits = syntheticSplits(opts.syntheticRows ?? TRAIN_DEFAULTS.syntheticRows, seed, opts.synthetic);
-    log(`data: synthetic, ${splits.train.n} train / ${splits.val.n} val / ${splits.test.n} test rows (world seed ${seed})`);
+    const world = syntheticWorld(opts);
+    const splits = syntheticSplits(opts.syntheticRows ?? TRAIN_DEFAULTS.syntheticRows, seed, world);
+    const name = opts.world !== undefined && opts.world !== 'default' ? `world ${opts.world} (${splits.schema.labels.join(' -> ')}), ` : '';
+    log(`data: synthetic, ${name}${splits.train.n} train / ${splits.val.n} val / ${splits.test.n} test rows (world seed ${seed})`);
     return splits;
   }
+  if (opts.world !== undefined) throw new Error('--world applies to the synthetic data, not to --data FILE');
   const files = [data, opts.val, opts.test].filter((f): f is string => f !== undefined);
   checkInputFile(data, '--data');
   if (opts.val !== undefined) checkInputFile(opts.val, '--val');

@@ -2,7 +2,7 @@
 // (config.json, model.safetensors, report.json and the plots).
 
 import { join } from 'node:path';
-import { disposeWebGpu, initBackend, manualSeed, wasmFlavour, wasmThreads, webGpuAdapter, type BackendName } from '@aitm/tensor';
+import { disposeWebGpu, initBackend, isDeterministic, manualSeed, setDeterministic, wasmFlavour, wasmThreads, webGpuAdapter, type BackendName } from '@aitm/tensor';
 import { saveCheckpoint } from '@aitm/nn/node';
 import { alphaOf, buildModel, checkModelMemory, defaultConfig, type ModelName } from '../config.js';
 import { TRAIN_DEFAULTS } from '../data/builtin.js';
@@ -39,6 +39,12 @@ export interface TrainCommandOptions extends DataOptions {
   overwrite?: boolean;
   /** GiB the model may take to train (parameters, gradients, Adam's moments; default half the machine's memory). */
   maxMemory?: number;
+  /**
+   * Take the WebGPU backend's atomic scatter-adds (`setDeterministic(false)`): results then
+   * vary run to run in the last bits. Default false: a seed gives the same model.safetensors
+   * bytes on every run, on every backend.
+   */
+  nondeterministic?: boolean;
 }
 
 /** Rejects option values that would train nothing or something else than asked, naming the flag. */
@@ -70,6 +76,8 @@ export async function trainCommand(opts: TrainCommandOptions = {}): Promise<{ re
   const log = opts.log ?? ((l: string) => console.log(l));
   const seed = opts.seed ?? 1;
   const backend = await initBackend(opts.backend ? { backend: opts.backend } : {});
+  const wasDeterministic = isDeterministic();
+  setDeterministic(!(opts.nondeterministic ?? false));
   try {
     manualSeed(seed);
     const alpha = opts.alpha === undefined ? {} : { alpha: opts.alpha };
@@ -142,6 +150,7 @@ export async function trainCommand(opts: TrainCommandOptions = {}): Promise<{ re
       return { report, outDir };
     });
   } finally {
+    setDeterministic(wasDeterministic);
     disposeWebGpu();
   }
 }

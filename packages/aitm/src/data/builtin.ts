@@ -3,7 +3,7 @@
 
 import type { Dataset } from './batch.js';
 import type { DataSchema } from './schema.js';
-import { generateSynthetic, oracleAuc, type SyntheticConfig } from './synthetic.js';
+import { generateSynthetic, oracleAuc, type FunnelStep, type SyntheticConfig } from './synthetic.js';
 
 /**
  * The built-in data: one synthetic world, three independent samples of it. The world is
@@ -24,6 +24,37 @@ export const SYNTHETIC_DEFAULTS: Omit<SyntheticConfig, 'rows' | 'worldSeed' | 's
   interactionStd: 0.3,
   embedDim: 8,
 };
+
+/**
+ * Named worlds (`--world NAME`): changes to SYNTHETIC_DEFAULTS. `default` is the 2-step
+ * click -> purchase world of the main job (its data unchanged); `funnel3` .. `funnel5` are
+ * longer funnels on the same ids, each step possible only after the previous one, with a base
+ * rate given the previous step and the share of its logit taken from the previous step's.
+ * Reach rates (click 20%): funnel4 20% click, 8% cart, 4% purchase, 1.2% repurchase.
+ */
+export const WORLD_PRESETS = {
+  default: {},
+  funnel3: { steps: funnel(['cart', 0.4, 0.8], ['purchase', 0.5, 0.7]) },
+  funnel4: { steps: funnel(['cart', 0.4, 0.8], ['purchase', 0.5, 0.7], ['repurchase', 0.3, 0.5]) },
+  funnel5: { steps: funnel(['detail', 0.6, 0.9], ['cart', 0.5, 0.8], ['purchase', 0.5, 0.7], ['repurchase', 0.3, 0.5]) },
+} as const satisfies Record<string, Partial<typeof SYNTHETIC_DEFAULTS>>;
+
+/** A preset's name (`--world`). */
+export type WorldName = keyof typeof WORLD_PRESETS;
+
+/** The preset names, default first. */
+export const WORLD_NAMES = Object.keys(WORLD_PRESETS) as WorldName[];
+
+function funnel(...steps: Array<[string, number, number]>): FunnelStep[] {
+  return steps.map(([name, base, dependence]) => ({ name, base, dependence }));
+}
+
+/** The changes a preset makes (a fresh copy), refusing an unknown name with the known ones. */
+export function worldPreset(name: WorldName | string): Partial<typeof SYNTHETIC_DEFAULTS> {
+  if (!Object.hasOwn(WORLD_PRESETS, name)) throw new Error(`--world: expected one of ${WORLD_NAMES.join(', ')}, got '${name}'`);
+  const p: Partial<typeof SYNTHETIC_DEFAULTS> = WORLD_PRESETS[name as WorldName];
+  return { ...p, ...(p.steps && { steps: p.steps.map((st) => ({ ...st })) }) };
+}
 
 /**
  * Training defaults of `aitm train` (each has a flag). 1M rows: with the fused kernels a step

@@ -30,8 +30,10 @@ export {
   generateSynthetic,
   oracleAuc,
   syntheticSchema,
+  MAX_FUNNEL_TASKS,
+  type FunnelStep,
   type SyntheticConfig,
   type SyntheticData,
 } from './synthetic.js';
 export { hash32, mixSeeds, Rng } from './rng.js';
-export { SYNTHETIC_DEFAULTS, TRAIN_DEFAULTS, syntheticSplits, type Splits } from './builtin.js';
+export { SYNTHETIC_DEFAULTS, TRAIN_DEFAULTS, WORLD_NAMES, WORLD_PRESETS, syntheticSplits, worldPreset, type Splits, type WorldName } from './builtin.js';

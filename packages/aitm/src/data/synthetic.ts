@@ -1,5 +1,6 @@
-// Seeded synthetic click -> purchase data with known true probabilities, so a model's AUC can be
-// judged against the oracle AUC of the generating process (see oracleAuc).
+// Seeded synthetic conversion funnels (click -> purchase by default, up to 5 steps) with known
+// true probabilities, so a model's AUC can be judged against the oracle AUC of the generating
+// process (see oracleAuc).
 
 import { auc } from '../metrics/auc.js';
 import { allocDataset, type Dataset } from './batch.js';
@@ -46,22 +47,58 @@ export interface SyntheticConfig {
   denseStd?: number;
   /** embedDim written into the schema (default 4). */
   embedDim?: number;
+  /**
+   * The funnel's steps after the first (click), 1 to 4 of them (2 to 5 tasks). Default: one
+   * step, "purchase", with `purchaseBase` and `dependence` (the 2-step world, unchanged).
+   * When given, `purchaseBase` and `dependence` are not used.
+   */
+  steps?: FunnelStep[];
+}
+
+/**
+ * One step of a funnel after the first: possible only after the previous step, with
+ * P(step | previous) = sigmoid(intercept + dependence * previous step's logit part +
+ * (1 - dependence) * this step's own part) (parts without intercepts; the own part has the
+ * click part's structure with independent tables).
+ */
+export interface FunnelStep {
+  /** The label column's name. */
+  name: string;
+  /** Expected P(step | previous step) over the rows that reach the previous step, in (0, 1). */
+  base: number;
+  /** Share of the step's logit that is the previous step's logit part, 0..1. */
+  dependence: number;
 }
 
 /** A generated synthetic dataset: features, labels and the true probabilities. */
 export interface SyntheticData {
   data: Dataset;
-  /** [P(click), P(click and purchase)] per row: the probabilities the labels were drawn from. */
+  /**
+   * Per task, per row, the probability its label was drawn from: P(click), P(click and
+   * purchase), ... (reaching step t = every step up to t).
+   */
   trueProb: Float32Array[];
   /** Calibrated logit intercepts (click base, purchase-given-click base) of this world. */
   intercepts: { click: number; purchase: number };
+  /** Every step's calibrated intercept, in task order (the first two are `intercepts`'). */
+  stepIntercepts: number[];
 }
 
 const CALIBRATION_ROWS = 20000;
 // Seed stream tags, one per world component.
 const S_PERM = 1, S_FIELD = 2, S_PAIRS = 3, S_INTER = 4, S_DENSE = 5, S_CALIB = 6, S_SAMPLE = 7, S_LABEL = 8;
+// Own tables of the steps after the second (funnels of 3+ tasks): new streams, so the first
+// two steps' tables, and the 2-step world, are what they always were.
+const S_STEP_FIELD = 9, S_STEP_INTER = 10, S_STEP_DENSE = 11;
+/** Most tasks a funnel may have. */
+export const MAX_FUNNEL_TASKS = 5;
 
 type Resolved = Required<SyntheticConfig>;
+
+/** The steps after the first: the config's, or the 2-step world's one purchase step. */
+function stepsOf(c: Resolved): FunnelStep[] {
+  return c.steps.length > 0 ? c.steps : [{ name: 'purchase', base: c.purchaseBase, dependence: c.dependence }];
+}
 
 /** The schema of the synthetic data a config generates. */
 export function syntheticSchema(config: SyntheticConfig): DataSchema {
@@ -69,7 +106,7 @@ export function syntheticSchema(config: SyntheticConfig): DataSchema {
   const features: FeatureSpecConfig[] = [];
   for (let f = 0; f < c.fields; f++) features.push({ name: `f${f}`, type: 'sparse', vocabSize: c.vocab, embedDim: c.embedDim });
   for (let d = 0; d < c.denseFeatures; d++) features.push({ name: `D${d}`, type: 'dense' });
-  return { labels: ['click', 'purchase'], features };
+  return { labels: ['click', ...stepsOf(c).map((st) => st.name)], features };
 }
 
 /**
@@ -77,6 +114,8 @@ export function syntheticSchema(config: SyntheticConfig): DataSchema {
  * + hashed pairwise interactions (+ dense terms); ownPart = the same structure with independent
  * tables. P(click) = sigmoid(cb + clickPart); P(purchase | click) =
  * sigmoid(pb + dependence * clickPart + (1 - dependence) * ownPart); purchase only after a click.
+ * With `steps`, each further step t is likewise sigmoid(b_t + dependence_t * part_{t-1} +
+ * (1 - dependence_t) * own_t), possible only after step t - 1.
  */
 export function generateSynthetic(config: SyntheticConfig): SyntheticData {
   const c = resolve(config);
@@ -84,8 +123,11 @@ export function generateSynthetic(config: SyntheticConfig): SyntheticData {
   const ds = allocDataset(syntheticSchema(c), c.rows);
   const zc = new Float64Array(c.rows);
   const zo = new Float64Array(c.rows);
-  drawRows(world, c.rows, new Rng(mixSeeds(c.worldSeed, S_SAMPLE, c.sampleSeed)), ds.sparse, ds.dense, zc, zo);
+  const extra = world.extra.map(() => new Float64Array(c.rows));
+  drawRows(world, c.rows, new Rng(mixSeeds(c.worldSeed, S_SAMPLE, c.sampleSeed)), ds.sparse, ds.dense, zc, zo, extra);
   const rng = new Rng(mixSeeds(c.worldSeed, S_LABEL, c.sampleSeed));
+  const steps = stepsOf(c);
+  if (steps.length > 1) return funnelRows(world, steps, ds, rng, zc, [zo, ...extra]);
 
   const pClick = new Float32Array(c.rows);
   const pBoth = new Float32Array(c.rows);
@@ -104,7 +146,34 @@ export function generateSynthetic(config: SyntheticConfig): SyntheticData {
       if (u2 < pcvr) purchase[i] = 1;
     }
   }
-  return { data: ds, trueProb: [pClick, pBoth], intercepts: { click: world.clickIntercept, purchase: world.purchaseIntercept } };
+  const intercepts = { click: world.clickIntercept, purchase: world.purchaseIntercept };
+  return { data: ds, trueProb: [pClick, pBoth], intercepts, stepIntercepts: [...world.stepIntercepts] };
+}
+
+/** Labels and true probabilities of a funnel of 3+ tasks (one coin flip per task per row). */
+function funnelRows(world: World, steps: FunnelStep[], ds: Dataset, rng: Rng, zc: Float64Array, own: Float64Array[]): SyntheticData {
+  const n = ds.n;
+  const tasks = steps.length + 1;
+  const trueProb = Array.from({ length: tasks }, () => new Float32Array(n));
+  for (let i = 0; i < n; i++) {
+    let part = zc[i]!;
+    let reach = sigmoid(world.stepIntercepts[0]! + part);
+    trueProb[0]![i] = reach;
+    let alive = rng.float() < reach;
+    if (alive) ds.labels[0]![i] = 1;
+    for (let t = 1; t < tasks; t++) {
+      const dep = steps[t - 1]!.dependence;
+      part = dep * part + (1 - dep) * own[t - 1]![i]!;
+      const p = sigmoid(world.stepIntercepts[t]! + part);
+      reach *= p;
+      trueProb[t]![i] = reach;
+      // Every flip is drawn, so the stream does not depend on outcomes.
+      alive = rng.float() < p && alive;
+      if (alive) ds.labels[t]![i] = 1;
+    }
+  }
+  const intercepts = { click: world.stepIntercepts[0]!, purchase: world.stepIntercepts[1]! };
+  return { data: ds, trueProb, intercepts, stepIntercepts: [...world.stepIntercepts] };
 }
 
 /** AUC of the true probabilities against the sampled labels, per task: the best AUC any model can
@@ -131,6 +200,17 @@ interface World {
   ownDenseW: Float64Array;
   clickIntercept: number;
   purchaseIntercept: number;
+  /** Own-part tables of steps 3.. (empty in a 2-step world). */
+  extra: StepTables[];
+  /** Every step's intercept (click, purchase, then the further steps'). */
+  stepIntercepts: number[];
+}
+
+/** One further step's own-part tables: per-field effects, interaction factors, dense weights. */
+interface StepTables {
+  eff: Float32Array[];
+  inter: Array<[Float32Array, Float32Array]>;
+  denseW: Float64Array;
 }
 
 function buildWorld(c: Resolved): World {
@@ -179,9 +259,21 @@ function buildWorld(c: Resolved): World {
   const clickDenseW = Float64Array.from(normalTable(denseRng, c.denseFeatures, wStd));
   const ownDenseW = Float64Array.from(normalTable(denseRng, c.denseFeatures, wStd));
 
+  // Steps 3..: own tables from their own streams (the 2-step world draws none of them).
+  const extra: StepTables[] = stepsOf(c).slice(1).map((_, s) => {
+    const step = s + 2;
+    const eff = Array.from({ length: c.fields }, (_, f) => normalTable(new Rng(mixSeeds(c.worldSeed, S_STEP_FIELD, step, f)), c.vocab, fieldStd));
+    const inter = pairs.map((_, k): [Float32Array, Float32Array] => {
+      const rng = new Rng(mixSeeds(c.worldSeed, S_STEP_INTER, step, k));
+      return [normalTable(rng, c.vocab * c.interactionRank, factorStd), normalTable(rng, c.vocab * c.interactionRank, factorStd)];
+    });
+    const denseW = Float64Array.from(normalTable(new Rng(mixSeeds(c.worldSeed, S_STEP_DENSE, step)), c.denseFeatures, wStd));
+    return { eff, inter, denseW };
+  });
+
   const world: World = {
     c, cdf, perm, clickEff, ownEff, pairs, clickInter, ownInter, clickDenseW, ownDenseW,
-    clickIntercept: 0, purchaseIntercept: 0,
+    clickIntercept: 0, purchaseIntercept: 0, extra, stepIntercepts: [],
   };
   calibrate(world);
   return world;
@@ -196,8 +288,10 @@ function calibrate(w: World): void {
   const dense = Array.from({ length: w.c.denseFeatures }, () => new Float32Array(n));
   const zc = new Float64Array(n);
   const zo = new Float64Array(n);
-  drawRows(w, n, new Rng(mixSeeds(w.c.worldSeed, S_CALIB)), sparse, dense, zc, zo);
-  const dep = w.c.dependence;
+  const extra = w.extra.map(() => new Float64Array(n));
+  drawRows(w, n, new Rng(mixSeeds(w.c.worldSeed, S_CALIB)), sparse, dense, zc, zo, extra);
+  const steps = stepsOf(w.c);
+  const dep = steps[0]!.dependence;
 
   w.clickIntercept = bisect((b) => {
     let s = 0;
@@ -206,11 +300,30 @@ function calibrate(w: World): void {
   });
   const pc = zc.map((z) => sigmoid(w.clickIntercept + z));
   const pcSum = pc.reduce((a, b) => a + b, 0);
+  const base = steps[0]!.base;
   w.purchaseIntercept = bisect((b) => {
     let s = 0;
     for (let i = 0; i < n; i++) s += pc[i] * sigmoid(b + dep * zc[i] + (1 - dep) * zo[i]);
-    return s / pcSum - w.c.purchaseBase;
+    return s / pcSum - base;
   });
+  w.stepIntercepts = [w.clickIntercept, w.purchaseIntercept];
+  // Further steps: each intercept makes the reach-weighted mean P(step | previous) its base.
+  let part = zc.map((z, i) => dep * z + (1 - dep) * zo[i]!);
+  let reach = pc.map((p, i) => p * sigmoid(w.purchaseIntercept + part[i]!));
+  for (let t = 1; t < steps.length; t++) {
+    const { dependence: d, base: bt } = steps[t]!;
+    const own = extra[t - 1]!;
+    const next = part.map((z, i) => d * z + (1 - d) * own[i]!);
+    const reachSum = reach.reduce((a, b) => a + b, 0);
+    const b = bisect((x) => {
+      let s = 0;
+      for (let i = 0; i < n; i++) s += reach[i]! * sigmoid(x + next[i]!);
+      return s / reachSum - bt;
+    });
+    w.stepIntercepts.push(b);
+    reach = reach.map((r, i) => r * sigmoid(b + next[i]!));
+    part = next;
+  }
 }
 
 /** Draws `n` rows: fills ids and dense values, and the click / own logit parts (no intercepts). */
@@ -222,6 +335,7 @@ function drawRows(
   dense: Float32Array[],
   zc: Float64Array,
   zo: Float64Array,
+  extra: Float64Array[],
 ): void {
   const { cdf, c } = w;
   for (let i = 0; i < n; i++) {
@@ -247,6 +361,20 @@ function drawRows(
     zc[i] = click;
     zo[i] = own;
   }
+  // Further steps' own parts, from the ids and values just drawn (no random draws).
+  w.extra.forEach((st, s) => {
+    const z = extra[s]!;
+    for (let i = 0; i < n; i++) {
+      let v = 0;
+      for (let f = 0; f < c.fields; f++) v += st.eff[f]![sparse[f]![i]!]!;
+      for (let k = 0; k < w.pairs.length; k++) {
+        const [a, b] = w.pairs[k]!;
+        v += dot(st.inter[k]!, sparse[a]![i]!, sparse[b]![i]!, c.interactionRank);
+      }
+      for (let d = 0; d < c.denseFeatures; d++) v += st.denseW[d]! * (dense[d]![i]! - 0.5);
+      z[i] = v;
+    }
+  });
 }
 
 // ---- helpers ----
@@ -296,7 +424,7 @@ function resolve(config: SyntheticConfig): Resolved {
   const c: Resolved = {
     fields: 10, vocab: 1000, zipf: 1.1, denseFeatures: 0, dependence: 0.6, clickBase: 0.1,
     purchaseBase: 0.2, interactionPairs: 3, fieldEffectStd: 1.0, interactionStd: 0.5, interactionRank: 4, denseStd: 0.5,
-    embedDim: DEFAULT_EMBED_DIM,
+    embedDim: DEFAULT_EMBED_DIM, steps: [],
     ...stripUndefined(config),
   } as Resolved;
   const check = (ok: boolean, what: string): void => {
@@ -312,6 +440,16 @@ function resolve(config: SyntheticConfig): Resolved {
   check(c.clickBase > 0 && c.clickBase < 1, `clickBase must be in (0, 1), got ${c.clickBase}`);
   check(c.purchaseBase > 0 && c.purchaseBase < 1, `purchaseBase must be in (0, 1), got ${c.purchaseBase}`);
   check(Number.isInteger(c.interactionPairs) && c.interactionPairs >= 0, `interactionPairs must be >= 0`);
+  if (c.steps.length > 0) {
+    check(c.steps.length + 1 <= MAX_FUNNEL_TASKS, `a funnel has 2 to ${MAX_FUNNEL_TASKS} tasks, got ${c.steps.length + 1}`);
+    const names = new Set(['click']);
+    c.steps.forEach((st, t) => {
+      check(typeof st.name === 'string' && st.name.length > 0 && !names.has(st.name), `step ${t + 2}: name must be new and non-empty, got '${st.name}'`);
+      names.add(st.name);
+      check(st.base > 0 && st.base < 1, `step ${t + 2} (${st.name}): base must be in (0, 1), got ${st.base}`);
+      check(st.dependence >= 0 && st.dependence <= 1, `step ${t + 2} (${st.name}): dependence must be in [0, 1], got ${st.dependence}`);
+    });
+  }
   return c;
 }
 

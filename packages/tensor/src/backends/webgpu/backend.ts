@@ -56,7 +56,10 @@ const SHADOW_LIMIT = 1 << 20;
 export class WebGpuBackend implements Backend<'webgpu'> {
   readonly name = 'webgpu' as const;
   readonly supportsFloat64 = false;
-  private readonly shadows = new WeakMap<GpuBuffer, Int32Array>();
+  // Host copies of int32 uploads, with the write count of their root buffer when taken: a
+  // kernel or copy that writes into the buffer (or any view of it) makes them stale.
+  private readonly shadows = new WeakMap<GpuBuffer, { data: Int32Array; version: number }>();
+  private readonly writesTo = new WeakMap<GpuBuffer, number>();
 
   constructor(readonly runtime: GpuRuntime) {}
 
@@ -64,13 +67,29 @@ export class WebGpuBackend implements Backend<'webgpu'> {
   fromHost(data: TypedArray, dtype: DType): GpuBuffer {
     wgslType(dtype);
     const buf = this.runtime.upload(dtype === 'bool' ? Uint32Array.from(data) : data);
-    if (dtype === 'int32' && data.length <= SHADOW_LIMIT) this.shadows.set(buf, data as Int32Array);
+    // A copy, not the caller's array: the fixed-order scatter-adds group by these ids, so a
+    // caller refilling its array after the upload must not change them.
+    if (dtype === 'int32' && data.length <= SHADOW_LIMIT) this.shadows.set(buf, { data: Int32Array.from(data as Int32Array), version: this.version(buf) });
     return buf;
   }
 
-  /** The host values of an int32 buffer uploaded from the host, if known (for id validation). */
+  /**
+   * The host values of an int32 buffer uploaded from the host, if known and not written since
+   * on the GPU (id validation, and the grouping of the fixed-order scatter-adds).
+   */
   hostInts(buf: GpuBuffer): Int32Array | undefined {
-    return this.shadows.get(buf);
+    const s = this.shadows.get(buf);
+    return s !== undefined && s.version === this.version(buf) ? s.data : undefined;
+  }
+
+  private version(buf: GpuBuffer): number {
+    return this.writesTo.get(buf.root ?? buf) ?? 0;
+  }
+
+  /** Records a GPU write into `buf` (in place), which makes host copies of it stale. */
+  private wrote(buf: GpuBuffer): void {
+    const root = buf.root ?? buf;
+    this.writesTo.set(root, (this.writesTo.get(root) ?? 0) + 1);
   }
 
   /** Reads the values back (waits for the GPU). */
@@ -92,12 +111,13 @@ export class WebGpuBackend implements Backend<'webgpu'> {
     wgslType(dtype);
     const v = this.runtime.view(handle, offset * 4, size * 4);
     // A view of host-uploaded ids keeps the matching part of their host copy (id checks).
-    const shadow = this.shadows.get(handle);
-    if (shadow) this.shadows.set(v, shadow.subarray(offset, offset + size));
+    const shadow = this.hostInts(handle);
+    if (shadow) this.shadows.set(v, { data: shadow.subarray(offset, offset + size), version: this.version(handle) });
     return v;
   }
 
   copy(src: GpuBuffer, dst: GpuBuffer, size: number, _dtype: DType): void {
+    this.wrote(dst);
     this.runtime.copy(src, dst, size * 4);
   }
 
@@ -131,6 +151,7 @@ export class WebGpuBackend implements Backend<'webgpu'> {
     workgroups: number | [number, number, number],
     writes?: readonly number[],
   ): void {
+    if (writes) for (const k of writes) this.wrote(buffers[k]!);
     this.runtime.dispatch({ label, code, buffers, uniforms: params.data, workgroups, ...(writes ? { writes } : {}) });
   }
 }

@@ -11,6 +11,7 @@ import { kernelPreamble, memoWgsl, numericType, type WebGpuBackend } from './bac
 import { MAX_RANK, Params } from './params.js';
 import { kernelErrorCode, kernelErrorWgsl } from './kernel-errors.js';
 import { addStatement } from './gather.js';
+import { isDeterministic } from '../../determinism.js';
 import type { GpuBuffer } from './runtime.js';
 
 const WG = 256;
@@ -68,6 +69,50 @@ ${LOCATE}
   ${addStatement(t)}
 }`);
 
+// The fixed-order form (determinism.ts): one thread per output element, which walks the
+// index elements along the axis that share its other coordinates, in order, and adds the
+// sources of those whose index names it: out = x + s_0 + s_1 + ... as on the CPU. Params:
+// n, rank, axis, rows, then the index shape, the output strides, the source strides and the
+// index strides (MAX_RANK each). The first out-of-range index is found by thread 0.
+const ISTRIDE = SOURCE + MAX_RANK;
+const SCATTER_ORDERED_CODE = memoWgsl((t: 'f32' | 'i32'): string => `${kernelPreamble(5)}
+@group(0) @binding(0) var<storage, read> X: array<${t}>;
+@group(0) @binding(1) var<storage, read> S: array<${t}>;
+@group(0) @binding(2) var<storage, read> I: array<i32>;
+@group(0) @binding(3) var<storage, read_write> Y: array<${t}>;
+${kernelErrorWgsl(4)}
+${MAIN_HEAD}
+  let rank = pu(1u);
+  let axis = pu(2u);
+  let rows = pu(3u);
+  var rem = e;
+  var inside = true;
+  var at_index = 0u;
+  var at_source = 0u;
+  var k = 0u;
+  for (var d = 0u; d < rank; d++) {
+    let stride = pu(${TARGET}u + d);
+    let c = rem / stride;
+    rem = rem - c * stride;
+    if (d == axis) { k = c; continue; }
+    if (c >= pu(${SHAPE}u + d)) { inside = false; }
+    at_index += c * pu(${ISTRIDE}u + d);
+    at_source += c * pu(${SOURCE}u + d);
+  }
+  var acc = X[e];
+  if (inside) {
+    for (var j = 0u; j < pu(${SHAPE}u + axis); j++) {
+      if (I[at_index + j * pu(${ISTRIDE}u + axis)] == i32(k)) { acc += S[at_source + j * pu(${SOURCE}u + axis)]; }
+    }
+  }
+  Y[e] = acc;
+  if (e == 0u) {
+    for (var i = 0u; i < arrayLength(&I); i++) {
+      if (I[i] < 0 || u32(I[i]) >= rows) { report_index_error(${kernelErrorCode('scatterAddAlong')}u, I[i], rows); break; }
+    }
+  }
+}`);
+
 function params(op: string, index: readonly number[], target: readonly number[], source: readonly number[], axis: number): Params {
   return new Params(op)
     .u32(index.reduce((a, b) => a * b, 1), index.length, axis, target[axis]!)
@@ -95,6 +140,18 @@ export const gpuScatterAddAlong: Kernel<'webgpu', AxisAttrs> = (backend, [x, ind
   checkRank('scatterAddAlong', out.shape.length);
   const y = backend.output(out);
   if (out.size === 0) return y;
+  if (isDeterministic() && index!.size > 0) {
+    // As params(), but one thread per output element, and the index strides too.
+    const p = new Params('scatterAddAlong')
+      .u32(out.size, index!.shape.length, axis, x!.shape[axis]!)
+      .u32Padded(index!.shape, MAX_RANK)
+      .u32Padded(stridesOf(x!.shape), MAX_RANK)
+      .u32Padded(stridesOf(src!.shape), MAX_RANK)
+      .u32Padded(stridesOf(index!.shape), MAX_RANK);
+    const code = SCATTER_ORDERED_CODE(numericType('scatterAddAlong', out.dtype));
+    backend.run('scatterAddAlong.ordered', code, [x!.data, src!.data, index!.data, y, backend.runtime.kernelErrors], p, Math.ceil(out.size / WG));
+    return y;
+  }
   backend.runtime.copy(x!.data, y, out.size * 4);
   if (index!.size === 0) return y;
   const p = params('scatterAddAlong', index!.shape, x!.shape, src!.shape, axis);

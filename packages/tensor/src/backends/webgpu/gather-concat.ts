@@ -15,6 +15,8 @@ import { kernelPreamble, numericType, wgslType, type WebGpuBackend, memoWgsl } f
 import { MAX_PARAM_WORDS, Params } from './params.js';
 import { addStatement, checkIds, ZERO_CODE } from './gather.js';
 import { kernelErrorCode, kernelErrorWgsl } from './kernel-errors.js';
+import { isDeterministic } from '../../determinism.js';
+import { groupedScatter, scanAffordable, scanScatter } from './scatter-ordered.js';
 
 const WG = 256;
 /** Params before the per-field words: elements, chunk width, first column, row width. */
@@ -181,8 +183,26 @@ export function gpuGatherConcatGrad(
   const y = backend.output(out);
   if (out.size === 0) return y;
   const t = numericType('gatherConcat', out.dtype);
-  backend.run('gatherConcat.zero', ZERO_CODE, [y], new Params('gatherConcat').u32(out.size), Math.ceil(out.size / WG));
   const [batch, width] = dy.shape as [number, number];
+  if (isDeterministic() && batch > 0) {
+    // Fixed order (determinism.ts): one dispatch when every field's ids are known on the host.
+    const { starts } = columns(fields.map((f) => f.dim));
+    const host = ids.map((i) => backend.hostInts(i.data)?.subarray(0, batch));
+    if (host.every((h) => h !== undefined)) {
+      groupedScatter(backend, t, dy.data, width, fields.map((f, j) => ({ base: f.base, dim: f.dim, rows: f.rows, col: starts[j]!, ids: host[j]! })), y, out.size);
+      return y;
+    }
+    if (scanAffordable('gatherConcatGrad', out.size, batch)) {
+      backend.run('gatherConcat.zero', ZERO_CODE, [y], new Params('gatherConcat').u32(out.size), Math.ceil(out.size / WG));
+      fields.forEach((f, j) => {
+        if (f.rows * f.dim === 0) return;
+        const view = backend.runtime.view(y, f.base * 4, f.rows * f.dim * 4);
+        scanScatter(backend, 'gatherConcatGrad', t, dy.data, ids[j]!.data, batch, { width, col: starts[j]!, rows: f.rows, dim: f.dim }, view, true);
+      });
+      return y;
+    }
+  }
+  backend.run('gatherConcat.zero', ZERO_CODE, [y], new Params('gatherConcat').u32(out.size), Math.ceil(out.size / WG));
   if (batch === 0) return y;
   const limit = backend.runtime.limits.maxStorageBuffersPerShaderStage;
   const shared = sharedIds(ids);

@@ -11,6 +11,8 @@ import type { GpuBuffer } from './runtime.js';
 import { kernelPreamble, numericType, wgslType, type WebGpuBackend, memoWgsl } from './backend.js';
 import { Params } from './params.js';
 import { kernelErrorCode, kernelErrorWgsl } from './kernel-errors.js';
+import { isDeterministic } from '../../determinism.js';
+import { groupedScatter, scanAffordable, scanScatter } from './scatter-ordered.js';
 
 const WG = 256;
 
@@ -110,19 +112,31 @@ ${ELEMENT_ENTRY}
 const scatterCode = memoWgsl(scatterCodeBuild);
 
 /**
- * out[idx[i], :] += src[i, :] into zeros. Duplicate ids meet in atomic adds, so for f32
- * the order of the additions, and with it the last bits of a sum, varies from run to run.
- * A deterministic version (sort the ids, then a segmented sum per row) would cost a GPU
- * sort per call; embedding gradients tolerate the rounding noise, so the atomics win.
+ * out[idx[i], :] += src[i, :] into zeros. By default (`setDeterministic`) in a fixed order,
+ * the CPU's: positions grouped by target row when the ids are known on the host, else a scan
+ * of the ids per output element (scatter-ordered.ts). With `setDeterministic(false)`, atomic
+ * adds, whose order for repeated ids (and so the last bits of an f32 sum) varies run to run.
  */
 export const gpuScatterAdd: Kernel<'webgpu', ScatterAddAttrs> = (backend, [src, idx], out, { rows }) => {
   checkIds(backend, 'scatterAdd', idx!, rows);
   const y = backend.output(out);
   if (out.size === 0) return y;
   const t = numericType('gather', out.dtype);
+  const rowSize = rowSizeOf(out.shape);
+  if (isDeterministic() && src!.size > 0) {
+    const ids = backend.hostInts(idx!.data);
+    if (ids !== undefined) {
+      groupedScatter(backend, t, src!.data, rowSize, [{ base: 0, dim: rowSize, rows, col: 0, ids: ids.subarray(0, idx!.size) }], y, out.size);
+      return y;
+    }
+    if (scanAffordable('scatterAdd', out.size, idx!.size)) {
+      scanScatter(backend, 'scatterAdd', t, src!.data, idx!.data, idx!.size, { width: rowSize, col: 0, rows, dim: rowSize }, y);
+      return y;
+    }
+  }
   backend.run('scatterAdd.zero', ZERO_CODE, [y], new Params('scatterAdd').u32(out.size), Math.ceil(out.size / WG));
   if (src!.size === 0) return y;
-  const p = new Params('scatterAdd').u32(src!.size, rowSizeOf(out.shape), rows);
+  const p = new Params('scatterAdd').u32(src!.size, rowSize, rows);
   backend.run('scatterAdd', scatterCode(t), [src!.data, idx!.data, y, backend.runtime.kernelErrors], p, Math.ceil(src!.size / WG));
   return y;
 };
