@@ -9,7 +9,7 @@ import { stat } from 'node:fs/promises';
 import { allocDataset, concatDatasets, shuffledIndexBatches, sliceRows, subset, type BatchOptions, type Dataset } from './batch.js';
 import { readCsvChunks, type CsvOptions } from './csv.js';
 import { hash32, mixSeeds, type Rng } from './rng.js';
-import { sparseFeatures, type DataSchema } from './schema.js';
+import { sparseFeatures, withVocab, type DataSchema } from './schema.js';
 import { fsFailure } from '../files.js';
 
 /** Rows per block of an index (the unit read at once; 8 eval batches of 8192). */
@@ -177,7 +177,7 @@ export function csvSource(index: CsvIndex, read: CsvOptions, split?: { seed: num
     n = 0;
     for (let r = 0; r < index.rows; r++) if (splitOfRow(split.seed, r) === split.name) n++;
   }
-  const schema = read.schema ?? index.schema;
+  const schema = read.vocab ? withVocab(read.schema ?? index.schema, read.vocab) : (read.schema ?? index.schema);
   return {
     schema,
     n,
