@@ -19,6 +19,7 @@ export {
   type CsvIndex,
   type EpochBatch,
   type EpochStats,
+  type FileSplit,
   type IndexOptions,
   type RowSource,
   type SplitName,

@@ -95,7 +95,7 @@ describe('streamed epochs', () => {
     const seen: number[] = [];
     const sizes: Record<string, number> = {};
     for (const name of ['train', 'val', 'test'] as const) {
-      const src = csvSource(ix, {}, { seed: 3, name });
+      const src = csvSource(ix, {}, { seed: 3, name, parts: ['val', 'test'] });
       let n = 0;
       for await (const b of sourceBlocks(src)) {
         for (let i = 0; i < b.n; i++) {
@@ -113,6 +113,8 @@ describe('streamed epochs', () => {
     expect(sizes.val).toBeLessThan(260);
     expect(sizes.test).toBeGreaterThan(140);
     expect(sizes.test).toBeLessThan(260);
+    // With only a test split to make, the val tenth stays in train.
+    for (let r = 0; r < 200; r++) expect(splitOfRow(3, r, ['test'])).toBe(splitOfRow(3, r) === 'val' ? 'test' : 'train');
   });
 });
 

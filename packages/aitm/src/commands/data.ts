@@ -8,7 +8,7 @@ import { TRAIN_DEFAULTS, syntheticSplits, type Splits } from '../data/builtin.js
 import { readCsv, readCsvChunks } from '../data/csv.js';
 import { Rng } from '../data/rng.js';
 import { sparseFeatures, type DataSchema } from '../data/schema.js';
-import { csvSource, DEFAULT_BLOCK_ROWS, DEFAULT_WINDOW_ROWS, headRows, indexCsv, sequenceCounts, shuffledEpoch, type CsvIndex, type EpochStats, type RowSource } from '../data/stream.js';
+import { csvSource, DEFAULT_BLOCK_ROWS, DEFAULT_WINDOW_ROWS, headRows, indexCsv, sequenceCounts, shuffledEpoch, type CsvIndex, type EpochStats, type FileSplit, type RowSource, type SplitName } from '../data/stream.js';
 import type { StreamedTraining } from '../train/trainer.js';
 import type { SyntheticConfig } from '../data/synthetic.js';
 import { checkInputFile, fsFailure } from '../files.js';
@@ -154,7 +154,7 @@ export async function loadSplits(opts: DataOptions, seed: number, config: ModelC
   };
   const big = (f: string): boolean => indexes.get(f)!.rows > windowRows;
   // A streamed file's counts come from its index; --strict-ids fails there at once (one more pass, only then).
-  const stream = async (f: string, split?: { seed: number; name: 'train' | 'val' | 'test' }): Promise<RowSource> => {
+  const stream = async (f: string, split?: FileSplit): Promise<RowSource> => {
     const ix = indexes.get(f)!;
     const src = csvSource(ix, readOpts, split);
     if (split === undefined || split.name === 'train') {
@@ -173,10 +173,12 @@ export async function loadSplits(opts: DataOptions, seed: number, config: ModelC
   let val: Dataset | RowSource;
   let test: Dataset | RowSource;
   if (big(data)) {
-    const trainSrc = await stream(data, opts.val && opts.test ? undefined : { seed, name: 'train' });
-    train = streamed(trainSrc);
-    val = opts.val ? (big(opts.val) ? await stream(opts.val) : await read(opts.val)) : await stream(data, { seed, name: 'val' });
-    test = opts.test ? (big(opts.test) ? await stream(opts.test) : await read(opts.test)) : await stream(data, { seed, name: 'test' });
+    // The parts split off the training file: a tenth each for val and test where not given.
+    const parts = [...(opts.val ? [] : ['val' as const]), ...(opts.test ? [] : ['test' as const])];
+    const part = (name: SplitName): FileSplit | undefined => (parts.length > 0 ? { seed, name, parts } : undefined);
+    train = streamed(await stream(data, part('train')));
+    val = opts.val ? (big(opts.val) ? await stream(opts.val) : await read(opts.val)) : await stream(data, part('val'));
+    test = opts.test ? (big(opts.test) ? await stream(opts.test) : await read(opts.test)) : await stream(data, part('test'));
   } else {
     let t = await read(data);
     const rng = new Rng(seed);

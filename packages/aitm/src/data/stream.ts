@@ -156,26 +156,34 @@ async function statOf(path: string): Promise<{ size: number; mtimeMs: number }> 
   }
 }
 
-/** Which split a row of a file goes to when val and test are split off it: 'val' and 'test' a tenth each, by a seeded hash of the row's index. */
+/** Which split a row of a file goes to when val and/or test are split off it. */
 export type SplitName = 'train' | 'val' | 'test';
 
-/** The split of row `row` (0-based) under `seed`: a hash, so no file-sized permutation is held. */
-export function splitOfRow(seed: number, row: number): SplitName {
+/** How a file is split: `parts` (val, test or both, in that order) get a tenth of the rows each, by a hash seeded with `seed`. */
+export interface FileSplit {
+  seed: number;
+  name: SplitName;
+  parts: readonly ('val' | 'test')[];
+}
+
+/** The split of row `row` (0-based): a seeded hash of its index, so no file-sized permutation is held. */
+export function splitOfRow(seed: number, row: number, parts: readonly ('val' | 'test')[] = ['val', 'test']): SplitName {
   const u = hash32(mixSeeds(seed, 0x5b11, row)) / 4294967296;
-  return u < 0.1 ? 'val' : u < 0.2 ? 'test' : 'train';
+  const k = Math.floor(u * 10);
+  return k < parts.length ? parts[k]! : 'train';
 }
 
 /**
  * The rows of an indexed CSV file as a RowSource, read with `read` (the schema and
  * vocabularies to apply; `strictIds`), block by block; with `split`, only the rows that
- * `splitOfRow(split.seed, row)` puts in `split.name`. A file whose size or modification time
+ * `splitOfRow(split.seed, row, split.parts)` puts in `split.name`. A file whose size or modification time
  * is not the index's any more is refused, naming it.
  */
-export function csvSource(index: CsvIndex, read: CsvOptions, split?: { seed: number; name: SplitName }): RowSource {
+export function csvSource(index: CsvIndex, read: CsvOptions, split?: FileSplit): RowSource {
   let n = index.rows;
   if (split) {
     n = 0;
-    for (let r = 0; r < index.rows; r++) if (splitOfRow(split.seed, r) === split.name) n++;
+    for (let r = 0; r < index.rows; r++) if (splitOfRow(split.seed, r, split.parts) === split.name) n++;
   }
   const schema = read.vocab ? withVocab(read.schema ?? index.schema, read.vocab) : (read.schema ?? index.schema);
   return {
@@ -199,7 +207,7 @@ export function csvSource(index: CsvIndex, read: CsvOptions, split?: { seed: num
       }
       if (!split) return data;
       const keep: number[] = [];
-      for (let r = 0; r < data.n; r++) if (splitOfRow(split.seed, b.firstRow + r) === split.name) keep.push(r);
+      for (let r = 0; r < data.n; r++) if (splitOfRow(split.seed, b.firstRow + r, split.parts) === split.name) keep.push(r);
       return subset(data, keep);
     },
   };
