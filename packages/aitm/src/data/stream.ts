@@ -248,7 +248,8 @@ export interface EpochStats {
  * the blocks in an order drawn from `rng`, windows of whole blocks (about `windowRows` rows)
  * in that order, each window's rows permuted by `rng`; the rows left over after a window's
  * full batches are carried into the next window, so every batch but the epoch's last has
- * `batchSize` rows. A row can only meet rows of its own window in a batch: with blocks of
+ * `batchSize` rows. The windows share one buffer (the batches of a window are views of it, valid
+ * until the next batch is asked for). A row can only meet rows of its own window in a batch: with blocks of
  * consecutive file rows, a window of W rows mixes W / blockRows blocks from anywhere in the file.
  * `stats.peakRows` is raised to the most rows held at once.
  */
@@ -275,18 +276,27 @@ export async function* shuffledEpoch(
   }
   const order = Int32Array.from({ length: src.blocks }, (_, i) => i);
   rng.shuffle(order);
-  let carry: Dataset = allocDataset(src.schema, 0);
+  // One buffer holds every window in turn (blocks are copied in; the carried rows first), so
+  // assembling a window allocates nothing beside the block being read.
+  let buf = allocDataset(src.schema, 0);
+  let held = 0; // rows at the front of buf: carried, then this window's blocks
   let next = 0;
-  while (next < order.length || carry.n > 0) {
-    const parts: Dataset[] = carry.n > 0 ? [carry] : [];
-    let rows = carry.n;
-    while (next < order.length && rows < windowRows) {
-      const b = await src.block(order[next++]!);
-      parts.push(b);
-      rows += b.n;
-      note(rows);
+  const put = (part: Dataset, at: number): void => {
+    if (at + part.n > buf.n) {
+      const bigger = allocDataset(src.schema, Math.max(at + part.n, windowRows + part.n + batchSize));
+      copyInto(sliceRows(buf, 0, at), bigger, 0);
+      buf = bigger;
     }
-    const window = parts.length === 1 ? parts[0]! : concatDatasets(parts, src.schema);
+    copyInto(part, buf, at);
+  };
+  while (next < order.length || held > 0) {
+    while (next < order.length && held < windowRows) {
+      const b = await src.block(order[next++]!);
+      put(b, held);
+      held += b.n;
+      note(held);
+    }
+    const window = sliceRows(buf, 0, held);
     const last = next >= order.length;
     const perm = Int32Array.from({ length: window.n }, (_, i) => i);
     rng.shuffle(perm);
@@ -297,6 +307,16 @@ export async function* shuffledEpoch(
       if (tail.length > 0 && !opts.dropLast) yield { data: window, rows: tail.slice() };
       break;
     }
-    carry = subset(window, tail);
+    // The rows left over go to the front of the buffer, ahead of the next window's blocks.
+    const carry = subset(window, tail);
+    copyInto(carry, buf, 0);
+    held = carry.n;
   }
+}
+
+/** Copies every row of `part` into `into` from row `at` on (same columns). */
+function copyInto(part: Dataset, into: Dataset, at: number): void {
+  part.labels.forEach((c, i) => into.labels[i]!.set(c.subarray(0, part.n), at));
+  part.sparse.forEach((c, i) => into.sparse[i]!.set(c.subarray(0, part.n), at));
+  part.dense.forEach((c, i) => into.dense[i]!.set(c.subarray(0, part.n), at));
 }
