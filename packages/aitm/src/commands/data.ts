@@ -4,7 +4,7 @@
 import { closeSync, openSync, readSync } from 'node:fs';
 import { schemaOf, type ModelConfig } from '../config.js';
 import { subset, type Dataset } from '../data/batch.js';
-import { TRAIN_DEFAULTS, syntheticSplits, type Splits } from '../data/builtin.js';
+import { TRAIN_DEFAULTS, syntheticSplits } from '../data/builtin.js';
 import { readCsv, readCsvChunks } from '../data/csv.js';
 import { Rng } from '../data/rng.js';
 import { sparseFeatures, type DataSchema } from '../data/schema.js';
