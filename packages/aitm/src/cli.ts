@@ -18,7 +18,7 @@ import { WORLD_NAMES, worldPreset, type WorldName } from './data/builtin.js';
 const USAGE = `usage:
   aitm train [--model NAME] [--data synthetic|FILE] [--val FILE] [--test FILE] [--config FILE]
              [--epochs N] [--batch-size B] [--lr X] [--weight-decay X] [--alpha X] [--seed S]
-             [--backend webgpu|wasm|cpu] [--out DIR] [--overwrite] [--rows N] [--strict-ids] [--max-vocab N] [--quiet]
+             [--backend webgpu|wasm|cpu] [--out DIR] [--overwrite] [--rows N] [--strict-ids] [--max-vocab N] [--window-rows N] [--quiet]
              [--world NAME] [--nondeterministic]
   aitm compare [--data synthetic|FILE] [--val FILE] [--test FILE] [--models A,B,..] [--seeds N]
                [--rows N] [--epochs N] [--batch-size B] [--lr X] [--backend webgpu|wasm|cpu] [--out DIR]
@@ -69,6 +69,13 @@ Ids at or beyond a sparse feature's vocabulary are read as slot 0 and counted pe
 stderr, and in train's report.json); --strict-ids (train, eval, predict) makes them an error
 naming the file, line, column and value. Without a config, a table has max id + 1 rows; one
 over 100000 rows is named on stderr, and --max-vocab N caps every table at N rows.
+
+CSV files larger than memory: train indexes each file in one pass, then reads a file of more
+than --window-rows rows (default 1048576) block by block every epoch instead of holding it,
+shuffled by windows of that many rows (blocks in a seeded random order, rows within a window
+in a seeded random permutation; val and test split off by a seeded hash of the row number when
+not given); a smaller file is read whole and shuffled whole. eval and predict read block by
+block, and predict writes each block's predictions before reading the next.
 
 compare trains every model (or --models) on the same data, splits and initialisation seeds for
 seeds 1..N, each run to convergence (early stopping on validation, at most --epochs), and
@@ -160,6 +167,7 @@ async function main(argv: string[]): Promise<void> {
       nondeterministic: { type: 'boolean' },
       overwrite: { type: 'boolean' },
       'max-vocab': { type: 'string' },
+      'window-rows': { type: 'string' },
       'max-memory': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -210,6 +218,7 @@ async function main(argv: string[]): Promise<void> {
         seed: num('seed', o.seed),
         syntheticRows: num('rows', o.rows),
         maxVocab: num('max-vocab', o['max-vocab']),
+        windowRows: num('window-rows', o['window-rows']),
         maxMemory,
       };
       const defined = Object.fromEntries(Object.entries(numbers).filter(([, v]) => v !== undefined));

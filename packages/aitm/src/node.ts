@@ -2,7 +2,28 @@
 // behind the `aitm` CLI (train, eval, predict, import, export, compare; in ./commands/) and
 // run folders.
 export * from './index.js';
-export { DEFAULT_CHUNK_ROWS, readCsv, readCsvChunks, scanVocab, type CsvChunk, type CsvOptions, type CsvReadResult } from './data/csv.js';
+export { DEFAULT_CHUNK_ROWS, MAX_LINE_BYTES, readCsv, readCsvChunks, scanVocab, type CsvChunk, type CsvOptions, type CsvReadResult } from './data/csv.js';
+export {
+  DEFAULT_BLOCK_ROWS,
+  DEFAULT_WINDOW_ROWS,
+  csvSource,
+  headRows,
+  indexCsv,
+  isRowSource,
+  memorySource,
+  sequenceCounts,
+  shuffledEpoch,
+  sourceBlocks,
+  splitOfRow,
+  type CsvBlock,
+  type CsvIndex,
+  type EpochBatch,
+  type EpochStats,
+  type FileSplit,
+  type IndexOptions,
+  type RowSource,
+  type SplitName,
+} from './data/stream.js';
 export { trainCommand, checkTrainOptions, type TrainCommandOptions } from './commands/train.js';
 export { evalCommand } from './commands/eval.js';
 export { predictCommand } from './commands/predict.js';

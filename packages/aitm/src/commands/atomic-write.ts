@@ -214,3 +214,41 @@ export async function writeOutputFile(path: string, opts: OutputOptions, produce
     forget();
   }
 }
+
+/**
+ * `aitm predict --out`: as writeOutputFile, but `produce` writes the content piece by piece
+ * through `write` as it is computed (nothing needs to hold all of it); the temporary file is
+ * renamed into place only once `produce` has finished, and removed on any failure or signal.
+ *
+ * @example
+ * await writeOutputStream(opts.out, { flag: '--out', inputs: [opts.data] }, async (write) => { await write('a,b\n'); });
+ */
+export async function writeOutputStream(path: string, opts: OutputOptions, produce: (write: (text: string) => Promise<void>) => Promise<void>): Promise<void> {
+  checkOutputFile(path, opts);
+  const tmp = tempPath(path);
+  const forget = removeOnSignal(tmp);
+  try {
+    closeSync(createTemp(path, tmp));
+    const file = await open(tmp, 'w').catch((e: unknown) => {
+      throw fsFailure(e, 'write', path);
+    });
+    try {
+      await produce(async (text) => {
+        const bytes = bytesOf(text);
+        try {
+          for (let off = 0; off < bytes.length; ) off += (await file.write(bytes, off, Math.min(CHUNK, bytes.length - off))).bytesWritten;
+        } catch (e) {
+          throw fsFailure(e, 'write', path);
+        }
+      });
+    } finally {
+      await file.close();
+    }
+    renameInto(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw e;
+  } finally {
+    forget();
+  }
+}

@@ -20,7 +20,7 @@ const aucText = (a: number): string => (Number.isNaN(a) ? 'undefined' : a.toFixe
  * aucNotes(['click', 'purchase'], test, 'the test split');
  * // ['purchase: AUC undefined: no positive labels in the test split (0 of 120 rows)']
  */
-export function aucNotes(labels: readonly string[], ds: Dataset, where: string): string[] {
+export function aucNotes(labels: readonly string[], ds: Pick<Dataset, 'n' | 'labels'>, where: string): string[] {
   const notes: string[] = [];
   labels.forEach((l, t) => {
     const col = ds.labels[t]!;

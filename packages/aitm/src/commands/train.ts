@@ -11,7 +11,9 @@ import { attentionHistogram, learningCurves } from '../plots/charts.js';
 import type { Report } from '../report.js';
 import { writeRunDir } from '../run-dir.js';
 import { attentionWeights } from '../train/attention.js';
-import { metricsOf, predict } from '../train/evaluate.js';
+import { metricsOf, predict, scoreSource, type Predictor, type Scored } from '../train/evaluate.js';
+import { DEFAULT_WINDOW_ROWS, headRows, isRowSource, type RowSource } from '../data/stream.js';
+import type { Dataset } from '../data/batch.js';
 import { progressSink } from '../train/progress.js';
 import { fit, type EpochRecord } from '../train/trainer.js';
 import { writeAtomic } from './atomic-write.js';
@@ -47,6 +49,12 @@ export interface TrainCommandOptions extends DataOptions {
   nondeterministic?: boolean;
 }
 
+/** Predictions and labels of a split, held in memory or read from its file block by block. */
+async function scored(model: Predictor, split: Dataset | RowSource, backend: BackendName): Promise<Scored> {
+  if (isRowSource(split)) return scoreSource(model, split, { backend });
+  return { n: split.n, probs: await predict(model, split, { backend }), labels: split.labels };
+}
+
 /** Rejects option values that would train nothing or something else than asked, naming the flag. */
 export function checkTrainOptions(opts: TrainCommandOptions): void {
   const int = (flag: string, v: number | undefined, min: number): void => {
@@ -57,6 +65,7 @@ export function checkTrainOptions(opts: TrainCommandOptions): void {
   int('rows', opts.syntheticRows, 1);
   int('seed', opts.seed, 0);
   int('max-vocab', opts.maxVocab, 1);
+  int('window-rows', opts.windowRows, 1);
   if (opts.lr !== undefined && !(Number.isFinite(opts.lr) && opts.lr > 0)) throw new Error(`--lr: expected a positive number, got ${opts.lr}`);
   if (opts.weightDecay !== undefined && !(Number.isFinite(opts.weightDecay) && opts.weightDecay >= 0)) {
     throw new Error(`--weight-decay: expected a number >= 0, got ${opts.weightDecay}`);
@@ -86,7 +95,8 @@ export async function trainCommand(opts: TrainCommandOptions = {}): Promise<{ re
     // A config's sizes are known before the data is read: refuse an impossible model first.
     if (given) checkModelMemory(given, memoryLimit, memoryHint(memoryLimit, `lower vocabSize or embedDim in ${opts.config}`));
     const oovIds: Record<string, Record<string, number>> = Object.create(null) as Record<string, Record<string, number>>;
-    const splits = await loadSplits(opts, seed, given, log, oovIds);
+    const batchSize = opts.batchSize ?? TRAIN_DEFAULTS.batchSize;
+    const splits = await loadSplits(opts, seed, given, log, oovIds, batchSize);
     // Zero training steps is not a run: say which split is empty instead of writing an untrained model.
     for (const [name, ds] of [['training', splits.train], ['validation', splits.val], ['test', splits.test]] as const) {
       if (ds.n === 0) {
@@ -116,7 +126,7 @@ export async function trainCommand(opts: TrainCommandOptions = {}): Promise<{ re
       log(`model: ${config.model}, ${config.labels.length} tasks (${config.labels.join(', ')}), ${nParams} parameters, backend ${backend}${device}`);
       const result = await fit(model, splits.train, splits.val, {
         epochs: opts.epochs ?? TRAIN_DEFAULTS.epochs,
-        batchSize: opts.batchSize ?? TRAIN_DEFAULTS.batchSize,
+        batchSize,
         lr: opts.lr ?? TRAIN_DEFAULTS.lr,
         weightDecay: opts.weightDecay ?? 0,
         alpha: config.alpha,
@@ -124,11 +134,11 @@ export async function trainCommand(opts: TrainCommandOptions = {}): Promise<{ re
         backend,
         progress: progressSink(process.stderr, 5000, opts.quiet ?? false),
       });
-      const valPred = await predict(model, splits.val, { backend });
-      const testPred = await predict(model, splits.test, { backend });
+      const val = await scored(model, splits.val, backend);
+      const test = await scored(model, splits.test, backend);
       const report: Report = {
-        val: metricsOf(valPred, splits.val),
-        test: metricsOf(testPred, splits.test),
+        val: metricsOf(val.probs, val),
+        test: metricsOf(test.probs, test),
         oracleAuc: splits.oracle,
         samplesPerSecond: result.samplesPerSecond,
         perStep: result.perStep,
@@ -143,10 +153,12 @@ export async function trainCommand(opts: TrainCommandOptions = {}): Promise<{ re
       await saveCheckpoint(model, join(stage, 'model.safetensors'));
       writeAtomic(join(stage, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
       writeAtomic(join(stage, 'learning-curves.svg'), learningCurves(report));
-      const attention = await attentionWeights(model, splits.val, { backend });
+      // A streamed validation split: the histogram of its first rows (one window's worth).
+      const attentionRows = isRowSource(splits.val) ? await headRows(splits.val, opts.windowRows ?? DEFAULT_WINDOW_ROWS) : splits.val;
+      const attention = await attentionWeights(model, attentionRows, { backend });
       if (attention) writeAtomic(join(stage, 'attention.svg'), attentionHistogram(attention, config.labels));
       for (const line of trainSummary(report, outDir)) log(line);
-      for (const note of [...aucNotes(config.labels, splits.val, 'the validation split'), ...aucNotes(config.labels, splits.test, 'the test split')]) console.error(note);
+      for (const note of [...aucNotes(config.labels, val, 'the validation split'), ...aucNotes(config.labels, test, 'the test split')]) console.error(note);
       return { report, outDir };
     });
   } finally {

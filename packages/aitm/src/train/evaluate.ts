@@ -3,6 +3,7 @@
 
 import { noGrad, tidy, type BackendName, type Tensor } from '@aitm/tensor';
 import type { Dataset } from '../data/batch.js';
+import type { RowSource } from '../data/stream.js';
 import { auc } from '../metrics/auc.js';
 import { logloss } from '../metrics/logloss.js';
 import { batchTensors } from './batch-tensors.js';
@@ -80,15 +81,51 @@ export interface TaskMetrics {
   logloss: number[];
 }
 
-/** AUC and log loss per task of predicted probabilities against a dataset's labels. */
-export function metricsOf(probs: readonly Float32Array[], ds: Dataset): TaskMetrics {
+/** Per-task AUC and logloss of `probs` against the labels of `ds` (only its labels are read). */
+export function metricsOf(probs: readonly Float32Array[], ds: Pick<Dataset, 'labels'>): TaskMetrics {
   return {
     auc: probs.map((p, t) => auc(p, ds.labels[t]!)),
     logloss: probs.map((p, t) => logloss(p, ds.labels[t]!)),
   };
 }
 
-/** Predicts a whole dataset in batches (no gradient, eval mode) and returns its metrics. */
-export async function evaluate(model: Predictor, ds: Dataset, opts: { batchSize?: number; backend: BackendName }): Promise<TaskMetrics> {
+/** Predictions and labels of every row of a source, in its order (what metrics need; the features are not kept). */
+export interface Scored {
+  n: number;
+  /** Per task, the predicted probabilities. */
+  probs: Float32Array[];
+  /** Per task, the 0/1 labels. */
+  labels: Float32Array[];
+}
+
+/**
+ * Predictions for every row of `src`, read block by block (no more than one block's features
+ * held), with the labels kept beside them: 4 bytes per task and row for each.
+ */
+export async function scoreSource(model: Predictor, src: RowSource, opts: { batchSize?: number; backend: BackendName }): Promise<Scored> {
+  const nTask = src.schema.labels.length;
+  const probs = Array.from({ length: nTask }, () => new Float32Array(src.n));
+  const labels = Array.from({ length: nTask }, () => new Float32Array(src.n));
+  let at = 0;
+  for (let i = 0; i < src.blocks; i++) {
+    const block = await src.block(i);
+    if (at + block.n > src.n) throw new Error(`${src.name}: more rows than the ${src.n} counted at first; the file changed?`);
+    const p = await predict(model, block, opts);
+    for (let t = 0; t < nTask; t++) {
+      if (p[t]) probs[t]!.set(p[t]!, at);
+      labels[t]!.set(block.labels[t]!.subarray(0, block.n), at);
+    }
+    at += block.n;
+  }
+  if (at !== src.n) throw new Error(`${src.name}: ${at} rows, not the ${src.n} counted at first; the file changed?`);
+  return { n: src.n, probs, labels };
+}
+
+/** Per-task AUC and logloss of `model` on `ds` (a dataset, or a source read block by block). */
+export async function evaluate(model: Predictor, ds: Dataset | RowSource, opts: { batchSize?: number; backend: BackendName }): Promise<TaskMetrics> {
+  if ('block' in ds) {
+    const s = await scoreSource(model, ds, opts);
+    return metricsOf(s.probs, s);
+  }
   return metricsOf(await predict(model, ds, opts), ds);
 }

@@ -7,6 +7,7 @@ import { Adam, type Module } from '@aitm/nn';
 import { checkHealth, healthOf } from './health.js';
 import type { Dataset } from '../data/batch.js';
 import { shuffledIndexBatches } from '../data/batch.js';
+import type { EpochStats, RowSource } from '../data/stream.js';
 import { mixSeeds, Rng } from '../data/rng.js';
 import { aitmLoss } from '../models/loss.js';
 import { batchTensors } from './batch-tensors.js';
@@ -33,6 +34,20 @@ export interface TrainOptions {
   progress?: ProgressSink;
   /** Called after each epoch with its record (live learning curves). */
   onEpoch?: (record: EpochRecord, epoch: number) => void;
+}
+
+/**
+ * A training set too large to hold: its row count, a function giving one shuffled epoch
+ * (`shuffledEpoch` of a RowSource, bound to a batch size and window), and its first rows.
+ */
+export interface StreamedTraining {
+  readonly n: number;
+  readonly source: RowSource;
+  epoch(rng: Rng): AsyncIterable<{ data: Dataset; rows: Int32Array }>;
+  /** The first rows (at least a batch's worth where there are that many), for the warm-up. */
+  head(rows: number): Promise<Dataset>;
+  /** The most rows an epoch held at once so far (see EpochStats). */
+  readonly stats: EpochStats;
 }
 
 /** One epoch of training: loss, validation metrics, time. */
@@ -92,7 +107,13 @@ const fromHost = (data: HostArray, like: Tensor): Tensor =>
  * @example
  * const result = await fit(model, train, val, { epochs: 3, batchSize: 2048, lr: 1e-3, seed: 1, backend: 'webgpu' });
  */
-export async function fit(model: TrainableModel, train: Dataset, val: Dataset | null, opts: TrainOptions): Promise<FitResult> {
+export async function fit(model: TrainableModel, train: Dataset | StreamedTraining, val: Dataset | RowSource | null, opts: TrainOptions): Promise<FitResult> {
+  const streamed = 'epoch' in train ? train : null;
+  const epochBatches = streamed
+    ? (rng: Rng) => streamed.epoch(rng)
+    : async function* (rng: Rng): AsyncGenerator<{ data: Dataset; rows: Int32Array }> {
+        for (const rows of shuffledIndexBatches(train.n, opts.batchSize, rng)) yield { data: train as Dataset, rows };
+      };
   const alpha = opts.alpha ?? 0.6;
   const logEvery = Math.max(1, opts.logEvery ?? 25);
   const patience = opts.patience ?? 2;
@@ -110,8 +131,9 @@ export async function fit(model: TrainableModel, train: Dataset, val: Dataset | 
   let warm: WarmUpReport | null = null;
   try {
     // Compile the kernels of a full batch and of the last, smaller one before timing starts.
-    for (const size of new Set([Math.min(opts.batchSize, train.n), train.n % opts.batchSize].filter((s) => s > 1))) {
-      const b = batchTensors(train, Int32Array.from({ length: size }, (_, i) => i), opts.backend);
+    const sample = streamed ? await streamed.head(Math.min(opts.batchSize, train.n)) : (train as Dataset);
+    for (const size of new Set([Math.min(opts.batchSize, train.n), train.n % opts.batchSize].filter((s) => s > 1 && s <= sample.n))) {
+      const b = batchTensors(sample, Int32Array.from({ length: size }, (_, i) => i), opts.backend);
       try {
         const r = await warmUp(model, b, alpha, opts.backend, {
           // Compiling takes seconds on a first run (tens of ms per pipeline on a software driver): say so as it goes.
@@ -134,10 +156,10 @@ export async function fit(model: TrainableModel, train: Dataset, val: Dataset | 
       let done = 0;
       const losses: number[] = [];
       const pause = eventLoopTurns();
-      for (const rows of shuffledIndexBatches(train.n, opts.batchSize, rng)) {
+      for await (const { data, rows } of epochBatches(rng)) {
         const logThis = step % logEvery === 0;
         const health = tidy(() => {
-          const b = batchTensors(train, rows, opts.backend);
+          const b = batchTensors(data, rows, opts.backend);
           const l = aitmLoss(model.forward(b.inputs), b.labels, alpha).total;
           l.backward();
           optimizer.step();
