@@ -43,7 +43,7 @@ export interface TrainOptions {
 export interface StreamedTraining {
   readonly n: number;
   readonly source: RowSource;
-  /** One epoch's shuffled windows (drawn from `rng`): each window's rows and their indices in the file. */
+  /** One shuffled epoch (drawn from `rng`) in mini-batches, every row once (see `shuffledEpoch`). */
   epoch(rng: Rng): AsyncIterable<{ data: Dataset; rows: Int32Array }>;
   /** The first rows (at least a batch's worth where there are that many), for the warm-up. */
   head(rows: number): Promise<Dataset>;
