@@ -11,28 +11,13 @@ import { readCsvChunks, type CsvOptions } from './csv.js';
 import { hash32, mixSeeds, type Rng } from './rng.js';
 import { sparseFeatures, withVocab, type DataSchema } from './schema.js';
 import { fsFailure } from '../files.js';
+import type { EpochStats, RowSource } from './row-source.js';
+export type { EpochStats, RowSource } from './row-source.js';
 
 /** Rows per block of an index (the unit read at once; 8 eval batches of 8192). */
 export const DEFAULT_BLOCK_ROWS = 65536;
 /** Rows a training epoch holds at most at once, beside one block and one batch (about 130 MB for Ali-CCP's 33 columns). */
 export const DEFAULT_WINDOW_ROWS = 1 << 20;
-
-/**
- * Rows that can be read again and again, whole or a block at a time, without being held:
- * an in-memory dataset (`memorySource`) or a CSV file (`csvSource`).
- */
-export interface RowSource {
-  /** The columns of every block. */
-  readonly schema: DataSchema;
-  /** Rows over all blocks. */
-  readonly n: number;
-  /** How many blocks there are; `block(i)` reads one (in any order). */
-  readonly blocks: number;
-  /** Block `i`'s rows (0 <= i < blocks), in file order. */
-  block(i: number): Promise<Dataset>;
-  /** Where the rows come from, for messages ("train.csv", "train.csv (val split)"). */
-  readonly name: string;
-}
 
 /** `ds` as a RowSource of `blockRows`-row blocks (zero-copy views). */
 export function memorySource(ds: Dataset, name = 'data', blockRows = DEFAULT_BLOCK_ROWS): RowSource {
@@ -236,10 +221,6 @@ export interface EpochBatch {
   rows: Int32Array;
 }
 
-/** What a streamed epoch held: the most rows in memory at once (window + carried rows). */
-export interface EpochStats {
-  peakRows: number;
-}
 
 /**
  * One shuffled epoch of `src` in mini-batches; every row exactly once. When `src.n <=

@@ -3,7 +3,7 @@
 
 import { noGrad, tidy, type BackendName, type Tensor } from '@aitm/tensor';
 import type { Dataset } from '../data/batch.js';
-import type { RowSource } from '../data/stream.js';
+import type { RowSource } from '../data/row-source.js';
 import { auc } from '../metrics/auc.js';
 import { logloss } from '../metrics/logloss.js';
 import { batchTensors } from './batch-tensors.js';

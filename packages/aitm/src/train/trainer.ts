@@ -7,7 +7,7 @@ import { Adam, type Module } from '@aitm/nn';
 import { checkHealth, healthOf } from './health.js';
 import type { Dataset } from '../data/batch.js';
 import { shuffledIndexBatches } from '../data/batch.js';
-import type { EpochStats, RowSource } from '../data/stream.js';
+import type { EpochStats, RowSource } from '../data/row-source.js';
 import { mixSeeds, Rng } from '../data/rng.js';
 import { aitmLoss } from '../models/loss.js';
 import { batchTensors } from './batch-tensors.js';
