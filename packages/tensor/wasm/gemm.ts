@@ -138,7 +138,7 @@ export function gemmRows(a: usize, sm: i32, sk: i32, bp: usize, c: usize, m0: i3
  * The linear layer's epilogue on rows [m0, m1) of C [M, N]: add bias[n] (bias 0: none), then
  * act 1 relu or 2 sigmoid. relu keeps NaN (as torch.relu): max would turn it into 0.
  */
-export function biasAct(c: usize, bias: usize, m0: i32, m1: i32, N: i32, act: i32): void {
+function biasAct(c: usize, bias: usize, m0: i32, m1: i32, N: i32, act: i32): void {
   for (let i = m0; i < m1; i++) {
     const row = c + ((<usize>i * <usize>N) << 2);
     for (let n = 0; n < N; n++) {

@@ -190,29 +190,7 @@ export function writeAtomic(path: string, content: string | Uint8Array): void {
  * await writeOutputFile(opts.out, { flag: '--out', inputs: [opts.data] }, async () => csvText);
  */
 export async function writeOutputFile(path: string, opts: OutputOptions, produce: () => Promise<string | Uint8Array>): Promise<void> {
-  checkOutputFile(path, opts);
-  const tmp = tempPath(path);
-  const forget = removeOnSignal(tmp);
-  try {
-    closeSync(createTemp(path, tmp));
-    const bytes = bytesOf(await produce());
-    const file = await open(tmp, 'w').catch((e: unknown) => {
-      throw fsFailure(e, 'write', path);
-    });
-    try {
-      for (let off = 0; off < bytes.length; ) off += (await file.write(bytes, off, Math.min(CHUNK, bytes.length - off))).bytesWritten;
-    } catch (e) {
-      throw fsFailure(e, 'write', path);
-    } finally {
-      await file.close();
-    }
-    renameInto(tmp, path);
-  } catch (e) {
-    rmSync(tmp, { force: true });
-    throw e;
-  } finally {
-    forget();
-  }
+  await writeOutputStream(path, opts, async (write) => write(await produce()));
 }
 
 /**
@@ -223,7 +201,7 @@ export async function writeOutputFile(path: string, opts: OutputOptions, produce
  * @example
  * await writeOutputStream(opts.out, { flag: '--out', inputs: [opts.data] }, async (write) => { await write('a,b\n'); });
  */
-export async function writeOutputStream(path: string, opts: OutputOptions, produce: (write: (text: string) => Promise<void>) => Promise<void>): Promise<void> {
+export async function writeOutputStream(path: string, opts: OutputOptions, produce: (write: (content: string | Uint8Array) => Promise<void>) => Promise<void>): Promise<void> {
   checkOutputFile(path, opts);
   const tmp = tempPath(path);
   const forget = removeOnSignal(tmp);
@@ -233,8 +211,8 @@ export async function writeOutputStream(path: string, opts: OutputOptions, produ
       throw fsFailure(e, 'write', path);
     });
     try {
-      await produce(async (text) => {
-        const bytes = bytesOf(text);
+      await produce(async (content) => {
+        const bytes = bytesOf(content);
         try {
           for (let off = 0; off < bytes.length; ) off += (await file.write(bytes, off, Math.min(CHUNK, bytes.length - off))).bytesWritten;
         } catch (e) {

@@ -379,6 +379,37 @@ function makePlan(header: string[], opts: CsvOptions, file: string): ColumnPlan 
   };
 }
 
+/** Where the last `scanDecimal` stopped (module state, so the hot loop makes no object per field). */
+let scanned = 0;
+
+/**
+ * The plain decimal (an optional '-', digits, at most one '.') starting at bytes[i], read up to
+ * `end` or the first other byte (`scanned` is set there): mantissa / 10^decimals, exactly what
+ * Number() gives for at most 15 digits (both operands exact, one rounding). NaN when it has no
+ * digit or more than 15: the caller falls back to Number().
+ */
+function scanDecimal(bytes: Buffer, i: number, end: number): number {
+  const neg = bytes[i] === 45;
+  if (neg) i++;
+  let m = 0;
+  let digits = 0;
+  let decimals = 0;
+  let dot = false;
+  for (; i < end; i++) {
+    const c = bytes[i]!;
+    if (c >= 48 && c <= 57) {
+      m = m * 10 + (c - 48);
+      digits++;
+      if (dot) decimals++;
+    } else if (c === 46 && !dot) dot = true;
+    else break;
+  }
+  scanned = i;
+  if (digits === 0 || digits > 15) return NaN;
+  const v = m / POW10[decimals]!;
+  return neg ? -v : v;
+}
+
 /**
  * One pass over a row's bytes that reads the common forms only (0/1 labels, decimal ids within
  * the vocabulary, plain decimals) into row `row` of `out`. Returns false,
@@ -405,30 +436,16 @@ function fastRow(bytes: Buffer, start: number, end: number, plan: ColumnPlan, ou
       if (i === a || i - a > 10 || v > MAX_ID || (size > 0 && v >= size)) return false;
       out.sparse[j]![row] = v;
     } else if (role === ROLE_DENSE) {
-      const neg = bytes[i] === 45;
-      if (neg) i++;
-      let m = 0;
-      let digits = 0;
-      let decimals = 0;
-      let dot = false;
-      for (; i < end; i++) {
-        const c = bytes[i]!;
-        if (c >= 48 && c <= 57) {
-          m = m * 10 + (c - 48);
-          digits++;
-          if (dot) decimals++;
-        } else if (c === 46 && !dot) dot = true;
-        else break;
-      }
-      if (digits === 0) return false;
-      if (digits <= 15) {
-        const v = m / POW10[decimals]!;
-        out.dense[slots[col]!]![row] = neg ? -v : v;
-      } else {
-        // Longer (pandas' "0.11914000000000001"): still only sign, digits and a dot.
-        const v = Number(bytes.toString('latin1', a, i));
-        if (!Number.isFinite(Math.fround(v))) return false;
+      const v = scanDecimal(bytes, i, end);
+      i = scanned;
+      if (!Number.isNaN(v)) {
         out.dense[slots[col]!]![row] = v;
+      } else {
+        if (i === a) return false;
+        // Longer (pandas' "0.11914000000000001"): still only sign, digits and a dot.
+        const long = Number(bytes.toString('latin1', a, i));
+        if (!Number.isFinite(Math.fround(long))) return false;
+        out.dense[slots[col]!]![row] = long;
       }
     } else if (role === ROLE_LABEL) {
       const c = bytes[i]!;
@@ -507,27 +524,9 @@ function parseRowBytes(
   }
   for (let j = 0; j < plan.denseCols.length; j++) {
     const k = plan.denseCols[j]!;
-    let i = bounds[k]!;
     const end = bounds[k + 1]! - 1;
-    const neg = bytes[i] === 45;
-    if (neg) i++;
-    let m = 0;
-    let digits = 0;
-    let decimals = 0;
-    let dot = false;
-    for (; i < end; i++) {
-      const c = bytes[i]!;
-      if (c >= 48 && c <= 57) {
-        m = m * 10 + (c - 48);
-        digits++;
-        if (dot) decimals++;
-      } else if (c === 46 && !dot) dot = true;
-      else break;
-    }
-    if (i === end && digits > 0 && digits <= 15) {
-      const v = m / POW10[decimals]!;
-      out.dense[j]![row] = neg ? -v : v;
-    } else out.dense[j]![row] = parseDense(text(k), plan, j, file, lineNo);
+    const v = scanDecimal(bytes, bounds[k]!, end);
+    out.dense[j]![row] = scanned === end && !Number.isNaN(v) ? v : parseDense(text(k), plan, j, file, lineNo);
   }
 }
 

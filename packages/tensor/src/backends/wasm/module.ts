@@ -50,7 +50,6 @@ export function isShared(memory: LinearMemory): boolean {
 export interface WasmKernels {
   readonly packB: (b: number, bp: number, K: number, N: number, sk: number, sn: number) => void;
   readonly gemmRows: (a: number, sm: number, sk: number, bp: number, c: number, m0: number, m1: number, K: number, N: number) => void;
-  readonly biasAct: (c: number, bias: number, m0: number, m1: number, N: number, act: number) => void;
   readonly linearRows: (a: number, sm: number, sk: number, bp: number, c: number, m0: number, m1: number, K: number, N: number, bias: number, act: number) => void;
   readonly binary: (op: number, a: number, am: number, b: number, bm: number, out: number, r0: number, r1: number, cols: number) => void;
   readonly actGradSum: (y: number, dy: number, out: number, writeG: number, sums: number, rows: number, cols: number, act: number, wantSums: number, j0: number, j1: number) => void;
