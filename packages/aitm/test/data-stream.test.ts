@@ -223,6 +223,27 @@ describe('predictions of the streamed path', () => {
   });
 });
 
+describe('an epoch whose last batch has one row', () => {
+  it('trains a BatchNorm model: the one row sits out and says so (torch would raise)', async () => {
+    // 100 training rows in batches of 33: 33 + 33 + 33 + 1.
+    const out = join(tmp, 'run-one-row');
+    const said: string[] = [];
+    const write = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((chunk: string | Uint8Array) => (said.push(String(chunk)), true)) as typeof process.stderr.write;
+    let report;
+    try {
+      ({ report } = await trainCommand({ data: ali('train'), val: ali('val'), test: ali('test'), epochs: 2, batchSize: 33, backend: 'cpu', out, log: (l) => said.push(l), quiet: false }));
+    } finally {
+      process.stderr.write = write;
+    }
+    expect(report.epochs).toHaveLength(2);
+    for (const a of report.test.auc) expect(Number.isFinite(a)).toBe(true);
+    const lines = said.join('').split('\n').filter((l) => l.includes('the last batch has 1 row'));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^epoch 1: .*BatchNorm/);
+  });
+});
+
 function concat(parts: readonly Float32Array[]): Float32Array {
   const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
   let at = 0;

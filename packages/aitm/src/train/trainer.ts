@@ -3,7 +3,7 @@
 // its work without waiting for the GPU; the loss is read back only every `logEvery` steps.
 
 import { fromTypedArray, gpuCounters, keep, tidy, type BackendName, type Tensor, type TypedArray } from '@aitm/tensor';
-import { Adam, type Module } from '@aitm/nn';
+import { Adam, BatchNorm1d, type Module } from '@aitm/nn';
 import { checkHealth, healthOf } from './health.js';
 import type { Dataset } from '../data/batch.js';
 import { shuffledIndexBatches } from '../data/batch.js';
@@ -130,6 +130,11 @@ export async function fit(model: TrainableModel, train: Dataset | StreamedTraini
   let step = 0;
   let perStep: FitResult['perStep'] = null;
   let warm: WarmUpReport | null = null;
+  // A batch of one row cannot train a BatchNorm (its batch variance is undefined; torch's
+  // BatchNorm1d raises): such a batch, which only an epoch's last can be, is left out of that
+  // epoch, and the first time it happens says so.
+  const hasBatchNorm = model.namedModules().some(([, m]) => m instanceof BatchNorm1d);
+  let saidOneRow = false;
   try {
     // Compile the kernels of a full batch and of the last, smaller one before timing starts.
     const sample = streamed ? await streamed.head(Math.min(opts.batchSize, train.n)) : (train as Dataset);
@@ -158,6 +163,11 @@ export async function fit(model: TrainableModel, train: Dataset | StreamedTraini
       const losses: number[] = [];
       const pause = eventLoopTurns();
       for await (const { data, rows } of epochBatches(rng)) {
+        if (rows.length < 2 && hasBatchNorm) {
+          if (!saidOneRow) progress.line(`epoch ${epoch + 1}: the last batch has 1 row, which BatchNorm cannot train on (no batch variance, as torch's BatchNorm1d); that row sits out this epoch (another row each epoch, as the shuffle moves)`);
+          saidOneRow = true;
+          continue;
+        }
         const logThis = step % logEvery === 0;
         const health = tidy(() => {
           const b = batchTensors(data, rows, opts.backend);
