@@ -7,6 +7,7 @@
 import { registerBackend, setCurrentBackendName, currentBackend, type BackendName } from './backend.js';
 import { CpuBackend } from './backends/cpu/backend.js';
 import { disposeWebGpu, initWebGpu, webGpuAdapter, webGpuBackend } from './backends/webgpu/init.js';
+import { probeAdapterInChild } from './backends/webgpu/adapter-probe.js';
 import { initWasm, wasmFlavour } from './backends/wasm/init.js';
 import { envVar } from './env.js';
 
@@ -40,6 +41,9 @@ export interface InitBackendOptions {
   log?: (line: string) => void;
 }
 
+const softwareReason = (a: { vendor: string; description: string; device: string }): string =>
+  `the only WebGPU adapter is a software one (${[a.vendor, a.description || a.device].filter(Boolean).join(', ')})`;
+
 /**
  * Picks the default backend: the requested one (option or AITM_BACKEND) or, when none is
  * requested, WebGPU on a hardware adapter; the wasm backend where the only WebGPU adapter is
@@ -56,18 +60,24 @@ export async function initBackend(opts: InitBackendOptions = {}): Promise<Backen
   const log = opts.log ?? console.warn;
   let why: string;
   const gpuWasOpen = webGpuBackend() !== null;
-  try {
-    await initWebGpu();
-    const a = webGpuAdapter();
-    if (a !== null && !a.isSoftware) {
-      setCurrentBackendName('webgpu');
-      return 'webgpu';
+  // In Node, a child process says first whether the adapter is a software one, so that Dawn
+  // (and its native warnings) is loaded here only when the GPU will be used (adapter-probe.ts).
+  const probe = gpuWasOpen ? null : await probeAdapterInChild();
+  if (probe?.found === true && probe.isSoftware) why = softwareReason(probe);
+  else {
+    try {
+      await initWebGpu();
+      const a = webGpuAdapter();
+      if (a !== null && !a.isSoftware) {
+        setCurrentBackendName('webgpu');
+        return 'webgpu';
+      }
+      why = softwareReason({ vendor: a?.vendor ?? '', description: a?.description ?? '', device: a?.device ?? '' });
+      // Close the software device again unless someone else opened it (their tensors live there).
+      if (!gpuWasOpen) disposeWebGpu();
+    } catch (e) {
+      why = `WebGPU is unavailable (${e instanceof Error ? e.message.split('\n')[0] : String(e)})`;
     }
-    why = `the only WebGPU adapter is a software one (${[a?.vendor, a?.description || a?.device].filter(Boolean).join(', ')})`;
-    // Close the software device again unless someone else opened it (their tensors live there).
-    if (!gpuWasOpen) disposeWebGpu();
-  } catch (e) {
-    why = `WebGPU is unavailable (${e instanceof Error ? e.message.split('\n')[0] : String(e)})`;
   }
   try {
     await setBackend('wasm');

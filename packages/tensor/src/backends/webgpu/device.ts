@@ -73,6 +73,11 @@ async function gpu(): Promise<GPU> {
   return (gpuInstance = create([]));
 }
 
+/** True for a CPU implementation of WebGPU: a fallback adapter, llvmpipe/lavapipe or SwiftShader. */
+export function isSoftwareAdapter(info: { vendor: string; architecture: string; description: string; isFallbackAdapter?: boolean }): boolean {
+  return info.isFallbackAdapter === true || /llvmpipe|lavapipe|swiftshader|software/i.test(`${info.vendor} ${info.architecture} ${info.description}`);
+}
+
 export interface OpenedDevice {
   device: GPUDevice;
   adapter: AdapterReport;
@@ -86,7 +91,8 @@ export async function openDevice(powerPreference?: GPUPowerPreference): Promise<
   // 1000000 dynamic buffers; Dawn caps the adapter's limit). Requesting fewer limits, or
   // none, prints them all the same (checked), and Dawn writes them from native code, so they
   // cannot be filtered from here; they are harmless (no kernel uses dynamic storage buffers,
-  // and one dynamic uniform each).
+  // and one dynamic uniform each). initBackend's automatic choice asks a child process first
+  // (adapter-probe.ts), so a run that ends up on the wasm backend never prints them.
   const adapter = await (await gpu()).requestAdapter(powerPreference ? { powerPreference } : undefined);
   if (!adapter) throw new Error(NO_ADAPTER_HELP);
 
@@ -99,7 +105,6 @@ export async function openDevice(powerPreference?: GPUPowerPreference): Promise<
   for (const name of LIMIT_NAMES) limits[name] = device.limits[name];
 
   const info = adapter.info;
-  const text = `${info.vendor} ${info.architecture} ${info.description}`;
   return {
     device,
     limits,
@@ -109,7 +114,7 @@ export async function openDevice(powerPreference?: GPUPowerPreference): Promise<
       description: info.description,
       device: info.device,
       features: requiredFeatures,
-      isSoftware: info.isFallbackAdapter === true || /llvmpipe|lavapipe|swiftshader|software/i.test(text),
+      isSoftware: isSoftwareAdapter(info),
     },
   };
 }

@@ -1,0 +1,50 @@
+// initBackend's automatic choice, in a fresh process as a user's script meets it: WebGPU on a
+// hardware adapter, wasm where the only adapter is a software one (then Dawn is never loaded
+// in the process, so its native warnings never print), and the child-process adapter probe
+// agrees with the adapter opened in-process.
+
+import { spawnSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { probeAdapterInChild } from '../src/backends/webgpu/adapter-probe.js';
+import { webGpuAdapter } from '../src/index.js';
+import { gpuAvailable } from './gpu.js';
+
+const dist = pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'index.js')).href;
+
+/** Runs initBackend() with no backend asked for in a fresh Node process: its stdout and stderr. */
+function freshInit(): { out: string; err: string } {
+  const script = `const T = await import(${JSON.stringify(dist)}); const b = await T.initBackend({ log: (l) => console.log(l) }); console.log('chose ' + b); process.exit(0);`;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { env: { ...process.env, AITM_BACKEND: '' }, encoding: 'utf8', timeout: 120_000 });
+  if (r.status !== 0) throw new Error(`initBackend in a fresh process failed (${r.status ?? r.signal}): ${r.stderr}`);
+  return { out: r.stdout, err: r.stderr };
+}
+
+describe('initBackend with no backend asked for', () => {
+  it('the probe in a child process reports the adapter the process itself opens', async () => {
+    const probe = await probeAdapterInChild();
+    if (!(await gpuAvailable())) {
+      expect(probe === null || probe.found === false).toBe(true);
+      return;
+    }
+    const here = webGpuAdapter()!;
+    expect(probe).toEqual({ found: true, vendor: here.vendor, description: here.description, device: here.device, isSoftware: here.isSoftware });
+  }, 120_000);
+
+  it('takes WebGPU on a hardware adapter, else wasm saying why; on a software adapter Dawn prints nothing', async () => {
+    const probe = await probeAdapterInChild();
+    const { out, err } = freshInit();
+    if (probe?.found === true && !probe.isSoftware) {
+      expect(out).toMatch(/^chose webgpu$/m);
+      return;
+    }
+    expect(out).toMatch(/^chose wasm$/m);
+    expect(out).toMatch(/^aitm: backend wasm \(WebAssembly .* on the CPU\): /m);
+    if (probe?.found === true) {
+      expect(out).toContain('the only WebGPU adapter is a software one');
+      // Dawn was never loaded in the process: none of its lines reached stderr.
+      expect(err).not.toMatch(/artificially reduced/);
+    }
+  }, 240_000);
+});
