@@ -4,6 +4,7 @@
 //
 // Each suite writes bench/results/<suite>.json: [{case, unit, ours, peers: {name: value}}].
 
+import * as T from '@aitm/tensor';
 import { printPeerRatios, printTable, writeResults, type Row, type SuiteOptions } from './common.js';
 
 type Suite = (opts: SuiteOptions) => Promise<Row[]>;
@@ -32,6 +33,9 @@ function cpuPairs(rows: Row[]): [string, string][] {
 }
 
 async function main(): Promise<void> {
+  // Our wasm columns run the fused multiply-add kernels, as the aitm command does (Node 20
+  // validates relaxed SIMD only behind a V8 flag; torch and onnxruntime use FMA too).
+  console.log(`wasm kernels: ${(await T.enableRelaxedSimd()) ? 'relaxed SIMD (fused multiply-add)' : 'SIMD128 (no relaxed SIMD on this host)'}`);
   const args = process.argv.slice(2);
   const quick = args.includes('--quick');
   const names = args.filter((a) => !a.startsWith('--'));

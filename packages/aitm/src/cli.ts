@@ -2,7 +2,7 @@
 // The `aitm` command line: argument parsing and usage text; the work is in ./commands/.
 
 import { parseArgs } from 'node:util';
-import type { BackendName } from '@aitm/tensor';
+import { enableRelaxedSimd, type BackendName } from '@aitm/tensor';
 import { MODEL_NAMES, type ModelName } from './config.js';
 import { COMPARE_DEFAULTS, compareCommand } from './commands/compare.js';
 import { evalCommand } from './commands/eval.js';
@@ -133,6 +133,9 @@ async function main(argv: string[]): Promise<void> {
     console.log(USAGE);
     return;
   }
+  // Fused multiply-adds in the wasm kernels: on Node 20 relaxed SIMD needs a V8 flag, which an
+  // application (not the library) may set for its own process (Node 22 has it by default).
+  await enableRelaxedSimd();
   const [command, ...rest] = argv;
   const { values: o } = parseArgs({
     args: rest,

@@ -40,6 +40,7 @@ export { Params } from './backends/webgpu/params.js';
 export type { GpuBuffer } from './backends/webgpu/runtime.js';
 export type { CpuBackend } from './backends/cpu/backend.js';
 export { initWasm, disposeWasm, wasmBackend, wasmFlavour, setNumThreads, wasmThreads } from './backends/wasm/init.js';
+export { enableRelaxedSimd, hasRelaxedSimd } from './backends/wasm/relaxed-simd.js';
 export type { WasmThreadsInfo } from './backends/wasm/init.js';
 export type { WasmBackend, WasmBuffer } from './backends/wasm/backend.js';
 export type { WasmFlavour, LinearMemory } from './backends/wasm/module.js';

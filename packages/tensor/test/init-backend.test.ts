@@ -48,3 +48,21 @@ describe('initBackend with no backend asked for', () => {
     }
   }, 240_000);
 });
+
+describe('enableRelaxedSimd', () => {
+  it('gives a wasm backend started afterwards the fused multiply-add kernels, in a fresh process', () => {
+    const script =
+      `const T = await import(${JSON.stringify(dist)}); const before = T.hasRelaxedSimd(); const now = await T.enableRelaxedSimd();` +
+      `await T.initWasm(); const x = T.tensor([1.5, 2], { backend: 'wasm' }); const y = T.matmul(x.reshape([1, 2]), x.reshape([2, 1]));` +
+      `console.log(JSON.stringify({ before, now, flavour: T.wasmFlavour(), y: Array.from(await y.data()) })); process.exit(0);`;
+    const r = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 120_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const got = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as { before: boolean; now: boolean; flavour: string; y: number[] };
+    // Node 20 validates relaxed SIMD only with the flag; Node 22 has it by default.
+    const major = Number(process.versions.node.split('.')[0]);
+    if (major < 22) expect(got.before).toBe(false);
+    expect(got.now).toBe(true);
+    expect(got.flavour).toBe('relaxed-simd');
+    expect(got.y).toEqual([1.5 * 1.5 + 2 * 2]);
+  }, 120_000);
+});
