@@ -136,12 +136,24 @@ export function gemmRows(a: usize, sm: i32, sk: i32, bp: usize, c: usize, m0: i3
 
 /**
  * The linear layer's epilogue on rows [m0, m1) of C [M, N]: add bias[n] (bias 0: none), then
- * act 1 relu or 2 sigmoid. relu keeps NaN (as torch.relu): max would turn it into 0.
+ * act 1 relu or 2 sigmoid. relu keeps NaN (as torch.relu): max would turn it into 0, so it
+ * selects 0 only where x < 0 (false for NaN). Four columns at a time, the row's tail one by one.
  */
 function biasAct(c: usize, bias: usize, m0: i32, m1: i32, N: i32, act: i32): void {
+  const zero = f32x4.splat(0);
+  const N4 = N & ~3;
   for (let i = m0; i < m1; i++) {
     const row = c + ((<usize>i * <usize>N) << 2);
-    for (let n = 0; n < N; n++) {
+    if (act != 2) {
+      for (let n = 0; n < N4; n += 4) {
+        const at = row + (<usize>n << 2);
+        let v = v128.load(at);
+        if (bias != 0) v = f32x4.add(v, v128.load(bias + (<usize>n << 2)));
+        if (act == 1) v = v128.bitselect(zero, v, f32x4.lt(v, zero));
+        v128.store(at, v);
+      }
+    }
+    for (let n = act != 2 ? N4 : 0; n < N; n++) {
       const at = row + (<usize>n << 2);
       let v = load<f32>(at);
       if (bias != 0) v += load<f32>(bias + (<usize>n << 2));
