@@ -18,12 +18,12 @@
 }
 
 /**
- * Packs B (element (k, n) at b + 4 (k sk + n sn)) into panels of 8 columns: panel p holds
- * columns 8p..8p+7 as K rows of 8 floats, zero past N. bp needs 32 K ceil(N / 8) bytes.
+ * Packs panels [p0, p1) of B (element (k, n) at b + 4 (k sk + n sn)) into panels of 8 columns:
+ * panel p holds columns 8p..8p+7 as K rows of 8 floats, zero past N. bp needs 32 K ceil(N / 8)
+ * bytes. Panels are independent, so threads may pack different ranges at once.
  */
-export function packB(b: usize, bp: usize, K: i32, N: i32, sk: i32, sn: i32): void {
-  const panels = (N + 7) >> 3;
-  for (let p = 0; p < panels; p++) {
+export function packB(b: usize, bp: usize, K: i32, N: i32, sk: i32, sn: i32, p0: i32, p1: i32): void {
+  for (let p = p0; p < p1; p++) {
     const n0 = p << 3;
     let dst = bp + ((<usize>p * <usize>K) << 5);
     if (sn == 1 && n0 + 8 <= N) {

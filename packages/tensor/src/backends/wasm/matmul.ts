@@ -1,5 +1,5 @@
 // The wasm backend's bmm and fused linear forward: B (each batch's) is packed into panels of
-// 8 columns in a scratch block (once, on the calling thread), then the SIMD microkernel
+// 8 columns in a scratch block (panels split among the threads), then the SIMD microkernel
 // (packages/tensor/wasm/gemm.ts) computes the rows of C, split among the threads by rows:
 // each output is one sum over k in one thread, so the thread count never changes a bit.
 // Transposed operands are read through strides, never copied.
@@ -25,7 +25,9 @@ function gemm(
   if (M === 0 || N === 0) return;
   const scratch = backend.alloc(8 * K * Math.ceil(N / 8), 'float32');
   try {
-    backend.kernels.packB(b, scratch.ptr, K, N, sbk, sbn);
+    // Packing a large B (a weight gradient's [rows, out] activation) costs as much as a share
+    // of the product, so its panels are split among the threads too.
+    backend.parallel('packB', [b, scratch.ptr, K, N, sbk, sbn, 0, 0], 6, Math.ceil(N / 8), backend.minChunk(8 * K));
     const chunk = backend.minChunk(K * N + N);
     if (epilogue === undefined) backend.parallel('gemmRows', [a, sam, sak, scratch.ptr, c, 0, 0, K, N], 5, M, chunk);
     else backend.parallel('linearRows', [a, sam, sak, scratch.ptr, c, 0, 0, K, N, epilogue.bias, epilogue.act], 5, M, chunk);

@@ -48,7 +48,7 @@ export function isShared(memory: LinearMemory): boolean {
 
 /** The kernels' exports (addresses and sizes in bytes or elements, as each says). */
 export interface WasmKernels {
-  readonly packB: (b: number, bp: number, K: number, N: number, sk: number, sn: number) => void;
+  readonly packB: (b: number, bp: number, K: number, N: number, sk: number, sn: number, p0: number, p1: number) => void;
   readonly gemmRows: (a: number, sm: number, sk: number, bp: number, c: number, m0: number, m1: number, K: number, N: number) => void;
   readonly linearRows: (a: number, sm: number, sk: number, bp: number, c: number, m0: number, m1: number, K: number, N: number, bias: number, act: number) => void;
   readonly binary: (op: number, a: number, am: number, b: number, bm: number, out: number, r0: number, r1: number, cols: number) => void;
