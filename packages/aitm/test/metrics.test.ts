@@ -21,6 +21,16 @@ function bruteAuc(scores: ArrayLike<number>, labels: ArrayLike<number>): number 
 }
 
 describe('auc', () => {
+  it('on float32 scores and 0/1 byte labels (what eval keeps) equals the brute-force pair count', () => {
+    const rng = new Rng(7);
+    const n = 600;
+    // Few distinct values, so ties are common.
+    const scores = Float32Array.from({ length: n }, () => Math.round(rng.float() * 40) / 41);
+    const labels = Uint8Array.from({ length: n }, (_, i) => (rng.float() < 0.2 + 0.6 * scores[i]! ? 1 : 0));
+    expect(auc(scores, labels)).toBeCloseTo(bruteAuc(scores, labels), 12);
+    expect(auc(scores, labels)).toBe(auc(Array.from(scores), Array.from(labels)));
+  });
+
   it('matches known small cases', () => {
     expect(auc([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1])).toBeCloseTo(0.75, 12); // sklearn docs example
     expect(auc([1, 2, 3, 4], [0, 0, 1, 1])).toBe(1);

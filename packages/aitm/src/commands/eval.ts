@@ -7,11 +7,11 @@ import { readForModel } from './data.js';
 import { loadModel, memoryLimitOf, type ModelSource } from './model-source.js';
 import { aucNotes, metricsLines } from './print-report.js';
 
-/** The arrays one after the other. */
-function joined(parts: readonly Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((a, p) => a + p.length, 0));
+/** The arrays one after the other (as `make` makes them); the parts are dropped from `parts`. */
+function joined<A extends Float32Array | Uint8Array>(parts: A[], make: (n: number) => A): A {
+  const out = make(parts.reduce((a, p) => a + p.length, 0));
   let at = 0;
-  for (const p of parts) {
+  for (const p of parts.splice(0)) {
     out.set(p, at);
     at += p.length;
   }
@@ -24,20 +24,27 @@ export async function evalCommand(opts: ModelSource & { data: string; backend?: 
   const backend = await initBackend(opts.backend ? { backend: opts.backend } : {});
   try {
     const { config, model } = await loadModel(opts, opts.data, (l) => console.error(l), memoryLimitOf(opts.maxMemory));
-    // Block by block; only the predictions and labels are kept (what AUC needs).
+    // Block by block; only the predictions (4 bytes a row and task) and the 0/1 labels (1 byte)
+    // are kept, what the exact AUC needs. The tasks are then scored one at a time, each task's
+    // parts joined and let go before the next, so the peak is the kept data plus one task's.
     const probs: Float32Array[][] = config.labels.map(() => []);
-    const labels: Float32Array[][] = config.labels.map(() => []);
+    const labels: Uint8Array[][] = config.labels.map(() => []);
     for await (const block of readForModel(config, opts.data, true, opts.strictIds)) {
       const p = await predict(model, block, { backend });
       config.labels.forEach((_, t) => {
         if (p[t]) probs[t]!.push(p[t]!);
-        labels[t]!.push(block.labels[t]!.slice(0, block.n));
+        labels[t]!.push(Uint8Array.from(block.labels[t]!.subarray(0, block.n)));
       });
     }
-    const ds = { n: labels[0]?.reduce((a, c) => a + c.length, 0) ?? 0, labels: labels.map(joined) };
-    const m = metricsOf(probs.map(joined), ds);
+    const m: TaskMetrics = { auc: [], logloss: [] };
+    config.labels.forEach((name, t) => {
+      const y = joined(labels[t]!, (n) => new Uint8Array(n));
+      const one = metricsOf([joined(probs[t]!, (n) => new Float32Array(n))], { labels: [y] });
+      m.auc.push(one.auc[0]!);
+      m.logloss.push(one.logloss[0]!);
+      for (const note of aucNotes([name], { n: y.length, labels: [y] }, opts.data)) console.error(note);
+    });
     for (const line of metricsLines(config.labels, m)) log(line);
-    for (const note of aucNotes(config.labels, ds, opts.data)) console.error(note);
     return m;
   } finally {
     disposeWebGpu();

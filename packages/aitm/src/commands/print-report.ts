@@ -1,7 +1,6 @@
 // The lines the commands print about their results: train's test AUC, oracle AUC, gap,
 // logloss and speed, and eval's per-task metrics.
 
-import type { Dataset } from '../data/batch.js';
 import type { Report } from '../report.js';
 import type { TaskMetrics } from '../train/evaluate.js';
 
@@ -20,7 +19,7 @@ const aucText = (a: number): string => (Number.isNaN(a) ? 'undefined' : a.toFixe
  * aucNotes(['click', 'purchase'], test, 'the test split');
  * // ['purchase: AUC undefined: no positive labels in the test split (0 of 120 rows)']
  */
-export function aucNotes(labels: readonly string[], ds: Pick<Dataset, 'n' | 'labels'>, where: string): string[] {
+export function aucNotes(labels: readonly string[], ds: { readonly n: number; readonly labels: readonly ArrayLike<number>[] }, where: string): string[] {
   const notes: string[] = [];
   labels.forEach((l, t) => {
     const col = ds.labels[t]!;

@@ -29,8 +29,10 @@ export function auc(scores: ArrayLike<number>, labels: ArrayLike<number>): numbe
   const nNeg = n - nPos;
   if (nPos === 0 || nNeg === 0) return NaN;
 
-  const pos = new Float64Array(nPos);
-  const neg = new Float64Array(nNeg);
+  // float32 scores sort as float32 (the same order, half the memory of a float64 copy).
+  const Sorted = scores instanceof Float32Array ? Float32Array : Float64Array;
+  const pos = new Sorted(nPos);
+  const neg = new Sorted(nNeg);
   for (let i = 0, p = 0, q = 0; i < n; i++) {
     if (labels[i] > 0.5) pos[p++] = scores[i];
     else neg[q++] = scores[i];

@@ -82,7 +82,7 @@ export interface TaskMetrics {
 }
 
 /** Per-task AUC and logloss of `probs` against the labels of `ds` (only its labels are read). */
-export function metricsOf(probs: readonly Float32Array[], ds: Pick<Dataset, 'labels'>): TaskMetrics {
+export function metricsOf(probs: readonly Float32Array[], ds: { readonly labels: readonly ArrayLike<number>[] }): TaskMetrics {
   return {
     auc: probs.map((p, t) => auc(p, ds.labels[t]!)),
     logloss: probs.map((p, t) => logloss(p, ds.labels[t]!)),
@@ -94,18 +94,19 @@ export interface Scored {
   n: number;
   /** Per task, the predicted probabilities. */
   probs: Float32Array[];
-  /** Per task, the 0/1 labels. */
-  labels: Float32Array[];
+  /** Per task, the 0/1 labels (one byte each when read from a file block by block). */
+  labels: (Float32Array | Uint8Array)[];
 }
 
 /**
  * Predictions for every row of `src`, read block by block (no more than one block's features
- * held), with the labels kept beside them: 4 bytes per task and row for each.
+ * held), with the labels kept beside them: 4 bytes per task and row for a prediction, 1 for
+ * its 0/1 label.
  */
 export async function scoreSource(model: Predictor, src: RowSource, opts: { batchSize?: number; backend: BackendName }): Promise<Scored> {
   const nTask = src.schema.labels.length;
   const probs = Array.from({ length: nTask }, () => new Float32Array(src.n));
-  const labels = Array.from({ length: nTask }, () => new Float32Array(src.n));
+  const labels = Array.from({ length: nTask }, () => new Uint8Array(src.n));
   let at = 0;
   for (let i = 0; i < src.blocks; i++) {
     const block = await src.block(i);
