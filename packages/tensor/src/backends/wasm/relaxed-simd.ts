@@ -37,7 +37,7 @@ export async function enableRelaxedSimd(): Promise<boolean> {
   if (!isNode) return false;
   // A variable module name keeps bundlers from following it.
   const v8 = 'node:v8';
-  const { setFlagsFromString } = (await import(/* @vite-ignore */ v8)) as typeof import('node:v8');
+  const { setFlagsFromString } = (await import(/* @vite-ignore */ v8)) as { setFlagsFromString: (flags: string) => void };
   setFlagsFromString('--experimental-wasm-relaxed-simd');
   return hasRelaxedSimd();
 }

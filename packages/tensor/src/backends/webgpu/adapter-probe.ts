@@ -34,7 +34,23 @@ interface ChildReply {
   isFallbackAdapter?: boolean;
 }
 
-const isNode = (): boolean => typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string';
+/** The little of Node this module uses, typed here so the package type-checks with browser types. */
+interface NodeProcess {
+  versions: { node?: string };
+  execPath: string;
+  env: Record<string, string | undefined>;
+}
+type ExecFile = (
+  file: string,
+  args: string[],
+  opts: { timeout: number; env: Record<string, string | undefined>; maxBuffer: number },
+  done: (err: Error | null, stdout: string) => void,
+) => void;
+
+const nodeProcess = (): NodeProcess | null => {
+  const p = (globalThis as { process?: NodeProcess }).process;
+  return typeof p?.versions?.node === 'string' ? p : null;
+};
 
 /**
  * Asks a child Node process for the default WebGPU adapter. Returns null where that cannot be
@@ -42,22 +58,23 @@ const isNode = (): boolean => typeof (globalThis as { process?: { versions?: { n
  * caller then opens the adapter in this process.
  */
 export async function probeAdapterInChild(timeoutMs = 60_000): Promise<AdapterProbe | null> {
-  if (!isNode()) return null;
+  const proc = nodeProcess();
+  if (proc === null) return null;
   try {
     // Variable names keep bundlers from following these into Node's modules.
     const cp = 'node:child_process';
     const mod = 'node:module';
     const url = 'node:url';
-    const { execFile } = (await import(/* @vite-ignore */ cp)) as typeof import('node:child_process');
-    const { createRequire } = (await import(/* @vite-ignore */ mod)) as typeof import('node:module');
-    const { pathToFileURL } = (await import(/* @vite-ignore */ url)) as typeof import('node:url');
+    const { execFile } = (await import(/* @vite-ignore */ cp)) as { execFile: ExecFile };
+    const { createRequire } = (await import(/* @vite-ignore */ mod)) as { createRequire: (from: string) => { resolve: (id: string) => string } };
+    const { pathToFileURL } = (await import(/* @vite-ignore */ url)) as { pathToFileURL: (path: string) => { href: string } };
     const dawn = pathToFileURL(createRequire(import.meta.url).resolve('webgpu')).href;
     const stdout = await new Promise<string>((resolve, reject) => {
       execFile(
-        process.execPath,
+        proc.execPath,
         ['--input-type=module', '-e', CHILD, dawn],
-        { timeout: timeoutMs, env: { ...process.env, XDG_RUNTIME_DIR: process.env['XDG_RUNTIME_DIR'] ?? '/tmp' }, maxBuffer: 1 << 20 },
-        (err, out) => (err ? reject(err) : resolve(out)),
+        { timeout: timeoutMs, env: { ...proc.env, XDG_RUNTIME_DIR: proc.env['XDG_RUNTIME_DIR'] ?? '/tmp' }, maxBuffer: 1 << 20 },
+        (err, out) => (err ? reject(err) : resolve(String(out))),
       );
     });
     const line = stdout.trim().split('\n').at(-1) ?? '';
