@@ -1,7 +1,7 @@
 // Checks auc against a brute-force pair count and known cases, and logloss against its formula.
 import { describe, expect, it } from 'vitest';
-import { auc } from '../src/metrics/auc.js';
-import { logloss, LOGLOSS_EPS } from '../src/metrics/logloss.js';
+import { auc, aucOfChunks } from '../src/metrics/auc.js';
+import { logloss, loglossOfChunks, LOGLOSS_EPS } from '../src/metrics/logloss.js';
 import { Rng } from '../src/data/rng.js';
 
 /** O(n^2) reference: fraction of (pos, neg) pairs where the positive scores higher, ties 1/2. */
@@ -29,6 +29,22 @@ describe('auc', () => {
     const labels = Uint8Array.from({ length: n }, (_, i) => (rng.float() < 0.2 + 0.6 * scores[i]! ? 1 : 0));
     expect(auc(scores, labels)).toBeCloseTo(bruteAuc(scores, labels), 12);
     expect(auc(scores, labels)).toBe(auc(Array.from(scores), Array.from(labels)));
+  });
+
+  it('of chunks (what eval keeps, block by block) is that of the joined arrays; the metrics refuse chunks of unequal lengths', () => {
+    const rng = new Rng(9);
+    const n = 500;
+    const scores = Float32Array.from({ length: n }, () => Math.round(rng.float() * 30) / 31);
+    const labels = Uint8Array.from({ length: n }, () => (rng.float() < 0.3 ? 1 : 0));
+    const cuts = [0, 7, 7, 190, 333, n]; // an empty chunk too
+    const sc = cuts.slice(1).map((e, k) => scores.subarray(cuts[k]!, e));
+    const lb = cuts.slice(1).map((e, k) => labels.subarray(cuts[k]!, e));
+    expect(aucOfChunks(sc, lb)).toBe(auc(scores, labels));
+    expect(aucOfChunks(sc, lb)).toBeCloseTo(bruteAuc(scores, labels), 12);
+    expect(loglossOfChunks(sc, lb)).toBe(logloss(scores, labels));
+    expect(() => aucOfChunks([scores.subarray(0, 3)], [labels.subarray(0, 4)])).toThrow('auc: 3 scores but 4 labels');
+    expect(() => loglossOfChunks([scores.subarray(0, 3), scores.subarray(0, 2)], [labels.subarray(0, 2), labels.subarray(0, 3)])).toThrow('logloss:');
+    expect(() => aucOfChunks([Float32Array.of(0.1), Float32Array.of(NaN)], [[0], [1]])).toThrow('auc: score 1 is NaN');
   });
 
   it('matches known small cases', () => {

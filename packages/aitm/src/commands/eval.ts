@@ -2,21 +2,12 @@
 // labelled CSV file.
 
 import { disposeWebGpu, initBackend, type BackendName } from '@aitm/tensor';
-import { metricsOf, predict, type TaskMetrics } from '../train/evaluate.js';
+import { aucOfChunks } from '../metrics/auc.js';
+import { loglossOfChunks } from '../metrics/logloss.js';
+import { predict, type TaskMetrics } from '../train/evaluate.js';
 import { readForModel } from './data.js';
 import { loadModel, memoryLimitOf, type ModelSource } from './model-source.js';
-import { aucNotes, metricsLines } from './print-report.js';
-
-/** The arrays one after the other (as `make` makes them); the parts are dropped from `parts`. */
-function joined<A extends Float32Array | Uint8Array>(parts: A[], make: (n: number) => A): A {
-  const out = make(parts.reduce((a, p) => a + p.length, 0));
-  let at = 0;
-  for (const p of parts.splice(0)) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
+import { aucNote, metricsLines, positives } from './print-report.js';
 
 /** `aitm eval`: metrics of a saved model on a labelled CSV, read block by block. */
 export async function evalCommand(opts: ModelSource & { data: string; backend?: BackendName; log?: (l: string) => void; strictIds?: boolean; maxMemory?: number }): Promise<TaskMetrics> {
@@ -25,8 +16,8 @@ export async function evalCommand(opts: ModelSource & { data: string; backend?: 
   try {
     const { config, model } = await loadModel(opts, opts.data, (l) => console.error(l), memoryLimitOf(opts.maxMemory));
     // Block by block; only the predictions (4 bytes a row and task) and the 0/1 labels (1 byte)
-    // are kept, what the exact AUC needs. The tasks are then scored one at a time, each task's
-    // parts joined and let go before the next, so the peak is the kept data plus one task's.
+    // are kept, what the exact AUC needs, never joined: the metrics read the blocks' parts, one
+    // task at a time, and each task's parts are let go once it is scored.
     const probs: Float32Array[][] = config.labels.map(() => []);
     const labels: Uint8Array[][] = config.labels.map(() => []);
     for await (const block of readForModel(config, opts.data, true, opts.strictIds)) {
@@ -38,11 +29,11 @@ export async function evalCommand(opts: ModelSource & { data: string; backend?: 
     }
     const m: TaskMetrics = { auc: [], logloss: [] };
     config.labels.forEach((name, t) => {
-      const y = joined(labels[t]!, (n) => new Uint8Array(n));
-      const one = metricsOf([joined(probs[t]!, (n) => new Float32Array(n))], { labels: [y] });
-      m.auc.push(one.auc[0]!);
-      m.logloss.push(one.logloss[0]!);
-      for (const note of aucNotes([name], { n: y.length, labels: [y] }, opts.data)) console.error(note);
+      const [ps, ys] = [probs[t]!.splice(0), labels[t]!.splice(0)];
+      m.auc.push(aucOfChunks(ps, ys));
+      m.logloss.push(loglossOfChunks(ps, ys));
+      const note = aucNote(name, ys.reduce((a, c) => a + c.length, 0), ys.reduce((a, c) => a + positives(c), 0), opts.data);
+      if (note !== null) console.error(note);
     });
     for (const line of metricsLines(config.labels, m)) log(line);
     return m;

@@ -22,14 +22,25 @@ const aucText = (a: number): string => (Number.isNaN(a) ? 'undefined' : a.toFixe
 export function aucNotes(labels: readonly string[], ds: { readonly n: number; readonly labels: readonly ArrayLike<number>[] }, where: string): string[] {
   const notes: string[] = [];
   labels.forEach((l, t) => {
-    const col = ds.labels[t]!;
-    let pos = 0;
-    for (let i = 0; i < ds.n; i++) if (col[i]! > 0.5) pos++;
-    if (ds.n === 0) notes.push(`${l}: AUC undefined: ${where} has no rows`);
-    else if (pos === 0) notes.push(`${l}: AUC undefined: no positive labels in ${where} (0 of ${ds.n} rows)`);
-    else if (pos === ds.n) notes.push(`${l}: AUC undefined: no negative labels in ${where} (all ${ds.n} rows are 1)`);
+    const note = aucNote(l, ds.n, positives(ds.labels[t]!, ds.n), where);
+    if (note !== null) notes.push(note);
   });
   return notes;
+}
+
+/** How many of the first `n` 0/1 labels of `col` are positive (> 0.5). */
+export function positives(col: ArrayLike<number>, n = col.length): number {
+  let pos = 0;
+  for (let i = 0; i < n; i++) if (col[i]! > 0.5) pos++;
+  return pos;
+}
+
+/** `aucNotes` for one task of `n` rows, `pos` of them positive; null when its AUC is defined. */
+export function aucNote(label: string, n: number, pos: number, where: string): string | null {
+  if (n === 0) return `${label}: AUC undefined: ${where} has no rows`;
+  if (pos === 0) return `${label}: AUC undefined: no positive labels in ${where} (0 of ${n} rows)`;
+  if (pos === n) return `${label}: AUC undefined: no negative labels in ${where} (all ${n} rows are 1)`;
+  return null;
 }
 
 /**

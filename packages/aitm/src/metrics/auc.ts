@@ -17,26 +17,48 @@
  * tie group, which is the same as sorting everything together.
  */
 export function auc(scores: ArrayLike<number>, labels: ArrayLike<number>): number {
-  const n = scores.length;
-  if (labels.length !== n) {
-    throw new Error(`auc: ${n} scores but ${labels.length} labels`);
+  return aucOfChunks([scores], [labels]);
+}
+
+/**
+ * `auc` of scores and labels held in chunks (the i-th chunk of each the same length), as if
+ * they were joined: what `aitm eval` keeps, block by block, without a joined copy.
+ *
+ * @example
+ * aucOfChunks([Float32Array.of(0.1, 0.4), Float32Array.of(0.35, 0.8)], [[0, 0], [1, 1]]); // 0.75
+ */
+export function aucOfChunks(scores: readonly ArrayLike<number>[], labels: readonly ArrayLike<number>[]): number {
+  const n = scores.reduce((a, c) => a + c.length, 0);
+  const nLabels = labels.reduce((a, c) => a + c.length, 0);
+  if (nLabels !== n || scores.some((c, k) => c.length !== labels[k]?.length)) {
+    throw new Error(`auc: ${n} scores but ${nLabels} labels`);
   }
   let nPos = 0;
-  for (let i = 0; i < n; i++) {
-    if (Number.isNaN(scores[i])) throw new Error(`auc: score ${i} is NaN`);
-    if (labels[i] > 0.5) nPos++;
-  }
+  let at = 0;
+  scores.forEach((sc, k) => {
+    const lb = labels[k]!;
+    for (let i = 0; i < sc.length; i++) {
+      if (Number.isNaN(sc[i])) throw new Error(`auc: score ${at + i} is NaN`);
+      if (lb[i]! > 0.5) nPos++;
+    }
+    at += sc.length;
+  });
   const nNeg = n - nPos;
   if (nPos === 0 || nNeg === 0) return NaN;
 
   // float32 scores sort as float32 (the same order, half the memory of a float64 copy).
-  const Sorted = scores instanceof Float32Array ? Float32Array : Float64Array;
+  const Sorted = scores.every((c) => c instanceof Float32Array) ? Float32Array : Float64Array;
   const pos = new Sorted(nPos);
   const neg = new Sorted(nNeg);
-  for (let i = 0, p = 0, q = 0; i < n; i++) {
-    if (labels[i] > 0.5) pos[p++] = scores[i];
-    else neg[q++] = scores[i];
-  }
+  let p = 0;
+  let q = 0;
+  scores.forEach((sc, k) => {
+    const lb = labels[k]!;
+    for (let i = 0; i < sc.length; i++) {
+      if (lb[i]! > 0.5) pos[p++] = sc[i]!;
+      else neg[q++] = sc[i]!;
+    }
+  });
   pos.sort();
   neg.sort();
 
@@ -46,7 +68,7 @@ export function auc(scores: ArrayLike<number>, labels: ArrayLike<number>): numbe
   let i = 0;
   let j = 0;
   while (i < nPos) {
-    const v = j < nNeg && neg[j] < pos[i] ? neg[j] : pos[i];
+    const v = j < nNeg && neg[j]! < pos[i]! ? neg[j]! : pos[i]!;
     let groupPos = 0;
     let groupNeg = 0;
     while (i < nPos && pos[i] === v) { i++; groupPos++; }

@@ -1,3 +1,3 @@
 // Evaluation metrics on plain arrays (no tensor dependency).
-export { auc } from './auc.js';
-export { logloss, LOGLOSS_EPS } from './logloss.js';
+export { auc, aucOfChunks } from './auc.js';
+export { logloss, loglossOfChunks, LOGLOSS_EPS } from './logloss.js';

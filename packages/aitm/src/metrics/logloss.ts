@@ -13,18 +13,37 @@ export function logloss(
   labels: ArrayLike<number>,
   eps: number = LOGLOSS_EPS,
 ): number {
-  const n = probs.length;
-  if (labels.length !== n) {
-    throw new Error(`logloss: ${n} probabilities but ${labels.length} labels`);
+  return loglossOfChunks([probs], [labels], eps);
+}
+
+/**
+ * `logloss` of probabilities and labels held in chunks (the i-th chunk of each the same
+ * length), summed in order as if they were joined.
+ *
+ * @example
+ * loglossOfChunks([Float32Array.of(0.9), Float32Array.of(0.2)], [[1], [0]]); // = logloss([0.9, 0.2], [1, 0])
+ */
+export function loglossOfChunks(
+  probs: readonly ArrayLike<number>[],
+  labels: readonly ArrayLike<number>[],
+  eps: number = LOGLOSS_EPS,
+): number {
+  const n = probs.reduce((a, c) => a + c.length, 0);
+  const nLabels = labels.reduce((a, c) => a + c.length, 0);
+  if (nLabels !== n || probs.some((c, k) => c.length !== labels[k]?.length)) {
+    throw new Error(`logloss: ${n} probabilities but ${nLabels} labels`);
   }
   if (n === 0) return NaN;
   const lo = eps;
   const hi = 1 - eps;
   let sum = 0;
-  for (let i = 0; i < n; i++) {
-    const p = Math.min(hi, Math.max(lo, probs[i]));
-    const y = labels[i];
-    sum -= y * Math.log(p) + (1 - y) * Math.log(1 - p);
-  }
+  probs.forEach((pc, k) => {
+    const lc = labels[k]!;
+    for (let i = 0; i < pc.length; i++) {
+      const p = Math.min(hi, Math.max(lo, pc[i]!));
+      const y = lc[i]!;
+      sum -= y * Math.log(p) + (1 - y) * Math.log(1 - p);
+    }
+  });
   return sum / n;
 }
