@@ -81,12 +81,44 @@ export function actGradSum(y: usize, dy: usize, out: usize, writeG: bool, sums: 
   const c4 = j0 + ((j1 - j0) & ~3);
   const zero = f32x4.splat(0);
   const one = f32x4.splat(1);
-  if (wantSums) memory.fill(sums + (<usize>j0 << 2), 0, <usize>(j1 - j0) << 2);
-  for (let i = 0; i < rows; i++) {
-    const ro = (<usize>i * <usize>cols) << 2;
-    let j = j0;
-    for (; j < c4; j += 4) {
-      const o = ro + (<usize>j << 2);
+  const rowBytes = <usize>cols << 2;
+  // Eight (then four) columns at a time down all the rows: the sums stay in registers, and
+  // two threads' columns never write one cache line at the same time (row by row they would,
+  // every row).
+  const c8 = j0 + ((j1 - j0) & ~7);
+  for (let j = j0; j < c8; j += 8) {
+    let s0 = f32x4.splat(0);
+    let s1 = f32x4.splat(0);
+    let o: usize = <usize>j << 2;
+    for (let i = 0; i < rows; i++) {
+      let g0 = v128.load(dy + o);
+      let g1 = v128.load(dy + o, 16);
+      if (act == 1) {
+        g0 = v128.andnot(g0, f32x4.le(v128.load(y + o), zero));
+        g1 = v128.andnot(g1, f32x4.le(v128.load(y + o, 16), zero));
+      } else if (act == 2) {
+        const v0 = v128.load(y + o);
+        const v1 = v128.load(y + o, 16);
+        g0 = f32x4.mul(g0, f32x4.mul(v0, f32x4.sub(one, v0)));
+        g1 = f32x4.mul(g1, f32x4.mul(v1, f32x4.sub(one, v1)));
+      }
+      if (writeG) {
+        v128.store(out + o, g0);
+        v128.store(out + o, g1, 16);
+      }
+      s0 = f32x4.add(s0, g0);
+      s1 = f32x4.add(s1, g1);
+      o += rowBytes;
+    }
+    if (wantSums) {
+      v128.store(sums + (<usize>j << 2), s0);
+      v128.store(sums + (<usize>j << 2), s1, 16);
+    }
+  }
+  for (let j = c8; j < c4; j += 4) {
+    let s = f32x4.splat(0);
+    let o: usize = <usize>j << 2;
+    for (let i = 0; i < rows; i++) {
       let g = v128.load(dy + o);
       if (act == 1) g = v128.andnot(g, f32x4.le(v128.load(y + o), zero));
       else if (act == 2) {
@@ -94,22 +126,23 @@ export function actGradSum(y: usize, dy: usize, out: usize, writeG: bool, sums: 
         g = f32x4.mul(g, f32x4.mul(v, f32x4.sub(one, v)));
       }
       if (writeG) v128.store(out + o, g);
-      if (wantSums) {
-        const s = sums + (<usize>j << 2);
-        v128.store(s, f32x4.add(v128.load(s), g));
-      }
+      s = f32x4.add(s, g);
+      o += rowBytes;
     }
-    for (; j < j1; j++) {
-      const o = ro + (<usize>j << 2);
+    if (wantSums) v128.store(sums + (<usize>j << 2), s);
+  }
+  for (let j = c4; j < j1; j++) {
+    let s: f32 = 0;
+    let o: usize = <usize>j << 2;
+    for (let i = 0; i < rows; i++) {
       let g = load<f32>(dy + o);
       const v = load<f32>(y + o);
       if (act == 1 && v <= 0) g = 0;
       else if (act == 2) g = g * (v * (1 - v));
       if (writeG) store<f32>(out + o, g);
-      if (wantSums) {
-        const s = sums + (<usize>j << 2);
-        store<f32>(s, load<f32>(s) + g);
-      }
+      s += g;
+      o += rowBytes;
     }
+    if (wantSums) store<f32>(sums + (<usize>j << 2), s);
   }
 }
