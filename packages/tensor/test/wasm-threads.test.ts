@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as T from '../src/index.js';
 import type { WasmBackend } from '../src/backends/wasm/backend.js';
-import { envThreads, splitRange } from '../src/backends/wasm/threads.js';
+import { DEFAULT_SPIN_US, envThreads, spinMicros, splitRange } from '../src/backends/wasm/threads.js';
 
 let backend: WasmBackend;
 
@@ -245,6 +245,24 @@ describe('wasm threads', () => {
       backend.grain = grain;
     }
   }, 60_000);
+
+  it('AITM_SPIN_US sets how long a waiting thread spins (default 200 us), refusing what is not whole microseconds', () => {
+    const saved = process.env.AITM_SPIN_US;
+    try {
+      delete process.env.AITM_SPIN_US;
+      expect(spinMicros()).toBe(DEFAULT_SPIN_US);
+      expect(DEFAULT_SPIN_US).toBe(200);
+      process.env.AITM_SPIN_US = '0';
+      expect(spinMicros()).toBe(0);
+      for (const bad of ['abc', '-1', '1.5', '2000000']) {
+        process.env.AITM_SPIN_US = bad;
+        expect(() => spinMicros()).toThrow(`AITM_SPIN_US=${bad}: expected a whole number of microseconds from 0 to 1000000`);
+      }
+    } finally {
+      if (saved === undefined) delete process.env.AITM_SPIN_US;
+      else process.env.AITM_SPIN_US = saved;
+    }
+  });
 
   it('refuse thread counts that are not whole numbers from 1 to 64, naming the value', () => {
     expect(() => T.setNumThreads(0)).toThrow(/setNumThreads: the thread count must be a whole number from 1 to 64, got 0/);
