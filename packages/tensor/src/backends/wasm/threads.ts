@@ -67,7 +67,7 @@ const WORKER_SOURCE = `'use strict';
     let seen = 0;
     for (;;) {
       // A short spin first: a step's kernels come tens of microseconds apart, and waking a
-      // thread blocked in Atomics.wait costs about as much again. Bounded (SPIN_US), so a
+      // thread blocked in Atomics.wait costs about as much again. Bounded (AITM_SPIN_US), so a
       // loaded machine loses at most that much of a core per gap.
       if (Atomics.load(i32, base + SEQ) === seen) {
         const until = performance.now() + i32[SPIN] / 1000;
