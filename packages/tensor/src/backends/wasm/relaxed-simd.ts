@@ -4,6 +4,8 @@
 // wasm backend starts, so the kernels' multiply-adds are fused (one FMA instead of a multiply
 // and an add). A library never sets V8 flags behind its user's back: this runs only when called.
 
+import { isNode } from '../../env.js';
+
 // (module (func (result v128) v128.const 0 v128.const 0 v128.const 0 f32x4.relaxed_madd))
 const V128_ZERO = [0xfd, 0x0c, ...new Array<number>(16).fill(0)];
 const BODY = [0x00, ...V128_ZERO, ...V128_ZERO, ...V128_ZERO, 0xfd, 0x85, 0x02, 0x0b];
@@ -33,8 +35,7 @@ export function hasRelaxedSimd(): boolean {
  */
 export async function enableRelaxedSimd(): Promise<boolean> {
   if (hasRelaxedSimd()) return true;
-  const isNode = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string';
-  if (!isNode) return false;
+  if (!isNode()) return false;
   // A variable module name keeps bundlers from following it.
   const v8 = 'node:v8';
   const { setFlagsFromString } = (await import(/* @vite-ignore */ v8)) as { setFlagsFromString: (flags: string) => void };

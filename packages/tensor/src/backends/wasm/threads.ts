@@ -15,7 +15,7 @@
 // Workers never keep a process alive: in Node each is unref'd once it is ready, and blocked in
 // Atomics.wait it ends with the process.
 
-import { envVar } from '../../env.js';
+import { envVar, isNode } from '../../env.js';
 import type { LinearMemory, WasmModule } from './module.js';
 
 /** The most threads (the caller and its workers) a pool runs. */
@@ -138,10 +138,6 @@ interface WebWorker {
   postMessage(m: unknown): void;
   addEventListener(event: 'message' | 'error', fn: (e: { data?: unknown; message?: string }) => void): void;
   terminate(): void;
-}
-
-function isNode(): boolean {
-  return typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string';
 }
 
 /** Watches a worker's first messages: ready, or an error. */

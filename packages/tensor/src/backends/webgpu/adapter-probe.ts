@@ -6,6 +6,7 @@
 // and prints nothing a user cannot act on. Node only; elsewhere, and whenever the child cannot
 // answer, the caller opens the adapter in-process as before.
 
+import { isNode } from '../../env.js';
 import { isSoftwareAdapter } from './device.js';
 
 /** What the child found: an adapter (and whether it is a software one), or none and why. */
@@ -36,7 +37,6 @@ interface ChildReply {
 
 /** The little of Node this module uses, typed here so the package type-checks with browser types. */
 interface NodeProcess {
-  versions: { node?: string };
   execPath: string;
   env: Record<string, string | undefined>;
 }
@@ -47,10 +47,7 @@ type ExecFile = (
   done: (err: Error | null, stdout: string) => void,
 ) => void;
 
-const nodeProcess = (): NodeProcess | null => {
-  const p = (globalThis as { process?: NodeProcess }).process;
-  return typeof p?.versions?.node === 'string' ? p : null;
-};
+const nodeProcess = (): NodeProcess | null => (isNode() ? (globalThis as unknown as { process: NodeProcess }).process : null);
 
 /**
  * Asks a child Node process for the default WebGPU adapter. Returns null where that cannot be

@@ -4,6 +4,8 @@
 // package, which is imported only there (dynamically), so a browser bundle never pulls in
 // the native module.
 
+import { isNode } from '../../env.js';
+
 /** The GPU adapter in use: vendor, architecture, description, features, and whether it is a software one. */
 export interface AdapterReport {
   vendor: string;
@@ -62,8 +64,7 @@ async function gpu(): Promise<GPU> {
   if (gpuInstance) return gpuInstance;
   const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
   if (nav?.gpu) return (gpuInstance = nav.gpu);
-  const isNode = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string';
-  if (!isNode) throw new Error('WebGPU: this host has no navigator.gpu (in a browser it needs a secure context: https or http://127.0.0.1)');
+  if (!isNode()) throw new Error('WebGPU: this host has no navigator.gpu (in a browser it needs a secure context: https or http://127.0.0.1)');
   // A variable module name keeps bundlers from following it into the native module.
   const dawn = 'webgpu';
   const { create, globals } = (await import(/* @vite-ignore */ dawn)) as { create: (flags: string[]) => GPU; globals: object };
