@@ -44,6 +44,9 @@ export { enableRelaxedSimd, hasRelaxedSimd } from './backends/wasm/relaxed-simd.
 export type { WasmThreadsInfo } from './backends/wasm/init.js';
 export type { WasmBackend, WasmBuffer } from './backends/wasm/backend.js';
 export type { WasmFlavour, LinearMemory } from './backends/wasm/module.js';
+// For packages with wasm kernels of their own (AssemblyScript built by scripts/build-wasm.mjs).
+export { defineWasmKernels, WasmKernelLibrary } from './backends/wasm/library.js';
+export type { WasmBinaries, WasmKernelExports } from './backends/wasm/library.js';
 // For packages that define their own ops: an op with no wasm kernel of its own runs its CPU
 // reference loop on wasm memory (`kernels: referenceOnWasm({ cpu, webgpu })`).
 export { referenceOnWasm, onWasmMemory, isReferenceOnWasm } from './backends/wasm/reference.js';

@@ -13,10 +13,11 @@
 // are zero-copy views. Composed, the layer takes about 40 kernels per step; this way 8.
 // (A single kernel doing the projections per sample too was measured 4x slower on llvmpipe:
 // the matmul kernels are what make the d x d products fast.)
-// The composed layer (`AttentionLayer.attendComposed`) is the reference. On wasm the core
-// runs as flat JavaScript loops on the wasm memory (below), bit for bit the CPU's float32.
+// The composed layer (`AttentionLayer.attendComposed`) is the reference. On wasm the core is
+// SIMD from the aitm kernel library (wasm/attention.ts), threads taking ranges of samples.
 
-import { allocArray, concat, defineOp, fmtShape, kernelPreamble, memoWgsl, linear, Params, referenceOnWasm, runOp, wgslType, type Kernel, type KernelTable, type Tensor, type TypedArray } from '@aitm/tensor';
+import { allocArray, concat, defineOp, fmtShape, kernelPreamble, memoWgsl, linear, Params, runOp, wgslType, type Kernel, type KernelTable, type Tensor, type TypedArray } from '@aitm/tensor';
+import { aitmWasm } from './wasm-library.js';
 
 const WG = 64;
 
@@ -74,93 +75,20 @@ function backwardCpu(Q: TypedArray, G: TypedArray, batch: number, d: number, dty
   return r;
 }
 
-// On wasm: the same float64 arithmetic as forwardCpu/backwardCpu (so the same float32
-// results), as flat loops reading and writing the wasm memory in place, with no per-sample
-// closures or arrays and no copy of the output. The aitm package has no AssemblyScript;
-// these are plain JavaScript over Float32Array views of the linear memory.
-
-/** Where weightsInto leaves a_0 and a_1 (one scratch pair: no array per sample). */
-const A = new Float64Array(2);
-
-/** A = [a_0, a_1] of sample b, as softmaxOf computes them (float64, the same order of operations). */
-function weightsInto(Q: Float32Array, b: number, batch: number, d: number, root: number): void {
-  const own = b * 3 * d;
-  const info = (batch + b) * 3 * d;
-  let s0 = 0;
-  let s1 = 0;
-  for (let c = 0; c < d; c++) {
-    s0 += Q[own + c]! * Q[own + d + c]!;
-    s1 += Q[info + c]! * Q[info + d + c]!;
-  }
-  s0 /= root;
-  s1 /= root;
-  const m = Math.max(s0, s1);
-  const e0 = Math.exp(s0 - m);
-  const e1 = Math.exp(s1 - m);
-  A[0] = e0 / (e0 + e1);
-  A[1] = e1 / (e0 + e1);
-}
+// On wasm: the SIMD kernels of the aitm kernel library (packages/aitm/wasm/attention.ts),
+// split among the threads by samples.
 
 const forwardWasm = (mode: Mode): Kernel<'wasm', null> => (backend, [q], out) => {
   const [batch, d] = dims(q!.shape);
   const o = backend.alloc(out.size, out.dtype);
-  // Views made after the allocation (growing the memory replaces its buffer).
-  const buf = backend.wasmMemory.buffer;
-  const Q = new Float32Array(buf, q!.data.ptr, q!.size);
-  const O = new Float32Array(buf, o.ptr, out.size);
-  const root = Math.sqrt(d);
-  for (let b = 0; b < batch; b++) {
-    weightsInto(Q, b, batch, d, root);
-    const a0 = A[0]!;
-    const a1 = A[1]!;
-    if (mode === 'weights') {
-      O[2 * b] = a0;
-      O[2 * b + 1] = a1;
-      continue;
-    }
-    const v0 = b * 3 * d + 2 * d;
-    const v1 = (batch + b) * 3 * d + 2 * d;
-    const ob = b * d;
-    for (let c = 0; c < d; c++) O[ob + c] = a0 * Q[v0 + c]! + a1 * Q[v1 + c]!;
-  }
+  backend.parallelIn(aitmWasm, 'attentionRows', [q!.data.ptr, o.ptr, batch, d, mode === 'weights' ? 1 : 0, 0, 0], 5, batch, backend.minChunk(6 * d));
   return o;
 };
 
 const backwardWasm: Kernel<'wasm', null> = (backend, [q, g], out) => {
   const [batch, d] = dims(q!.shape);
   const o = backend.alloc(out.size, out.dtype);
-  const buf = backend.wasmMemory.buffer;
-  const Q = new Float32Array(buf, q!.data.ptr, q!.size);
-  const G = new Float32Array(buf, g!.data.ptr, g!.size);
-  const R = new Float32Array(buf, o.ptr, out.size);
-  const root = Math.sqrt(d);
-  const scale = 1 / Math.sqrt(d);
-  for (let b = 0; b < batch; b++) {
-    weightsInto(Q, b, batch, d, root);
-    const a0 = A[0]!;
-    const a1 = A[1]!;
-    const r0 = b * 3 * d;
-    const r1 = (batch + b) * 3 * d;
-    const gb = b * d;
-    let da0 = 0;
-    let da1 = 0;
-    for (let c = 0; c < d; c++) {
-      da0 += G[gb + c]! * Q[r0 + 2 * d + c]!;
-      da1 += G[gb + c]! * Q[r1 + 2 * d + c]!;
-    }
-    const mix = a0 * da0 + a1 * da1;
-    const ds0 = a0 * (da0 - mix) * scale;
-    const ds1 = a1 * (da1 - mix) * scale;
-    for (let c = 0; c < d; c++) {
-      const gc = G[gb + c]!;
-      R[r0 + c] = ds0 * Q[r0 + d + c]!;
-      R[r0 + d + c] = ds0 * Q[r0 + c]!;
-      R[r0 + 2 * d + c] = a0 * gc;
-      R[r1 + c] = ds1 * Q[r1 + d + c]!;
-      R[r1 + d + c] = ds1 * Q[r1 + c]!;
-      R[r1 + 2 * d + c] = a1 * gc;
-    }
-  }
+  backend.parallelIn(aitmWasm, 'attentionGradRows', [q!.data.ptr, g!.data.ptr, o.ptr, batch, d, 0, 0], 5, batch, backend.minChunk(16 * d));
   return o;
 };
 
@@ -244,7 +172,6 @@ function checkQkv(op: string, shape: readonly number[], dtype: Tensor['dtype']):
 }
 
 const forwardKernels = (mode: Mode): KernelTable<null> => ({
-  ...referenceOnWasm({
   cpu: (_b, [q], out) => {
     const [batch, d] = dims(q!.shape);
     return forwardCpu(q!.data, batch, d, out.dtype, mode);
@@ -258,7 +185,6 @@ const forwardKernels = (mode: Mode): KernelTable<null> => ({
     backend.run(label, FORWARD_WGSL(wgslType(out.dtype), mode), [q!.data, buf], params, Math.ceil(batch / WG));
     return buf;
   },
-  }),
   wasm: forwardWasm(mode),
 });
 
@@ -273,7 +199,6 @@ export const attentionCoreGradOp = defineOp<null>({
     return { shape: q!.shape, dtype: q!.dtype };
   },
   kernels: {
-    ...referenceOnWasm({
     cpu: (_b, [q, g], out) => {
       const [batch, d] = dims(q!.shape);
       return backwardCpu(q!.data, g!.data, batch, d, out.dtype);
@@ -286,7 +211,6 @@ export const attentionCoreGradOp = defineOp<null>({
       backend.run('aitmAttentionGrad', BACKWARD_WGSL(wgslType(out.dtype)), [q!.data, g!.data, buf], params, Math.ceil(batch / WG));
       return buf;
     },
-    }),
     wasm: backwardWasm,
   },
   grad: 'notImplemented',

@@ -5,9 +5,10 @@
 //   BCE(p, y) = -(y * max(log p, -100) + (1 - y) * max(log(1 - p), -100))   (PyTorch's clamp)
 //   dL/dp_bt = [ (p - y) / max(p (1 - p), 1e-12) + alpha * (1[p_bt > p_b,t-1] - 1[p_b,t+1 > p_bt]) ] / B
 // (relu's derivative at 0 is 0, as in PyTorch.)
+// On wasm both run in the aitm kernel library (wasm/loss.ts): the forward one float64 sum on
+// one thread, the gradient float32 SIMD split among the threads.
 
 import {
-  referenceOnWasm,
   allocArray,
   defineOp,
   fmtShape,
@@ -16,9 +17,11 @@ import {
   Params,
   runOp,
   wgslType,
+  type Kernel,
   type Tensor,
   type TypedArray,
 } from '@aitm/tensor';
+import { aitmWasm } from './wasm-library.js';
 
 /** ATen's floor on p (1 - p) in BCE's gradient, as float32. */
 const GRAD_EPS = Math.fround(1e-12);
@@ -107,11 +110,27 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   OUT[e] = DY[0] * ((p - Y[e]) / nan_max((1.0 - p) * p, pf(4u)) + pf(2u) * c) * pf(3u);
 }`);
 
+const forwardWasm: Kernel<'wasm', Attrs> = (backend, [p, y], out, { alpha }) => {
+  const [batch, tasks] = p!.shape as [number, number];
+  const o = backend.alloc(1, out.dtype);
+  const loss = backend.kernelsOf(aitmWasm).lossForward(p!.data.ptr, y!.data.ptr, batch, tasks, alpha);
+  new Float32Array(backend.wasmMemory.buffer, o.ptr, 1)[0] = loss;
+  return o;
+};
+
+const backwardWasm: Kernel<'wasm', Attrs> = (backend, [p, y, dy], out, { alpha }) => {
+  const [batch, tasks] = p!.shape as [number, number];
+  const o = backend.alloc(out.size, out.dtype);
+  const args = [p!.data.ptr, y!.data.ptr, dy!.data.ptr, o.ptr, out.size, tasks, alpha, 1 / batch, GRAD_EPS, 0, 0] as const;
+  backend.parallelIn(aitmWasm, 'lossGradRange', [...args], 9, out.size, backend.minChunk(8));
+  return o;
+};
+
 /** dL/dp given (p, y, dy): the loss op's gradient, no gradient of its own. */
 export const aitmLossGradOp = defineOp<Attrs>({
   name: 'aitmLossGrad',
   infer: ([p]) => ({ shape: p!.shape, dtype: p!.dtype }),
-  kernels: referenceOnWasm({
+  kernels: {
     cpu: (_b, [p, y, dy], out, { alpha }) => {
       const [batch, tasks] = p!.shape as [number, number];
       return backwardCpu(p!.data, y!.data, dy!.data[0]!, batch, tasks, alpha, allocArray(out.dtype, out.size));
@@ -124,7 +143,8 @@ export const aitmLossGradOp = defineOp<Attrs>({
       backend.run('aitmLossGrad', BACKWARD_WGSL(wgslType(out.dtype)), [p!.data, y!.data, dy!.data, buf], params, Math.ceil(out.size / WG));
       return buf;
     },
-  }),
+    wasm: backwardWasm,
+  },
   grad: 'notImplemented',
 });
 
@@ -140,7 +160,7 @@ export const aitmLossOp = defineOp<Attrs>({
     }
     return { shape: [], dtype: p!.dtype };
   },
-  kernels: referenceOnWasm({
+  kernels: {
     cpu: (_b, [p, y], out, { alpha }) => {
       const [batch, tasks] = p!.shape as [number, number];
       return forwardCpu(p!.data, y!.data, batch, tasks, alpha, allocArray(out.dtype, 1));
@@ -152,7 +172,8 @@ export const aitmLossOp = defineOp<Attrs>({
       backend.run('aitmLoss', FORWARD_WGSL(wgslType(out.dtype)), [p!.data, y!.data, buf], params, 1);
       return buf;
     },
-  }),
+    wasm: forwardWasm,
+  },
   grad: (dy, { inputs: [p, y], attrs }) => [runOp(aitmLossGradOp, [p!, y!, dy], attrs), null],
 });
 

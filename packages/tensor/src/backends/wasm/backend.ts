@@ -7,7 +7,8 @@
 import type { DType, TypedArray } from '../../dtype.js';
 import type { Backend, MemoryInfo, TensorMeta } from '../../backend.js';
 import { WasmAllocator, type WasmBlock } from './allocator.js';
-import type { LinearMemory, WasmFlavour, WasmKernels } from './module.js';
+import { instantiateLibrary, type LinearMemory, type WasmFlavour, type WasmKernels } from './module.js';
+import { TENSORS_FROM, type WasmKernelLibrary } from './library.js';
 import { splitRange, type ThreadPool } from './threads.js';
 
 /** A tensor's storage: `bytes` bytes at byte address `ptr`; `block` is set when this handle owns them. */
@@ -23,8 +24,6 @@ export function wasmElementBytes(dtype: DType): number {
   return dtype === 'bool' ? 1 : 4;
 }
 
-/** The first byte tensors may use: below it, the kernels' static data (one page). */
-const BASE = 65536;
 /** 4 GiB: the whole 32-bit address space. */
 const MAX_BYTES = 65536 * 65536;
 
@@ -41,6 +40,8 @@ export class WasmBackend implements Backend<'wasm'> {
    * Tests set it to 1 to split even tiny kernels.
    */
   grain = 1 << 15;
+  /** Kernel libraries instantiated on this memory (see library.ts). */
+  private readonly libraries = new Map<WasmKernelLibrary<object>, object>();
 
   constructor(
     readonly wasmMemory: LinearMemory,
@@ -48,7 +49,7 @@ export class WasmBackend implements Backend<'wasm'> {
     readonly flavour: WasmFlavour,
     maxBytes = MAX_BYTES,
   ) {
-    this.allocator = new WasmAllocator(wasmMemory, BASE, maxBytes);
+    this.allocator = new WasmAllocator(wasmMemory, TENSORS_FROM, maxBytes);
   }
 
   /** The least range a thread's share of a kernel may have, where one unit of the range costs `unitCost` (see `grain`). */
@@ -65,9 +66,44 @@ export class WasmBackend implements Backend<'wasm'> {
    * whatever the thread count.
    */
   parallel<K extends keyof WasmKernels>(kernel: K, args: Parameters<WasmKernels[K]>, rangeArg: number, total: number, chunk: number): void {
-    const fn = this.kernels[kernel] as unknown as (...a: number[]) => void;
-    const a = args as unknown as number[];
-    const pool = this.threads;
+    this.split(kernel, this.kernels[kernel] as unknown as (...a: number[]) => void, args as unknown as number[], rangeArg, total, chunk);
+  }
+
+  /**
+   * `parallel` for a kernel of a library (defineWasmKernels). A library defined after the
+   * backend started runs on the calling thread only (its workers do not have it).
+   */
+  parallelIn<L extends object, K extends keyof L & string>(
+    library: WasmKernelLibrary<L>, kernel: K, args: L[K] extends (...a: infer P) => unknown ? P : never, rangeArg: number, total: number, chunk: number,
+  ): void {
+    const fn = this.kernelsOf(library)[kernel] as unknown as (...a: number[]) => void;
+    this.split(`${library.name}/${kernel}`, fn, args as unknown as number[], rangeArg, total, chunk);
+  }
+
+  /**
+   * A library's kernels on this backend's memory: instantiated when the backend started, or
+   * now, at first use, where the library was defined later.
+   */
+  kernelsOf<L extends object>(library: WasmKernelLibrary<L>): L {
+    let exports = this.libraries.get(library);
+    if (exports === undefined) {
+      try {
+        exports = instantiateLibrary(this.wasmMemory, library.binaries, this.flavour, true).exports;
+      } catch (e) {
+        throw new Error(`wasm backend: the kernel library ${library.name} could not be instantiated (${(e as Error).message}); import its package before the backend starts`);
+      }
+      this.addLibrary(library, exports);
+    }
+    return exports as L;
+  }
+
+  /** Records a library instantiated on this memory (by initWasm, or kernelsOf). */
+  addLibrary(library: WasmKernelLibrary<object>, exports: object): void {
+    this.libraries.set(library, exports);
+  }
+
+  private split(kernel: string, fn: (...a: number[]) => void, a: number[], rangeArg: number, total: number, chunk: number): void {
+    const pool = this.threads !== null && this.threads.has(kernel) ? this.threads : null;
     const parts = pool === null ? 1 : Math.min(pool.threads(), Math.floor(total / Math.max(1, chunk)));
     if (parts <= 1) {
       a[rangeArg] = 0;

@@ -4,7 +4,8 @@
 
 import { registerBackend, unregisterBackend } from '../../backend.js';
 import { WasmBackend } from './backend.js';
-import { instantiateKernels, isShared, newMemory, validatesSharedKernels, type LinearMemory, type WasmFlavour } from './module.js';
+import { instantiateKernels, instantiateLibrary, isShared, newMemory, validatesSharedKernels, type LinearMemory, type WasmFlavour, type WasmModule } from './module.js';
+import { definedLibraries } from './library.js';
 import { checkThreadCount, coreCount, envThreads, hostSpawner, MAX_THREADS, sharingSupport, ThreadPool } from './threads.js';
 
 let instance: WasmBackend | null = null;
@@ -83,11 +84,19 @@ export async function initWasm(): Promise<WasmBackend> {
     const memory = shared ?? newMemory(PAGES, MAX_PAGES);
     const { kernels, flavour, module } = await instantiateKernels(memory);
     const b = new WasmBackend(memory, kernels, flavour);
+    // The kernel libraries defined so far (packages imported before the backend starts), for
+    // this thread and every worker.
+    const modules: { prefix: string; module: WasmModule }[] = [{ prefix: '', module }];
+    for (const lib of definedLibraries()) {
+      const loaded = await instantiateLibrary(memory, lib.binaries, flavour, false);
+      b.addLibrary(lib, loaded.exports);
+      modules.push({ prefix: `${lib.name}/`, module: loaded.module });
+    }
     if (isShared(memory)) {
       const spawner = await hostSpawner();
       if (typeof spawner === 'string') singleReason = spawner;
       else {
-        const pool = new ThreadPool(module, memory, spawner);
+        const pool = new ThreadPool(modules, memory, spawner);
         b.threads = pool;
         await pool.resize(requested);
         if (pool.failure !== null) singleReason = `a worker thread failed to start: ${pool.failure}`;

@@ -4,7 +4,8 @@
 // SIMD128 otherwise. Chosen once. Each comes in two builds: for a private memory, and for a
 // shared one (threads: every worker instantiates the same module on the same memory).
 
-import { PLAIN_SHARED_WASM, PLAIN_WASM, RELAXED_SHARED_WASM, RELAXED_WASM } from './kernels.generated.js';
+import * as own from './kernels.generated.js';
+import type { WasmBinaries } from './library.js';
 
 /**
  * What the backend uses of a WebAssembly.Memory (typed here: Node's types and a consumer's
@@ -22,6 +23,8 @@ export type WasmModule = object;
 /** The host's WebAssembly API, as much of it as the backend uses. */
 interface WasmHost {
   Memory: new (descriptor: { initial: number; maximum?: number; shared?: boolean }) => LinearMemory;
+  Module: new (bytes: Uint8Array) => WasmModule;
+  Instance: new (module: WasmModule, imports: object) => { exports: object };
   validate(bytes: Uint8Array): boolean;
   compile(bytes: Uint8Array): Promise<WasmModule>;
   instantiate(module: WasmModule, imports: object): Promise<{ exports: object }>;
@@ -86,16 +89,22 @@ function bytesOf(base64: string): Uint8Array {
   return out;
 }
 
+/** The binary of `binaries` for a shared or private memory, relaxed or plain. */
+function binaryOf(binaries: WasmBinaries, shared: boolean, relaxed: boolean): Uint8Array {
+  if (shared) return bytesOf(relaxed ? binaries.RELAXED_SHARED_WASM : binaries.PLAIN_SHARED_WASM);
+  return bytesOf(relaxed ? binaries.RELAXED_WASM : binaries.PLAIN_WASM);
+}
+
 /**
  * The kernels instantiated on `memory`, with the flavour the host supports, and the compiled
  * module (the shared-memory build when `memory` is shared, for worker threads to instantiate).
  */
 export async function instantiateKernels(memory: LinearMemory): Promise<{ kernels: WasmKernels; flavour: WasmFlavour; module: WasmModule }> {
   const shared = isShared(memory);
-  const relaxed = bytesOf(shared ? RELAXED_SHARED_WASM : RELAXED_WASM);
+  const relaxed = binaryOf(own, shared, true);
   const wa = host();
   const useRelaxed = wa.validate(relaxed);
-  const bytes = useRelaxed ? relaxed : bytesOf(shared ? PLAIN_SHARED_WASM : PLAIN_WASM);
+  const bytes = useRelaxed ? relaxed : binaryOf(own, shared, false);
   if (!useRelaxed && !wa.validate(bytes)) {
     throw new Error(
       `wasm backend: this host does not support WebAssembly SIMD128${shared ? ' with threads' : ''} (Node 16.4+, Chrome 91+, Firefox 89+, Safari 16.4+ do)`,
@@ -106,8 +115,27 @@ export async function instantiateKernels(memory: LinearMemory): Promise<{ kernel
   return { kernels: instance.exports as unknown as WasmKernels, flavour: useRelaxed ? 'relaxed-simd' : 'simd128', module };
 }
 
+/**
+ * A kernel library's binary for `memory` in `flavour` (the backend's: the library was built
+ * with the same features), instantiated on it: asynchronously where `sync` is false, else at
+ * once (a browser's main thread allows that for small modules only).
+ */
+export function instantiateLibrary(memory: LinearMemory, binaries: WasmBinaries, flavour: WasmFlavour, sync: true): { exports: object; module: WasmModule };
+export function instantiateLibrary(memory: LinearMemory, binaries: WasmBinaries, flavour: WasmFlavour, sync: false): Promise<{ exports: object; module: WasmModule }>;
+export function instantiateLibrary(
+  memory: LinearMemory, binaries: WasmBinaries, flavour: WasmFlavour, sync: boolean,
+): { exports: object; module: WasmModule } | Promise<{ exports: object; module: WasmModule }> {
+  const bytes = binaryOf(binaries, isShared(memory), flavour === 'relaxed-simd');
+  const wa = host();
+  if (sync) {
+    const module = new wa.Module(bytes);
+    return { exports: new wa.Instance(module, { env: { memory } }).exports, module };
+  }
+  return wa.compile(bytes).then(async (module) => ({ exports: (await wa.instantiate(module, { env: { memory } })).exports, module }));
+}
+
 /** Whether the host validates the shared-memory (threads) build of the kernels. */
 export function validatesSharedKernels(): boolean {
   const wa = host();
-  return wa.validate(bytesOf(RELAXED_SHARED_WASM)) || wa.validate(bytesOf(PLAIN_SHARED_WASM));
+  return wa.validate(binaryOf(own, true, true)) || wa.validate(binaryOf(own, true, false));
 }

@@ -49,14 +49,17 @@ const WORKER_SOURCE = `'use strict';
   const PENDING = ${PENDING}, FAILED = ${FAILED}, KERNEL = ${KERNEL}, NARGS = ${NARGS}, RANGE = ${RANGE}, SPIN = ${SPIN};
   let node = null;
   const post = (m) => (node ? node.postMessage(m) : self.postMessage(m));
-  const start = ({ module, memory, control, index }) => {
+  const start = ({ modules, memory, control, index }) => {
     const i32 = new Int32Array(control);
     const f64 = new Float64Array(control, ${ARGS_BYTE}, ${MAX_ARGS});
     const base = SLOT * (index + 1);
-    let fns;
+    // Every module's function exports, in order: the backend's kernels, then each library's.
+    const fns = [];
     try {
-      const instance = new WebAssembly.Instance(module, { env: { memory } });
-      fns = WebAssembly.Module.exports(module).filter((e) => e.kind === 'function').map((e) => instance.exports[e.name]);
+      for (const module of modules) {
+        const instance = new WebAssembly.Instance(module, { env: { memory } });
+        for (const e of WebAssembly.Module.exports(module)) if (e.kind === 'function') fns.push(instance.exports[e.name]);
+      }
     } catch (e) {
       post({ error: String((e && e.message) || e) });
       return;
@@ -310,8 +313,12 @@ export class ThreadPool {
   /** Kernels run split among more than one thread so far (tests check that threads ran). */
   splitRuns = 0;
 
+  /**
+   * @param modules the compiled modules every worker instantiates, with the prefix of their
+   *   kernels' names: the backend's own ('') and each kernel library's (`name/`)
+   */
   constructor(
-    private readonly module: WasmModule,
+    private readonly modules: readonly { readonly prefix: string; readonly module: WasmModule }[],
     private readonly memory: LinearMemory,
     private readonly spawn: Spawner,
   ) {
@@ -319,11 +326,16 @@ export class ThreadPool {
     this.i32 = new Int32Array(this.control);
     this.f64 = new Float64Array(this.control, ARGS_BYTE, MAX_ARGS);
     const wa = (globalThis as unknown as { WebAssembly: { Module: { exports(m: WasmModule): { name: string; kind: string }[] } } }).WebAssembly;
-    wa.Module.exports(module)
-      .filter((e) => e.kind === 'function')
-      .forEach((e, i) => this.kernelIndex.set(e.name, i));
+    for (const { prefix, module } of modules) {
+      for (const e of wa.Module.exports(module)) if (e.kind === 'function') this.kernelIndex.set(prefix + e.name, this.kernelIndex.size);
+    }
     this.blocking = canBlock(this.i32);
     this.i32[SPIN] = spinMicros();
+  }
+
+  /** Whether the workers have the kernel `kernel` (a library's: `name/kernel`). */
+  has(kernel: string): boolean {
+    return this.kernelIndex.has(kernel);
   }
 
   /** The threads asked for (the caller and its workers). */
@@ -388,7 +400,7 @@ export class ThreadPool {
         handle.unref();
         resolve();
       });
-      handle.post({ module: this.module, memory: this.memory, control: this.control, index: w });
+      handle.post({ modules: this.modules.map((m) => m.module), memory: this.memory, control: this.control, index: w });
     });
   }
 
