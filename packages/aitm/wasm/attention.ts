@@ -4,7 +4,7 @@
 // of QKV [2B, 3d] hold q | k | v;
 //   s_i = q_i.k_i / sqrt(d),  a = softmax(s_0, s_1),  out_b = a_0 v_0 + a_1 v_1
 // The row dot products and the vector updates are float32 SIMD, four columns at a time with
-// the tail one by one; the two scores' softmax is float64 (two exps per sample). Each
+// the tail one by one; the two scores' softmax takes one float32 exp per sample. Each
 // sample is independent, so threads take ranges of samples and results never depend on the
 // thread count.
 
@@ -29,15 +29,27 @@ let A0: f32 = 0;
 let A1: f32 = 0;
 
 // @ts-ignore: decorator
-@inline function weightsOf(own: usize, info: usize, d: i32, scale: f64): void {
+@inline function weightsOf(own: usize, info: usize, d: i32, scale: f32): void {
   const rowBytes = <usize>d << 2;
-  const s0 = <f64>dot(own, own + rowBytes, d) * scale;
-  const s1 = <f64>dot(info, info + rowBytes, d) * scale;
-  const m = Math.max(s0, s1);
-  const e0 = Math.exp(s0 - m);
-  const e1 = Math.exp(s1 - m);
-  A0 = <f32>(e0 / (e0 + e1));
-  A1 = <f32>(e1 / (e0 + e1));
+  const s0 = dot(own, own + rowBytes, d) * scale;
+  const s1 = dot(info, info + rowBytes, d) * scale;
+  // softmax(s0, s1) with one exp: the larger score's weight is 1 / (1 + e), the other's
+  // e / (1 + e), e = exp(-|s0 - s1|). As the two-exp form (exp(s_i - max) / sum): NaN if a
+  // score is NaN, or +inf (exp(inf - inf)), or both are -inf; a lone -inf score weighs 0.
+  const e = Mathf.exp(-Mathf.abs(s0 - s1));
+  const big: f32 = 1 / (1 + e);
+  const small: f32 = e / (1 + e);
+  if (s0 >= s1) {
+    A0 = big;
+    A1 = small;
+  } else {
+    A0 = small;
+    A1 = big;
+  }
+  if (Mathf.max(s0, s1) == Infinity || s0 != s0 || s1 != s1) {
+    A0 = NaN;
+    A1 = NaN;
+  }
 }
 
 /**
@@ -47,7 +59,7 @@ let A1: f32 = 0;
 export function attentionRows(qkv: usize, out: usize, batch: i32, d: i32, weights: i32, b0: i32, b1: i32): void {
   const rowBytes = <usize>d << 2;
   const qkvRow: usize = rowBytes * 3;
-  const scale = 1 / Math.sqrt(<f64>d);
+  const scale = <f32>(1 / Math.sqrt(<f64>d));
   const d4 = d & ~3;
   for (let b = b0; b < b1; b++) {
     const own = qkv + <usize>b * qkvRow;
@@ -83,7 +95,7 @@ export function attentionRows(qkv: usize, out: usize, batch: i32, d: i32, weight
 export function attentionGradRows(qkv: usize, g: usize, out: usize, batch: i32, d: i32, b0: i32, b1: i32): void {
   const rowBytes = <usize>d << 2;
   const qkvRow: usize = rowBytes * 3;
-  const scale = 1 / Math.sqrt(<f64>d);
+  const scale = <f32>(1 / Math.sqrt(<f64>d));
   for (let b = b0; b < b1; b++) {
     const own = qkv + <usize>b * qkvRow;
     const info = qkv + (<usize>batch + <usize>b) * qkvRow;
@@ -94,8 +106,8 @@ export function attentionGradRows(qkv: usize, g: usize, out: usize, batch: i32, 
     const da0 = <f64>dot(gb, own + 2 * rowBytes, d);
     const da1 = <f64>dot(gb, info + 2 * rowBytes, d);
     const mix = a0 * da0 + a1 * da1;
-    rowGrads(own, gb, out + <usize>b * qkvRow, d, <f32>(a0 * (da0 - mix) * scale), A0);
-    rowGrads(info, gb, out + (<usize>batch + <usize>b) * qkvRow, d, <f32>(a1 * (da1 - mix) * scale), A1);
+    rowGrads(own, gb, out + <usize>b * qkvRow, d, <f32>(a0 * (da0 - mix) * <f64>scale), A0);
+    rowGrads(info, gb, out + (<usize>batch + <usize>b) * qkvRow, d, <f32>(a1 * (da1 - mix) * <f64>scale), A1);
   }
 }
 
