@@ -21,9 +21,11 @@ function values(n: number, seed: number): number[] {
 }
 
 describe('wasm bmm against the float64 CPU oracle', () => {
-  // Sizes around the 4-row and 8-column blocks, K = 0 and 1, and all transposes.
+  // Sizes around the 4-row and 8-column blocks, K = 0 and 1, and all transposes; one output
+  // column (N = 1: the dot-product kernel where A is row-major) with K around its 4-wide blocks.
   const SIZES: [number, number, number, number][] = [
     [1, 1, 1, 1], [1, 3, 5, 7], [2, 4, 8, 8], [1, 5, 9, 9], [3, 7, 13, 17], [1, 33, 1, 31], [1, 9, 0, 10], [2, 64, 52, 64], [1, 130, 70, 33],
+    [2, 37, 19, 1], [1, 9, 4, 1], [1, 130, 70, 1], [1, 6, 0, 1],
   ];
   for (const [b, m, k, n] of SIZES) {
     for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]] as const) {
@@ -42,15 +44,18 @@ describe('wasm bmm against the float64 CPU oracle', () => {
     }
   }
 
-  it('linear with bias and each activation matches its composed reference on the CPU', async () => {
-    for (const act of ['none', 'relu', 'sigmoid'] as const) {
-      const xv = values(37 * 19, 3);
-      const wv = values(11 * 19, 4);
-      const bv = values(11, 5);
-      const cpu = (v: number[], shape: number[]) => T.tensor(v, { shape, dtype: 'float64', backend: 'cpu' });
-      const want = T.linear(cpu(xv, [37, 19]), cpu(wv, [11, 19]), cpu(bv, [11]), act).dataSync();
-      const got = T.linear(T.tensor(xv, { shape: [37, 19], backend: 'wasm' }), T.tensor(wv, { shape: [11, 19], backend: 'wasm' }), T.tensor(bv, { shape: [11], backend: 'wasm' }), act).dataSync();
-      for (let i = 0; i < want.length; i++) expect(Math.abs(got[i]! - want[i]!)).toBeLessThan(1e-5);
+  it('linear with bias and each activation matches its composed reference on the CPU (11 outputs, and 1)', async () => {
+    for (const out of [11, 1]) {
+      for (const act of ['none', 'relu', 'sigmoid'] as const) {
+        const xv = values(37 * 19, 3).map((v) => 4 * v); // pre-activations of both signs, sigmoid off its middle
+        const wv = values(out * 19, 4);
+        const bv = values(out, 5);
+        const cpu = (v: number[], shape: number[]) => T.tensor(v, { shape, dtype: 'float64', backend: 'cpu' });
+        const want = T.linear(cpu(xv, [37, 19]), cpu(wv, [out, 19]), cpu(bv, [out]), act).dataSync();
+        const got = T.linear(T.tensor(xv, { shape: [37, 19], backend: 'wasm' }), T.tensor(wv, { shape: [out, 19], backend: 'wasm' }), T.tensor(bv, { shape: [out], backend: 'wasm' }), act).dataSync();
+        expect(got.length).toBe(37 * out);
+        for (let i = 0; i < want.length; i++) expect(Math.abs(got[i]! - want[i]!), `${out} outputs, ${act}, element ${i}`).toBeLessThan(2e-5);
+      }
     }
   });
 });

@@ -103,13 +103,12 @@ describe('wasm threads', () => {
           }
         }, 120_000);
 
-        it(`linear (bias, each activation) forward and backward on ${n} threads`, async () => {
+        it(`linear (bias, each activation; 13 outputs and 1) forward and backward on ${n} threads`, async () => {
           const K = 23;
-          const N = 13;
-          const xv = values(M * K, 1);
-          const wv = values(N * K, 2);
-          const bv = values(N, 3);
-          for (const act of ['none', 'relu', 'sigmoid'] as const) {
+          for (const [N, act] of [13, 1].flatMap((N) => (['none', 'relu', 'sigmoid'] as const).map((act) => [N, act] as const))) {
+            const xv = values(M * K, 1);
+            const wv = values(N * K, 2);
+            const bv = values(N, 3);
             const r = await onThreads(n, () => {
               const x = wasm(xv, [M, K], true);
               const w = wasm(wv, [N, K], true);
@@ -121,7 +120,8 @@ describe('wasm threads', () => {
               return out;
             });
             expectSameBits(r.one, r.many);
-            expect(r.split).toBeGreaterThan(0);
+            // (One output column at the default grain is too little work to split.)
+            if (N > 1 || !big) expect(r.split).toBeGreaterThan(0);
           }
         }, 120_000);
 

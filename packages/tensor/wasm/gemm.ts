@@ -179,3 +179,65 @@ function sigmoid(x: f32): f32 {
   const e = Math.exp(<f64>x);
   return <f32>(e / (1.0 + e));
 }
+
+/** The sum of a vector's four lanes, (l0 + l1) + (l2 + l3). */
+// @ts-ignore: decorator
+@inline function lanes(v: v128): f32 {
+  return (f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
+}
+
+/**
+ * C rows [m0, m1) of A @ b for a single output column (N = 1: a layer's one-unit head), A's
+ * rows contiguous (row i: K floats at a + 4 i sm) and b K floats with stride sb: each output a dot
+ * product, four k at a time in four lane sums (added as `lanes` does), then the tail in order;
+ * then bias (address, 0: none) and act as biasAct. Four rows at a time, so that four
+ * independent sums are in flight. (The panel kernel would spend 8 lanes on the one column.)
+ */
+export function gemvRows(a: usize, sm: i32, b: usize, sb: i32, c: usize, m0: i32, m1: i32, K: i32, bias: usize, act: i32): void {
+  const K4 = K & ~3;
+  const rowBytes = <usize>sm << 2;
+  const bStep = <usize>sb << 2;
+  let i = m0;
+  for (; i + 4 <= m1; i += 4) {
+    const a0 = a + <usize>i * rowBytes;
+    const a1 = a0 + rowBytes;
+    const a2 = a1 + rowBytes;
+    const a3 = a2 + rowBytes;
+    let s0 = f32x4.splat(0), s1 = f32x4.splat(0), s2 = f32x4.splat(0), s3 = f32x4.splat(0);
+    for (let k = 0; k < K4; k += 4) {
+      const at = <usize>k << 2;
+      const bv = bQuad(b, k, bStep);
+      s0 = madd(v128.load(a0 + at), bv, s0);
+      s1 = madd(v128.load(a1 + at), bv, s1);
+      s2 = madd(v128.load(a2 + at), bv, s2);
+      s3 = madd(v128.load(a3 + at), bv, s3);
+    }
+    gemvStore(a0, b, bStep, c, i, K4, K, lanes(s0), bias, act);
+    gemvStore(a1, b, bStep, c, i + 1, K4, K, lanes(s1), bias, act);
+    gemvStore(a2, b, bStep, c, i + 2, K4, K, lanes(s2), bias, act);
+    gemvStore(a3, b, bStep, c, i + 3, K4, K, lanes(s3), bias, act);
+  }
+  for (; i < m1; i++) {
+    const ar = a + <usize>i * rowBytes;
+    let s = f32x4.splat(0);
+    for (let k = 0; k < K4; k += 4) s = madd(v128.load(ar + (<usize>k << 2)), bQuad(b, k, bStep), s);
+    gemvStore(ar, b, bStep, c, i, K4, K, lanes(s), bias, act);
+  }
+}
+
+/** b's elements k..k+3 (stride bStep bytes) as one vector. */
+// @ts-ignore: decorator
+@inline function bQuad(b: usize, k: i32, bStep: usize): v128 {
+  if (bStep == 4) return v128.load(b + (<usize>k << 2));
+  return f32x4(load<f32>(b + <usize>k * bStep), load<f32>(b + <usize>(k + 1) * bStep), load<f32>(b + <usize>(k + 2) * bStep), load<f32>(b + <usize>(k + 3) * bStep));
+}
+
+/** Row i's output: its lane sum s, plus the k tail [K4, K) in order, bias and act. */
+// @ts-ignore: decorator
+@inline function gemvStore(ar: usize, b: usize, bStep: usize, c: usize, i: i32, K4: i32, K: i32, s: f32, bias: usize, act: i32): void {
+  for (let k = K4; k < K; k++) s += load<f32>(ar + (<usize>k << 2)) * load<f32>(b + <usize>k * bStep);
+  if (bias != 0) s += load<f32>(bias);
+  if (act == 1) s = s < 0 ? 0 : s;
+  else if (act == 2) s = sigmoid(s);
+  store<f32>(c + (<usize>i << 2), s);
+}

@@ -2,7 +2,8 @@
 // 8 columns in a scratch block (panels split among the threads), then the SIMD microkernel
 // (packages/tensor/wasm/gemm.ts) computes the rows of C, split among the threads by rows:
 // each output is one sum over k in one thread, so the thread count never changes a bit.
-// Transposed operands are read through strides, never copied.
+// Transposed operands are read through strides, never copied. A product with one output
+// column (a one-unit head) and a row-major A runs as dot products instead (gemvRows).
 
 import type { Kernel } from '../../backend.js';
 import type { BmmAttrs, LinearAttrs } from '../../attrs.js';
@@ -23,6 +24,12 @@ function gemm(
   epilogue?: { bias: number; act: number },
 ): void {
   if (M === 0 || N === 0) return;
+  if (N === 1 && sak === 1) {
+    // One output column and row-major A (a one-unit head): dot products, SIMD along k.
+    const e = epilogue ?? { bias: 0, act: 0 };
+    backend.parallel('gemvRows', [a, sam, b, sbk, c, 0, 0, K, e.bias, e.act], 5, M, backend.minChunk(K));
+    return;
+  }
   const scratch = backend.alloc(8 * K * Math.ceil(N / 8), 'float32');
   try {
     // Packing a large B (a weight gradient's [rows, out] activation) costs as much as a share

@@ -54,6 +54,7 @@ export interface WasmKernels {
   readonly packB: (b: number, bp: number, K: number, N: number, sk: number, sn: number, p0: number, p1: number) => void;
   readonly gemmRows: (a: number, sm: number, sk: number, bp: number, c: number, m0: number, m1: number, K: number, N: number) => void;
   readonly linearRows: (a: number, sm: number, sk: number, bp: number, c: number, m0: number, m1: number, K: number, N: number, bias: number, act: number) => void;
+  readonly gemvRows: (a: number, sm: number, b: number, sb: number, c: number, m0: number, m1: number, K: number, bias: number, act: number) => void;
   readonly binary: (op: number, a: number, am: number, b: number, bm: number, out: number, r0: number, r1: number, cols: number) => void;
   readonly actGradSum: (y: number, dy: number, out: number, writeG: number, sums: number, rows: number, cols: number, act: number, wantSums: number, j0: number, j1: number) => void;
   readonly bnStats: (x: number, n: number, c: number, mean: number, vari: number, j0: number, j1: number) => void;
