@@ -210,3 +210,19 @@ describe('the aitm library defined after the backend started', () => {
     expect(aitmWasm.name).toBe('aitm');
   }, 90_000);
 });
+
+describe('defineWasmKernels refuses', () => {
+  const binaries = () => ({ ...aitmWasm.binaries });
+  it('a second library of the same name', () => {
+    expect(() => T.defineWasmKernels('aitm', binaries())).toThrow('defineWasmKernels: a library named aitm is already defined');
+  });
+  it('a library whose tables overlap another’s', () => {
+    const [from, to] = aitmWasm.binaries.STATIC_BYTES;
+    expect(() => T.defineWasmKernels('other', binaries())).toThrow(`defineWasmKernels(other): its tables (bytes ${from}..${to}) overlap those of aitm`);
+  });
+  it('tables outside the libraries’ bytes, and a name that is not a word', () => {
+    expect(() => T.defineWasmKernels('low', { ...binaries(), STATIC_BYTES: [1024, 7424] })).toThrow('its tables lie at bytes 1024..7424, expected within 32768..65536');
+    expect(() => T.defineWasmKernels('high', { ...binaries(), STATIC_BYTES: [60000, 70000] })).toThrow('expected within 32768..65536');
+    expect(() => T.defineWasmKernels('two words', binaries())).toThrow('defineWasmKernels: the name must be a word');
+  });
+});
