@@ -22,7 +22,10 @@ export interface WasmBinaries {
 }
 
 /** A library's kernels: each export a function of numbers (addresses, sizes, flags). */
-export type WasmKernelExports = { readonly [name: string]: (...args: number[]) => number | void };
+export interface WasmKernelExports {
+  /** The kernel `name`: takes byte addresses, sizes and flags; returns nothing or a number. */
+  readonly [name: string]: (...args: number[]) => number | void;
+}
 
 /**
  * A kernel library (see defineWasmKernels); `K` types its exports. Get its kernels on the
