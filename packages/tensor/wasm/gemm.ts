@@ -72,7 +72,21 @@ export function packB(b: usize, bp: usize, K: i32, N: i32, sk: i32, sn: i32, p0:
  * packed by packB and C is row-major [M, N]. Whole blocks of 4 rows, then single rows.
  */
 export function gemmRows(a: usize, sm: i32, sk: i32, bp: usize, c: usize, m0: i32, m1: i32, K: i32, N: i32): void {
-  const panels = (N + 7) >> 3;
+  gemmBlock(a, sm, sk, bp, c, m0, m1, K, N, 0, (N + 7) >> 3);
+}
+
+/**
+ * Panels [p0, p1) of C (columns 8 p0 .. 8 p1) over all M rows: gemmRows split by columns, for
+ * threads where C has few rows (a weight gradient's M is a layer's width, its K the batch):
+ * split by rows, every thread would stream all of B; split by panels, each streams its share.
+ */
+export function gemmPanels(a: usize, sm: i32, sk: i32, bp: usize, c: usize, M: i32, K: i32, N: i32, p0: i32, p1: i32): void {
+  gemmBlock(a, sm, sk, bp, c, 0, M, K, N, p0, p1);
+}
+
+/** Rows [m0, m1) and panels [p0, p1) of C = A @ Bp (see gemmRows). */
+// @ts-ignore: decorator
+@inline function gemmBlock(a: usize, sm: i32, sk: i32, bp: usize, c: usize, m0: i32, m1: i32, K: i32, N: i32, p0: i32, p1: i32): void {
   const aStepK = <usize>sk << 2;
   const aStepM = <usize>sm << 2;
   const rowBytes = <usize>N << 2;
@@ -82,7 +96,7 @@ export function gemmRows(a: usize, sm: i32, sk: i32, bp: usize, c: usize, m0: i3
     const a1 = a0 + aStepM;
     const a2 = a1 + aStepM;
     const a3 = a2 + aStepM;
-    for (let p = 0; p < panels; p++) {
+    for (let p = p0; p < p1; p++) {
       let c00 = f32x4.splat(0), c01 = f32x4.splat(0), c10 = f32x4.splat(0), c11 = f32x4.splat(0);
       let c20 = f32x4.splat(0), c21 = f32x4.splat(0), c30 = f32x4.splat(0), c31 = f32x4.splat(0);
       let bk = bp + ((<usize>p * <usize>K) << 5);
@@ -117,7 +131,7 @@ export function gemmRows(a: usize, sm: i32, sk: i32, bp: usize, c: usize, m0: i3
   }
   for (; i < m1; i++) {
     const a0 = a + <usize>i * aStepM;
-    for (let p = 0; p < panels; p++) {
+    for (let p = p0; p < p1; p++) {
       let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
       let bk = bp + ((<usize>p * <usize>K) << 5);
       let ak: usize = 0;

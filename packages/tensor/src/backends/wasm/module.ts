@@ -53,6 +53,7 @@ export function isShared(memory: LinearMemory): boolean {
 export interface WasmKernels {
   readonly packB: (b: number, bp: number, K: number, N: number, sk: number, sn: number, p0: number, p1: number) => void;
   readonly gemmRows: (a: number, sm: number, sk: number, bp: number, c: number, m0: number, m1: number, K: number, N: number) => void;
+  readonly gemmPanels: (a: number, sm: number, sk: number, bp: number, c: number, M: number, K: number, N: number, p0: number, p1: number) => void;
   readonly linearRows: (a: number, sm: number, sk: number, bp: number, c: number, m0: number, m1: number, K: number, N: number, bias: number, act: number) => void;
   readonly gemvRows: (a: number, sm: number, b: number, sb: number, c: number, m0: number, m1: number, K: number, bias: number, act: number) => void;
   readonly binary: (op: number, a: number, am: number, b: number, bm: number, out: number, r0: number, r1: number, cols: number) => void;
