@@ -121,8 +121,7 @@ const forwardWasm: Kernel<'wasm', Attrs> = (backend, [p, y], out, { alpha }) => 
 const backwardWasm: Kernel<'wasm', Attrs> = (backend, [p, y, dy], out, { alpha }) => {
   const [batch, tasks] = p!.shape as [number, number];
   const o = backend.alloc(out.size, out.dtype);
-  const args = [p!.data.ptr, y!.data.ptr, dy!.data.ptr, o.ptr, out.size, tasks, alpha, 1 / batch, GRAD_EPS, 0, 0] as const;
-  backend.parallelIn(aitmWasm, 'lossGradRange', [...args], 9, out.size, backend.minChunk(8));
+  backend.parallelIn(aitmWasm, 'lossGradRange', [p!.data.ptr, y!.data.ptr, dy!.data.ptr, o.ptr, out.size, tasks, alpha, 1 / batch, GRAD_EPS, 0, 0], 9, out.size, backend.minChunk(8));
   return o;
 };
 
