@@ -34,13 +34,13 @@ function gemm(
     backend.parallel('gemvRows', [a, sam, b, sbk, c, 0, 0, K, e.bias, e.act], 5, M, backend.minChunk(K));
     return;
   }
-  const scratch = backend.alloc(8 * K * Math.ceil(N / 8), 'float32');
+  const panels = Math.ceil(N / 8);
+  const scratch = backend.alloc(8 * K * panels, 'float32');
   try {
     // Packing a large B (a weight gradient's [rows, out] activation) costs as much as a share
     // of the product, so its panels are split among the threads too.
-    backend.parallel('packB', [b, scratch.ptr, K, N, sbk, sbn, 0, 0], 6, Math.ceil(N / 8), backend.minChunk(8 * K));
+    backend.parallel('packB', [b, scratch.ptr, K, N, sbk, sbn, 0, 0], 6, panels, backend.minChunk(8 * K));
     const chunk = backend.minChunk(K * N + N);
-    const panels = Math.ceil(N / 8);
     // Few rows (a weight gradient: M is a layer's width, K the batch): split the columns, so
     // that each thread streams only its panels of B (by rows, each would stream all of B).
     // Measured at 2 threads: 1.1-1.5x the row split on the step's weight gradients.

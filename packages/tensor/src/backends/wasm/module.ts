@@ -112,14 +112,14 @@ export async function instantiateKernels(memory: LinearMemory): Promise<{ kernel
       `wasm backend: this host does not support WebAssembly SIMD128${shared ? ' with threads' : ''} (Node 16.4+, Chrome 91+, Firefox 89+, Safari 16.4+ do)`,
     );
   }
-  const module = await wa.compile(bytes);
-  const instance = await wa.instantiate(module, { env: { memory } });
-  return { kernels: instance.exports as unknown as WasmKernels, flavour: useRelaxed ? 'relaxed-simd' : 'simd128', module };
+  const flavour: WasmFlavour = useRelaxed ? 'relaxed-simd' : 'simd128';
+  const { exports, module } = await instantiateLibrary(memory, own, flavour, false);
+  return { kernels: exports as unknown as WasmKernels, flavour, module };
 }
 
 /**
- * A kernel library's binary for `memory` in `flavour` (the backend's: the library was built
- * with the same features), instantiated on it: asynchronously where `sync` is false, else at
+ * A kernel library's binary (or the backend's own) for `memory` in `flavour` (the backend's:
+ * a library is built with the same features), instantiated on it: asynchronously where `sync` is false, else at
  * once (a browser's main thread allows that for small modules only).
  */
 export function instantiateLibrary(memory: LinearMemory, binaries: WasmBinaries, flavour: WasmFlavour, sync: true): { exports: object; module: WasmModule };
